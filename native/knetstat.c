@@ -1,0 +1,438 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * knetstat - socket options of TCP and UDP sockets in /proc/net
+ *
+ * Adds four files to /proc/net of every network namespace: tcpstat,
+ * tcp6stat, udpstat and udp6stat. Each lists the same sockets as the
+ * matching /proc/net/{tcp,tcp6,udp,udp6} file (the rows come from the
+ * kernel's own seq_file iterators, tcp_seq_* and udp_seq_*), printed the
+ * way netstat -an would, plus the socket options that are set and the
+ * socket inode so that user space can join rows to processes.
+ *
+ * The format is specified in README.md next to this file.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kernel.h>
+#include <linux/module.h>
+#include <linux/proc_fs.h>
+#include <linux/seq_file.h>
+#include <linux/version.h>
+#include <net/inet_sock.h>
+#include <net/inet_timewait_sock.h>
+#include <net/net_namespace.h>
+#include <net/request_sock.h>
+#include <net/sock.h>
+#include <net/tcp.h>
+#include <net/udp.h>
+
+#if LINUX_VERSION_CODE < KERNEL_VERSION(5, 17, 0)
+#define pde_data(inode) PDE_DATA(inode)
+#endif
+
+/* Width of the address columns; seq_pad() adds one blank after them. */
+#define KNETSTAT_ADDR_WIDTH	23
+#define KNETSTAT_DIAG_WIDTH	4
+
+#define KNETSTAT_COLS \
+	"Recv-Q Send-Q Local Address           Foreign Address         "
+#define KNETSTAT_TCP_HEADER	KNETSTAT_COLS "Stat Diag Options Inode\n"
+#define KNETSTAT_UDP_HEADER	KNETSTAT_COLS "Options Inode\n"
+
+static const char *const knetstat_state_names[TCP_MAX_STATES] = {
+	[TCP_ESTABLISHED]	= "ESTB",
+	[TCP_SYN_SENT]		= "SYNS",
+	[TCP_SYN_RECV]		= "SYNR",
+	[TCP_FIN_WAIT1]		= "FNW1",
+	[TCP_FIN_WAIT2]		= "FNW2",
+	[TCP_TIME_WAIT]		= "TIMW",
+	[TCP_CLOSE]		= "CLSD",
+	[TCP_CLOSE_WAIT]	= "CLSW",
+	[TCP_LAST_ACK]		= "LACK",
+	[TCP_LISTEN]		= "LSTN",
+	[TCP_CLOSING]		= "CLSG",
+	[TCP_NEW_SYN_RECV]	= "SYNR",
+};
+
+static const char *knetstat_state_name(int state)
+{
+	if (state < 0 || state >= TCP_MAX_STATES || !knetstat_state_names[state])
+		return "NONE";
+	return knetstat_state_names[state];
+}
+
+static sa_family_t knetstat_tcp_family(struct seq_file *seq)
+{
+	const struct tcp_seq_afinfo *afinfo = pde_data(file_inode(seq->file));
+
+	return afinfo->family;
+}
+
+static sa_family_t knetstat_udp_family(struct seq_file *seq)
+{
+	const struct udp_seq_afinfo *afinfo = pde_data(file_inode(seq->file));
+
+	return afinfo->family;
+}
+
+/* "addr:port" padded to the column width; port 0 is printed as '*'. */
+static void knetstat_show_endpoint(struct seq_file *seq, sa_family_t family,
+				   const void *addr, u16 port)
+{
+	seq_setwidth(seq, KNETSTAT_ADDR_WIDTH);
+	if (family == AF_INET6)
+		seq_printf(seq, "%pI6c", addr);
+	else
+		seq_printf(seq, "%pI4", addr);
+	if (port)
+		seq_printf(seq, ":%u", port);
+	else
+		seq_puts(seq, ":*");
+	seq_pad(seq, ' ');
+}
+
+static void knetstat_show_queues(struct seq_file *seq, int rx, int tx)
+{
+	seq_printf(seq, "%6d %6d ", rx, tx);
+}
+
+/*
+ * Options every socket type shares, printed only when they differ from the
+ * kernel's default (so their absence means: at the default).
+ */
+static void knetstat_show_sock_options(struct seq_file *seq, struct sock *sk)
+{
+	u8 userlocks = sk->sk_userlocks;
+	long rcvtimeo = READ_ONCE(sk->sk_rcvtimeo);
+	long sndtimeo = READ_ONCE(sk->sk_sndtimeo);
+
+	/* setsockopt() doubles the value; print what the user asked for. */
+	if (userlocks & SOCK_RCVBUF_LOCK)
+		seq_printf(seq, ",SO_RCVBUF=%d", READ_ONCE(sk->sk_rcvbuf) / 2);
+	if (userlocks & SOCK_SNDBUF_LOCK)
+		seq_printf(seq, ",SO_SNDBUF=%d", READ_ONCE(sk->sk_sndbuf) / 2);
+	if (rcvtimeo != MAX_SCHEDULE_TIMEOUT)
+		seq_printf(seq, ",SO_RCVTIMEO=%ldms", rcvtimeo * 1000 / HZ);
+	if (sndtimeo != MAX_SCHEDULE_TIMEOUT)
+		seq_printf(seq, ",SO_SNDTIMEO=%ldms", sndtimeo * 1000 / HZ);
+	if (sock_flag(sk, SOCK_LINGER))
+		seq_printf(seq, ",SO_LINGER=%lds",
+			   READ_ONCE(sk->sk_lingertime) / HZ);
+}
+
+/* TCP_DEFER_ACCEPT is kept as a retransmission count; report seconds. */
+static unsigned int knetstat_defer_secs(u8 retrans)
+{
+	unsigned int timeout = TCP_TIMEOUT_INIT / HZ;
+	unsigned int period = 0;
+
+	if (!retrans)
+		return 0;
+	period = timeout;
+	while (--retrans) {
+		timeout <<= 1;
+		if (timeout > TCP_RTO_MAX / HZ)
+			timeout = TCP_RTO_MAX / HZ;
+		period += timeout;
+	}
+	return period;
+}
+
+static void knetstat_show_tcp_diag(struct seq_file *seq, struct sock *sk,
+				   int state)
+{
+	const struct tcp_sock *tp = tcp_sk(sk);
+	const char *diag = "";
+
+	if (state == TCP_ESTABLISHED) {
+		bool snd_zero = READ_ONCE(tp->snd_wnd) == 0;
+		bool rcv_zero = READ_ONCE(tp->rcv_wnd) == 0;
+		s32 since_ack = tcp_jiffies32 - READ_ONCE(tp->rcv_tstamp);
+
+		if (snd_zero && rcv_zero)
+			diag = ">|<";
+		else if (rcv_zero)
+			diag = "|<";
+		else if (snd_zero)
+			diag = ">|";
+		else if (READ_ONCE(tp->packets_out) && since_ack > HZ)
+			diag = ">#";
+	}
+	seq_printf(seq, "%-*s ", KNETSTAT_DIAG_WIDTH, diag);
+}
+
+static void knetstat_show_tcp_options(struct seq_file *seq, struct sock *sk,
+				      int state)
+{
+	const struct tcp_sock *tp = tcp_sk(sk);
+	const struct inet_connection_sock *icsk = inet_csk(sk);
+	unsigned int keepidle = READ_ONCE(tp->keepalive_time);
+	unsigned int keepcnt = READ_ONCE(tp->keepalive_probes);
+	unsigned int keepintvl = READ_ONCE(tp->keepalive_intvl);
+	unsigned int user_timeout = READ_ONCE(icsk->icsk_user_timeout);
+
+	seq_printf(seq, "SO_REUSEADDR=%d,SO_REUSEPORT=%d,SO_KEEPALIVE=%d",
+		   sk->sk_reuse, sk->sk_reuseport,
+		   sock_flag(sk, SOCK_KEEPOPEN));
+	if (keepidle)
+		seq_printf(seq, ",TCP_KEEPIDLE=%u", keepidle / HZ);
+	if (keepcnt)
+		seq_printf(seq, ",TCP_KEEPCNT=%u", keepcnt);
+	if (keepintvl)
+		seq_printf(seq, ",TCP_KEEPINTVL=%u", keepintvl / HZ);
+	if (user_timeout)
+		seq_printf(seq, ",TCP_USER_TIMEOUT=%u", user_timeout);
+	knetstat_show_sock_options(seq, sk);
+	seq_printf(seq, ",TCP_NODELAY=%d",
+		   !!(tp->nonagle & TCP_NAGLE_OFF));
+	if (state == TCP_LISTEN)
+		seq_printf(seq, ",TCP_FASTOPEN=%d",
+			   READ_ONCE(icsk->icsk_accept_queue.fastopenq.max_qlen));
+	seq_printf(seq, ",TCP_DEFER_ACCEPT=%u",
+		   knetstat_defer_secs(READ_ONCE(icsk->icsk_accept_queue.rskq_defer_accept)));
+}
+
+/* A full TCP socket: listener or connection. */
+static void knetstat_tcp_full_row(struct seq_file *seq, struct sock *sk,
+				  sa_family_t family)
+{
+	const struct tcp_sock *tp = tcp_sk(sk);
+	const struct inet_sock *inet = inet_sk(sk);
+	int state = inet_sk_state_load(sk);
+	const void *src = &inet->inet_rcv_saddr;
+	const void *dst = &inet->inet_daddr;
+	int rx, tx;
+
+#if IS_ENABLED(CONFIG_IPV6)
+	if (family == AF_INET6) {
+		src = &sk->sk_v6_rcv_saddr;
+		dst = &sk->sk_v6_daddr;
+	}
+#endif
+	if (state == TCP_LISTEN) {
+		rx = READ_ONCE(sk->sk_ack_backlog);
+		tx = 0;
+	} else {
+		rx = max_t(int, READ_ONCE(tp->rcv_nxt) -
+				READ_ONCE(tp->copied_seq), 0);
+		tx = READ_ONCE(tp->write_seq) - tp->snd_una;
+	}
+
+	knetstat_show_queues(seq, rx, tx);
+	knetstat_show_endpoint(seq, family, src, ntohs(inet->inet_sport));
+	knetstat_show_endpoint(seq, family, dst, ntohs(inet->inet_dport));
+	seq_printf(seq, "%s ", knetstat_state_name(state));
+	knetstat_show_tcp_diag(seq, sk, state);
+	knetstat_show_tcp_options(seq, sk, state);
+	seq_printf(seq, " %lu\n", sock_i_ino(sk));
+}
+
+/* A connection request (SYN_RECV): not a full socket, no options. */
+static void knetstat_tcp_req_row(struct seq_file *seq,
+				 const struct request_sock *req,
+				 sa_family_t family)
+{
+	const struct inet_request_sock *ireq = inet_rsk(req);
+	const void *src = &ireq->ir_loc_addr;
+	const void *dst = &ireq->ir_rmt_addr;
+
+#if IS_ENABLED(CONFIG_IPV6)
+	if (family == AF_INET6) {
+		src = &ireq->ir_v6_loc_addr;
+		dst = &ireq->ir_v6_rmt_addr;
+	}
+#endif
+	knetstat_show_queues(seq, 0, 0);
+	knetstat_show_endpoint(seq, family, src, ireq->ir_num);
+	knetstat_show_endpoint(seq, family, dst, ntohs(ireq->ir_rmt_port));
+	seq_printf(seq, "%s  0\n", knetstat_state_name(TCP_SYN_RECV));
+}
+
+/* A TIME_WAIT mini socket: not a full socket, no options. */
+static void knetstat_tcp_tw_row(struct seq_file *seq,
+				const struct inet_timewait_sock *tw,
+				sa_family_t family)
+{
+	const void *src = &tw->tw_rcv_saddr;
+	const void *dst = &tw->tw_daddr;
+
+#if IS_ENABLED(CONFIG_IPV6)
+	if (family == AF_INET6) {
+		src = &tw->tw_v6_rcv_saddr;
+		dst = &tw->tw_v6_daddr;
+	}
+#endif
+	knetstat_show_queues(seq, 0, 0);
+	knetstat_show_endpoint(seq, family, src, ntohs(tw->tw_sport));
+	knetstat_show_endpoint(seq, family, dst, ntohs(tw->tw_dport));
+	seq_printf(seq, "%s  0\n", knetstat_state_name(READ_ONCE(tw->tw_substate)));
+}
+
+static int knetstat_tcp_seq_show(struct seq_file *seq, void *v)
+{
+	sa_family_t family = knetstat_tcp_family(seq);
+	struct sock *sk = v;
+
+	if (v == SEQ_START_TOKEN) {
+		seq_puts(seq, KNETSTAT_TCP_HEADER);
+		return 0;
+	}
+
+	switch (sk->sk_state) {
+	case TCP_TIME_WAIT:
+		knetstat_tcp_tw_row(seq, inet_twsk(sk), family);
+		break;
+	case TCP_NEW_SYN_RECV:
+		knetstat_tcp_req_row(seq, inet_reqsk(sk), family);
+		break;
+	default:
+		knetstat_tcp_full_row(seq, sk, family);
+		break;
+	}
+	return 0;
+}
+
+static int knetstat_udp_seq_show(struct seq_file *seq, void *v)
+{
+	sa_family_t family = knetstat_udp_family(seq);
+	struct sock *sk = v;
+	const struct inet_sock *inet;
+	const void *src, *dst;
+
+	if (v == SEQ_START_TOKEN) {
+		seq_puts(seq, KNETSTAT_UDP_HEADER);
+		return 0;
+	}
+
+	inet = inet_sk(sk);
+	src = &inet->inet_rcv_saddr;
+	dst = &inet->inet_daddr;
+#if IS_ENABLED(CONFIG_IPV6)
+	if (family == AF_INET6) {
+		src = &sk->sk_v6_rcv_saddr;
+		dst = &sk->sk_v6_daddr;
+	}
+#endif
+	knetstat_show_queues(seq, udp_rqueue_get(sk), sk_wmem_alloc_get(sk));
+	knetstat_show_endpoint(seq, family, src, ntohs(inet->inet_sport));
+	knetstat_show_endpoint(seq, family, dst, ntohs(inet->inet_dport));
+	seq_printf(seq, "SO_REUSEADDR=%d,SO_REUSEPORT=%d",
+		   sk->sk_reuse, sk->sk_reuseport);
+	knetstat_show_sock_options(seq, sk);
+	seq_printf(seq, ",SO_BROADCAST=%d", sock_flag(sk, SOCK_BROADCAST));
+	seq_printf(seq, " %lu\n", sock_i_ino(sk));
+	return 0;
+}
+
+static const struct seq_operations knetstat_tcp_seq_ops = {
+	.start	= tcp_seq_start,
+	.next	= tcp_seq_next,
+	.stop	= tcp_seq_stop,
+	.show	= knetstat_tcp_seq_show,
+};
+
+static const struct seq_operations knetstat_udp_seq_ops = {
+	.start	= udp_seq_start,
+	.next	= udp_seq_next,
+	.stop	= udp_seq_stop,
+	.show	= knetstat_udp_seq_show,
+};
+
+static struct tcp_seq_afinfo knetstat_tcp4_afinfo = {
+	.family		= AF_INET,
+};
+
+static struct tcp_seq_afinfo knetstat_tcp6_afinfo = {
+	.family		= AF_INET6,
+};
+
+/*
+ * Until 6.2 UDP sockets live in the global udp_table; since then a NULL
+ * table selects the per-namespace one, and later kernels dropped the field
+ * (Kbuild detects it in the headers we build against).
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)
+#define KNETSTAT_UDP_TABLE	.udp_table = &udp_table,
+#elif defined(KNETSTAT_HAVE_AFINFO_UDP_TABLE)
+#define KNETSTAT_UDP_TABLE	.udp_table = NULL,
+#else
+#define KNETSTAT_UDP_TABLE
+#endif
+
+static struct udp_seq_afinfo knetstat_udp4_afinfo = {
+	.family		= AF_INET,
+	KNETSTAT_UDP_TABLE
+};
+
+static struct udp_seq_afinfo knetstat_udp6_afinfo = {
+	.family		= AF_INET6,
+	KNETSTAT_UDP_TABLE
+};
+
+struct knetstat_file {
+	const char *name;
+	const struct seq_operations *ops;
+	unsigned int state_size;
+	void *afinfo;
+};
+
+static const struct knetstat_file knetstat_files[] = {
+	{ "tcpstat", &knetstat_tcp_seq_ops, sizeof(struct tcp_iter_state),
+	  &knetstat_tcp4_afinfo },
+	{ "tcp6stat", &knetstat_tcp_seq_ops, sizeof(struct tcp_iter_state),
+	  &knetstat_tcp6_afinfo },
+	{ "udpstat", &knetstat_udp_seq_ops, sizeof(struct udp_iter_state),
+	  &knetstat_udp4_afinfo },
+	{ "udp6stat", &knetstat_udp_seq_ops, sizeof(struct udp_iter_state),
+	  &knetstat_udp6_afinfo },
+};
+
+static void knetstat_remove_files(struct net *net, int count)
+{
+	while (count-- > 0)
+		remove_proc_entry(knetstat_files[count].name, net->proc_net);
+}
+
+static int __net_init knetstat_net_init(struct net *net)
+{
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(knetstat_files); i++) {
+		const struct knetstat_file *f = &knetstat_files[i];
+
+		if (!proc_create_net_data(f->name, 0444, net->proc_net, f->ops,
+					  f->state_size, f->afinfo)) {
+			knetstat_remove_files(net, i);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+static void __net_exit knetstat_net_exit(struct net *net)
+{
+	knetstat_remove_files(net, ARRAY_SIZE(knetstat_files));
+}
+
+static struct pernet_operations knetstat_net_ops = {
+	.init	= knetstat_net_init,
+	.exit	= knetstat_net_exit,
+};
+
+static int __init knetstat_init(void)
+{
+	return register_pernet_subsys(&knetstat_net_ops);
+}
+
+static void __exit knetstat_exit(void)
+{
+	unregister_pernet_subsys(&knetstat_net_ops);
+}
+
+module_init(knetstat_init);
+module_exit(knetstat_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("Socket options of TCP and UDP sockets in /proc/net/{tcp,tcp6,udp,udp6}stat");
+MODULE_VERSION("1.0");

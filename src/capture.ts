@@ -1,0 +1,99 @@
+// pid -> Capture: the process, its socket fds, and what the chosen sources
+// read from them. Everything a report or a snapshot needs, nothing rendered.
+import { inspectProcess } from './discover/process.js';
+import { socketFds } from './discover/fds.js';
+import { hostInfo } from './host/sysctl.js';
+import { freshDefaults, optionsFor } from './sources/sockopt.js';
+import { makeSource } from './sources/index.js';
+import { UsageError } from './errors.js';
+import { TOOL } from './version.js';
+import type { Capture, RawSocket, SourceName, SourceStatus } from './model/types.js';
+import type { Source, Target } from './sources/types.js';
+
+export const FORMAT_VERSION = 1;
+
+export type SourceChoice = 'auto' | SourceName;
+
+export interface CaptureOptions {
+  source?: SourceChoice;
+  /** Do not warn when the target is not a JVM. */
+  any?: boolean;
+  progress?: (done: number, total: number) => void;
+}
+
+/** auto: the richest source that works here. The procfs base is added for sources that do not list sockets themselves. */
+function plan(choice: SourceChoice, target: Target, statuses: SourceStatus[]): Source[] {
+  const order: SourceName[] = choice === 'auto' ? ['pidfd', 'knetstat', 'sockdiag'] : choice === 'procfs' ? [] : [choice];
+  for (const name of order) {
+    const src = makeSource(name);
+    if (!src) {
+      if (choice !== 'auto') throw new UsageError(`source '${name}' is not available in this build`);
+      continue;
+    }
+    const ok = src.available(target);
+    if (ok.ok) {
+      return name === 'pidfd' ? [src] : [makeSource('procfs')!, src];
+    }
+    statuses.push({ name, used: false, reason: ok.reason, errno: ok.errno });
+    if (choice !== 'auto') break;
+  }
+  return [makeSource('procfs')!];
+}
+
+export async function capture(pid: number, opts: CaptureOptions = {}): Promise<Capture> {
+  const proc = inspectProcess(pid);
+  const fds = socketFds(pid, proc.uid);
+  const target: Target = { pid, fds };
+  const statuses: SourceStatus[] = [];
+  const warnings: string[] = [];
+  if (!proc.isJvm && !opts.any) {
+    warnings.push(`process ${pid} (${proc.comm}) is not a JVM (no libjvm.so in its memory map): reporting its sockets anyway (--any silences this)`);
+  }
+  if (proc.netns && !proc.netns.own) warnings.push(`process ${pid} is in another network namespace (net:[${proc.netns.inode}]): addresses are as it sees them`);
+  const host = hostInfo();
+  host.kernelDefaults = freshDefaults();
+
+  const sockets = new Map<number, RawSocket>();
+  const vanished = new Set<number>();
+  const chosen = plan(opts.source ?? 'auto', target, statuses);
+  for (const src of chosen) {
+    const res = await src.collect({ target, sockets, progress: opts.progress });
+    statuses.push(res.status);
+    for (const i of res.vanished ?? []) vanished.add(i);
+    warnings.push(...(res.warnings ?? []));
+  }
+  // A socket seen by one source and gone for another is reported with what was read.
+  for (const s of sockets.values()) if (vanished.has(s.inode)) s.vanished = true;
+
+  const fdOf = new Map<number, number>();
+  for (const [fd, inode] of fds) fdOf.set(inode, fd);
+  const list = [...sockets.values()].sort((a, b) => a.fd - b.fd || a.inode - b.inode);
+  const refused = statuses.filter((s) => !s.used && s.reason);
+  const optionSource = chosen.some((s) => s.name !== 'procfs');
+  let missing: Capture['missing'];
+  const unread = new Set<string>();
+  for (const s of list) {
+    for (const o of optionsFor(s.protocol)) {
+      if (o.states && !o.states.includes(s.state)) continue;
+      if (!(o.name in s.options)) unread.add(o.name);
+    }
+  }
+  if (unread.size > 0 && list.length > 0) {
+    const why = refused.map((r) => r.reason).join('; ') ||
+      (optionSource ? `the ${chosen.at(-1)!.name} source cannot see them` : 'the procfs source shows no socket options');
+    missing = { options: [...unread].sort(), reason: why };
+  }
+  return {
+    formatVersion: FORMAT_VERSION,
+    tool: TOOL,
+    capturedAt: new Date().toISOString(),
+    host,
+    process: proc,
+    sources: statuses,
+    warnings,
+    partial: missing !== undefined,
+    missing,
+    sockets: list,
+    vanished: [...vanished].filter((i) => !sockets.has(i)).map((inode) => ({ inode, fd: fdOf.get(inode) ?? -1 })),
+  };
+}

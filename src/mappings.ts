@@ -1,0 +1,84 @@
+// Loads the data tables under mappings/. They are data, not code: each row
+// says where its fact comes from, and tests check them against this machine.
+import { readFileSync, existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
+const dir = new URL('../mappings/', import.meta.url);
+
+function load<T>(name: string): T {
+  return JSON.parse(readFileSync(new URL(name, dir), 'utf8')) as T;
+}
+
+export type OptType = 'int' | 'bool' | 'linger' | 'timeval' | 'string';
+
+export interface KernelOption {
+  name: string;
+  level: string;
+  levelNum: number;
+  optname: number;
+  type: OptType;
+  unit?: string;
+  protocols: ('tcp' | 'udp')[];
+  families: (4 | 6)[];
+  states?: string[];
+  header: string;
+}
+
+export interface JavaTemplate {
+  classic?: string;
+  /** Which class has the classic setter when it is not the group's main one (MulticastSocket). */
+  classicOn?: 'multicast';
+  option?: string;
+  nioCall?: string;
+  note?: string;
+}
+
+export interface JavaOption {
+  option: string;
+  value: 'bool' | 'half' | 'linger' | 'hex' | 'int' | 'notbool';
+  java: Partial<Record<'socket' | 'server' | 'datagram', JavaTemplate>>;
+  listener?: string;
+  native?: string;
+  dynamic?: string;
+  source: string;
+}
+
+export interface JavaApi {
+  classes: Record<'socket' | 'server' | 'datagram', { classic: string; nio: string; multicast?: string }>;
+  options: JavaOption[];
+}
+
+export interface JdkDefaultRow {
+  kind: string;
+  family: string;
+  options: Record<string, number | { enabled: boolean; seconds: number }>;
+  backlog?: number;
+  jdk: string;
+  source: string;
+  [k: string]: unknown;
+}
+
+export interface FrameworkHint {
+  option: string;
+  role: string;
+  value: number | string;
+  hint: string;
+  source: string;
+}
+
+let cache: { kernel: KernelOption[]; java: JavaApi; jdk: JdkDefaultRow[]; hints: FrameworkHint[] } | undefined;
+
+export function mappings() {
+  if (!cache) {
+    const jdkFile = new URL('jdk-defaults.json', dir);
+    const hintFile = new URL('framework-hints.json', dir);
+    cache = {
+      kernel: load<{ options: KernelOption[] }>('kernel-options.json').options,
+      java: load<JavaApi>('java-api.json'),
+      jdk: existsSync(jdkFile) ? load<{ rows: JdkDefaultRow[] }>('jdk-defaults.json').rows ?? [] : [],
+      hints: existsSync(hintFile) ? load<{ hints: FrameworkHint[] }>('framework-hints.json').hints : [],
+    };
+  }
+  return cache;
+}

@@ -1,0 +1,33 @@
+// struct tcp_info (include/uapi/linux/tcp.h) as TCP_INFO and INET_DIAG_INFO
+// return it, and knetstat's Diag indicators computed from it.
+import type { SourceName, TcpInfo } from './types.js';
+
+/** Decodes the first len bytes of a struct tcp_info; fields beyond len (older kernels) stay absent. */
+export function parseTcpInfo(buf: Buffer, len: number, source: SourceName): TcpInfo {
+  const u8 = (o: number) => (o < len ? buf.readUInt8(o) : 0);
+  const u32 = (o: number) => (o + 4 <= len ? buf.readUInt32LE(o) : 0);
+  const info: TcpInfo = {
+    state: u8(0), retransmits: u8(2), probes: u8(3), backoff: u8(4),
+    rto: u32(8), ato: u32(12), sndMss: u32(16), rcvMss: u32(20), unacked: u32(24), sacked: u32(28),
+    lost: u32(32), retrans: u32(36), lastDataSent: u32(44), lastDataRecv: u32(52), lastAckRecv: u32(56),
+    pmtu: u32(60), rtt: u32(68), rttvar: u32(72), sndCwnd: u32(80), advmss: u32(84), totalRetrans: u32(100),
+    source,
+  };
+  if (len >= 232) info.sndWnd = u32(228); // Linux >= 5.4
+  if (len >= 236) info.rcvWnd = u32(232); // Linux >= 6.2
+  return info;
+}
+
+/**
+ * knetstat's Diag column: ">|" the peer's window is 0 (we cannot send), "|<" our
+ * window is 0 (the peer cannot send), ">#" unacknowledged data and the last
+ * ACK came more than a second ago. An indicator whose field the kernel did not
+ * report is left out rather than guessed.
+ */
+export function diagFromTcpInfo(ti: TcpInfo): string {
+  let d = '';
+  if (ti.sndWnd === 0) d += '>|';
+  if (ti.rcvWnd === 0) d += '|<';
+  if (ti.unacked > 0 && ti.lastAckRecv > 1000) d += '>#';
+  return d;
+}

@@ -1,0 +1,210 @@
+// The data model shared by every stage. A Capture is what the sources read
+// (raw values with their provenance); it is what a snapshot file stores. A
+// Report is a Capture analysed: roles, Java calls, defaults. Renderers take a
+// Report and nothing else.
+
+export type Protocol = 'tcp' | 'tcp6' | 'udp' | 'udp6';
+export type SourceName = 'pidfd' | 'knetstat' | 'sockdiag' | 'procfs';
+export type Role = 'listening' | 'accepted' | 'connected' | 'udp';
+
+export interface Endpoint {
+  address: string;
+  port: number;
+}
+
+export interface Linger {
+  enabled: boolean;
+  seconds: number;
+}
+
+/** A value as the kernel reports it: ints, TCP_CONGESTION's name, SO_LINGER's pair. */
+export type OptionValue = number | string | Linger;
+
+export interface OptionReading {
+  /** null: the source tried and could not read it (never a guessed 0). */
+  value: OptionValue | null;
+  source: SourceName;
+  /** Deduced rather than read (e.g. SO_KEEPALIVE=1 from a running keepalive timer). */
+  inferred?: boolean;
+  /** Why the value is null or how it was derived. */
+  note?: string;
+  /** errno name when getsockopt failed (ENOPROTOOPT ...). */
+  error?: string;
+}
+
+/** The subset of struct tcp_info the report uses (times in ms, rtt in us). */
+export interface TcpInfo {
+  state: number;
+  retransmits: number;
+  probes: number;
+  backoff: number;
+  rto: number;
+  ato: number;
+  sndMss: number;
+  rcvMss: number;
+  /** For a listener, tcp_get_info puts the accept queue in unacked and its limit in sacked. */
+  unacked: number;
+  sacked: number;
+  lost: number;
+  retrans: number;
+  lastDataSent: number;
+  lastDataRecv: number;
+  lastAckRecv: number;
+  pmtu: number;
+  rtt: number;
+  rttvar: number;
+  sndCwnd: number;
+  advmss: number;
+  totalRetrans: number;
+  /** Peer's advertised window; absent when the kernel's tcp_info is too short. */
+  sndWnd?: number;
+  /** Our advertised window (Linux >= 6.2). */
+  rcvWnd?: number;
+  source: SourceName;
+}
+
+export interface RawSocket {
+  protocol: Protocol;
+  /** The fd number in the target; -1 when the socket has no fd there (host-wide views). */
+  fd: number;
+  inode: number;
+  local: Endpoint;
+  remote: Endpoint;
+  /** Kernel state name as ss/netstat spell it: ESTABLISHED, LISTEN, ... ("UNCONN" for unconnected UDP). */
+  state: string;
+  recvQ: number;
+  sendQ: number;
+  uid?: number;
+  /** Option name (the kernel's, as knetstat prints it) -> reading. "backlog" for a listener's backlog. */
+  options: Record<string, OptionReading>;
+  tcpInfo?: TcpInfo;
+  /** knetstat Diag indicators, computed from tcp_info or read from the module. */
+  diag: string;
+  /** sk_userlocks from the knetstat module: which buffers the application locked. */
+  userLocks?: { rcvbuf: boolean; sndbuf: boolean; source: SourceName };
+  /** Timers reported by sock_diag (keepalive, retransmit ...). */
+  timer?: { kind: string; expiresMs: number; retrans: number; source: SourceName };
+  /** The socket closed (or the process exited) while it was being read. */
+  vanished?: boolean;
+  /** Sources that contributed to this socket. */
+  sources: SourceName[];
+}
+
+export interface ProcessInfo {
+  pid: number;
+  comm: string;
+  /** argv as read from /proc/<pid>/cmdline. */
+  cmdline: string[];
+  exe?: string;
+  uid: number;
+  user?: string;
+  isJvm: boolean;
+  jvm?: JvmInfo;
+  /** Inode of the target's network namespace and whether it differs from ours. */
+  netns?: { inode: number; own: boolean };
+}
+
+export interface JvmInfo {
+  javaHome?: string;
+  /** e.g. "17.0.15" from $JAVA_HOME/release. */
+  version?: string;
+  /** Feature release, 17 for "17.0.15". */
+  feature?: number;
+  vendor?: string;
+  /** System properties on the command line that change socket behaviour (-Djava.net.preferIPv4Stack ...). */
+  properties: Record<string, string>;
+  mainClass?: string;
+}
+
+export interface HostInfo {
+  hostname: string;
+  kernel: string;
+  /** sysctls that decide kernel defaults, e.g. "net.ipv4.tcp_rmem": "4096 131072 6291456". */
+  sysctls: Record<string, string>;
+  /** Options of a fresh socket of each kind made by the tool at capture time: the kernel's defaults. */
+  kernelDefaults?: Partial<Record<Protocol, Record<string, OptionValue>>>;
+}
+
+export interface SourceStatus {
+  name: SourceName;
+  used: boolean;
+  /** One-line reason a source was unavailable or refused, with the remedy. */
+  reason?: string;
+  errno?: string;
+}
+
+export interface Capture {
+  formatVersion: number;
+  tool: { name: string; version: string };
+  capturedAt: string;
+  host: HostInfo;
+  process: ProcessInfo;
+  sources: SourceStatus[];
+  /** Human-readable warnings gathered during the capture. */
+  warnings: string[];
+  /** True when some option could not be read (permission, kernel): exit 3. */
+  partial: boolean;
+  /** Options no source could read, with why: shown once per report. */
+  missing?: { options: string[]; reason: string };
+  sockets: RawSocket[];
+  /** Sockets that closed during the scan. */
+  vanished: { fd: number; inode: number }[];
+  redacted?: boolean;
+}
+
+export type Origin = 'application' | 'jdk-default' | 'inherited' | 'framework-default';
+
+export interface JavaCall {
+  /** Class or interface the call is made on: java.net.Socket, java.nio.channels.SocketChannel ... */
+  api: string;
+  /** The call as source code: setTcpNoDelay(true), setOption(StandardSocketOptions.SO_REUSEPORT, true) */
+  call: string;
+  origin: Origin;
+  /** Kernel option(s) it explains. */
+  options: string[];
+  /** NIO spelling of the same call, when it differs. */
+  nio?: string;
+  /** How sure: "certain", "likely", "uncertain". */
+  confidence?: 'certain' | 'likely' | 'uncertain';
+  note?: string;
+  /** For inherited calls: the listener it comes from. */
+  from?: { fd: number; local: Endpoint };
+}
+
+export interface Unobservable {
+  call: string;
+  reason: string;
+  /** What would show it. */
+  seeInstead?: string;
+}
+
+/** A per-option verdict relative to the defaults of a fresh socket of the same kind. */
+export interface OptionVerdict {
+  /** "kernel-default": as the kernel sets it; "jdk-default": the JDK set it; "application": differs from both. */
+  origin: 'kernel-default' | 'jdk-default' | 'application' | 'autotuned' | 'unknown';
+  /** The value equals a host sysctl default (tcp_keepalive_time, tcp_rmem ...). */
+  systemDefault?: string;
+  note?: string;
+}
+
+export interface ReportSocket extends RawSocket {
+  role: Role;
+  /** The Java classes a developer would use for this socket. */
+  apis: string[];
+  java: JavaCall[];
+  /** Option name -> verdict, for options that were read. */
+  verdicts: Record<string, OptionVerdict>;
+  unobservable: Unobservable[];
+  /** Hints that are not facts ("likely Tomcat default acceptCount"). */
+  hints: string[];
+  /** For accepted sockets: the listener they came from. */
+  listener?: { fd: number; inode: number; local: Endpoint };
+  /** Options whose value could not be read by any source. */
+  unknown: string[];
+}
+
+export interface Report extends Omit<Capture, 'sockets'> {
+  sockets: ReportSocket[];
+  /** Which JDK defaults table applied and why. */
+  defaults: { jdk: string; note?: string };
+}

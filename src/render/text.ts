@@ -1,0 +1,118 @@
+// The text report: per socket, what it is, its options, and the Java code
+// that configured it. A pure function of the Report; streamed per socket.
+import { formatEndpoint } from '../model/addr.js';
+import type { OptionReading, OptionValue, Report, ReportSocket } from '../model/types.js';
+
+/** Strips terminal escape sequences and control characters from text we did not write (command lines, names). */
+export function sanitize(text: string): string {
+  return text
+    .replace(/\x1b\[[0-?]*[ -/]*[@-~]/g, '') // CSI
+    .replace(/\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)/g, '') // OSC
+    .replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, '?');
+}
+
+export function showValue(v: OptionValue | null): string {
+  if (v === null) return '?';
+  if (typeof v === 'object') return v.enabled ? `on,${v.seconds}s` : 'off';
+  return String(v);
+}
+
+const ORIGIN: Record<string, string> = {
+  application: 'application',
+  'jdk-default': 'JDK default',
+  inherited: 'inherited',
+  'framework-default': 'framework default',
+};
+
+function optionList(s: ReportSocket): string {
+  const parts: string[] = [];
+  for (const [name, o] of Object.entries(s.options) as [string, OptionReading][]) {
+    const v = s.verdicts[name];
+    let mark = '';
+    if (v?.origin === 'application') mark = '*';
+    else if (v?.origin === 'jdk-default') mark = '+';
+    else if (v?.origin === 'autotuned') mark = '~';
+    const inf = o.inferred ? '(inferred)' : '';
+    parts.push(`${name}=${showValue(o.value)}${mark}${inf}`);
+  }
+  return parts.join(' ');
+}
+
+function wrap(text: string, width: number, indent: string): string {
+  const out: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > width) { out.push(line); line = word; } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) out.push(line);
+  return out.map((l) => indent + l).join('\n');
+}
+
+function header(r: Report): string {
+  const p = r.process;
+  const lines: string[] = [];
+  const who = p.user ?? `uid ${p.uid}`;
+  const jvm = p.jvm ? `JDK ${p.jvm.version ?? '?'}${p.jvm.javaHome ? ` (${p.jvm.javaHome})` : ''}` : 'not a JVM';
+  lines.push(`knetstat-java ${r.tool.version}: pid ${p.pid} (${sanitize(p.comm)}), user ${sanitize(who)}, ${jvm}`);
+  if (p.jvm?.mainClass) lines.push(`  main: ${sanitize(p.jvm.mainClass)}`);
+  const props = Object.entries(p.jvm?.properties ?? {});
+  if (props.length) lines.push(`  properties: ${props.map(([k, v]) => `-D${k}=${sanitize(v)}`).join(' ')}`);
+  lines.push(`  host ${sanitize(r.host.hostname)}, Linux ${r.host.kernel}, captured ${r.capturedAt}${r.redacted ? ', redacted' : ''}`);
+  const used = r.sources.filter((s) => s.used).map((s) => s.name).join(' + ') || 'none';
+  lines.push(`  source: ${used}`);
+  for (const s of r.sources) if (!s.used && s.reason) lines.push(`  ${s.name} not used: ${s.reason}`);
+  const roles = new Map<string, number>();
+  for (const s of r.sockets) roles.set(s.role, (roles.get(s.role) ?? 0) + 1);
+  lines.push(`  ${r.sockets.length} TCP/UDP socket${r.sockets.length === 1 ? '' : 's'}${roles.size ? `: ${[...roles].map(([k, n]) => `${n} ${k}`).join(', ')}` : ''}`);
+  if (r.defaults.note) lines.push(`  note: ${r.defaults.note}`);
+  for (const w of r.warnings) lines.push(`  warning: ${sanitize(w)}`);
+  if (r.missing) lines.push(`  missing: ${r.missing.options.join(', ')}: ${r.missing.reason}`);
+  if (r.vanished.length) lines.push(`  closed during the scan: ${r.vanished.map((v) => `fd ${v.fd} (inode ${v.inode})`).join(', ')}`);
+  lines.push('  marks: * set by the application, + set by the JDK itself, ~ sized by the kernel (autotuning)');
+  return lines.join('\n');
+}
+
+export function socketText(s: ReportSocket): string {
+  const out: string[] = [];
+  const local = formatEndpoint(s.local.address, s.local.port);
+  const remote = s.role === 'listening' || (s.remote.port === 0 && s.state === 'UNCONN') ? '*' : formatEndpoint(s.remote.address, s.remote.port);
+  const diag = s.diag ? `  Diag ${s.diag}` : '';
+  out.push(`${s.protocol.padEnd(4)} fd ${s.fd}  ${local} -> ${remote}  ${s.state}  Recv-Q ${s.recvQ} Send-Q ${s.sendQ}${diag}  inode ${s.inode}${s.vanished ? '  (closed during the scan)' : ''}`);
+  const via = s.listener ? `, accepted by the listener fd ${s.listener.fd} (${formatEndpoint(s.listener.local.address, s.listener.local.port)})` : '';
+  out.push(`  ${s.role}: ${s.apis.join(' / ')}${via}`);
+  const opts = optionList(s);
+  if (opts) out.push(wrap(opts, 100, '    '));
+  if (s.unknown.length) out.push(`  unknown (could not be read): ${s.unknown.join(', ')}`);
+  if (s.java.length) {
+    out.push('  Java:');
+    for (const c of s.java) {
+      const where = c.api === 'native' || c.call.startsWith('new ') ? '' : `${c.api.replace(/^java\.(net|nio\.channels)\./, '')}.`;
+      const conf = c.confidence && c.confidence !== 'certain' ? ` (${c.confidence})` : '';
+      out.push(`    ${(where + c.call).padEnd(58)} ${ORIGIN[c.origin] ?? c.origin}${conf}`);
+      if (c.nio) out.push(`      NIO: ${c.nio.replace(/^java\.nio\.channels\./, '')}`);
+      if (c.note) out.push(wrap(c.note, 96, '      '));
+    }
+  } else {
+    out.push('  Java: nothing set: every option is as a fresh socket of this kind has it');
+  }
+  const sys = Object.entries(s.verdicts).filter(([, v]) => v.systemDefault).map(([, v]) => v.systemDefault!);
+  if (sys.length) out.push(wrap(`system defaults: ${sys.join('; ')}`, 100, '  ').replace(/\n {2}/g, '\n    '));
+  for (const h of s.hints) out.push(`  hint: ${h}`);
+  if (s.unobservable.length) out.push(`  not observable: ${s.unobservable.map((u) => u.call).join(', ')} (see below)`);
+  return out.join('\n');
+}
+
+export function* renderText(r: Report): Generator<string> {
+  yield `${header(r)}\n`;
+  for (const s of r.sockets) yield `\n${socketText(s)}\n`;
+  const seen = new Map<string, string>();
+  for (const s of r.sockets) for (const u of s.unobservable) if (!seen.has(u.call)) seen.set(u.call, `${u.reason}${u.seeInstead ? `; to see it: ${u.seeInstead}` : ''}`);
+  if (seen.size) {
+    yield '\nNot observable from outside the JVM:\n';
+    for (const [call, why] of seen) yield `${wrap(`${call}: ${why}.`, 100, '  ').replace(/^ {2}/, '  ')}\n`;
+  }
+}
+
+export function renderTextString(r: Report): string {
+  return [...renderText(r)].join('');
+}

@@ -1,0 +1,20 @@
+// The registry of sources, in the order auto tries them (richest first).
+import type { SourceName } from '../model/types.js';
+import type { Source } from './types.js';
+import { PidfdSource } from './pidfd.js';
+import { ProcfsSource } from './procfs.js';
+
+const factories: Partial<Record<SourceName, () => Source>> = {
+  pidfd: () => new PidfdSource(),
+  procfs: () => new ProcfsSource(),
+};
+
+export const SOURCE_NAMES: SourceName[] = ['pidfd', 'knetstat', 'sockdiag', 'procfs'];
+
+export function registerSource(name: SourceName, make: () => Source): void {
+  factories[name] = make;
+}
+
+export function makeSource(name: SourceName): Source | undefined {
+  return factories[name]?.();
+}

@@ -1,0 +1,169 @@
+// Reads a socket's options, addresses, queues and tcp_info from an fd this
+// process holds (a pidfd_getfd duplicate, or a fresh socket of our own).
+// Read-only: getsockopt, getsockname, getpeername and FIONREAD-style ioctls.
+// Buffers are allocated once and reused for every socket.
+import * as libc from '../sys/libc.js';
+import { errnoName } from '../errors.js';
+import { formatIPv4, formatIPv6 } from '../model/addr.js';
+import { parseTcpInfo, diagFromTcpInfo } from '../model/tcpinfo.js';
+import { stateName } from '../discover/procnet.js';
+import { mappings, type KernelOption } from '../mappings.js';
+import type { Endpoint, OptionReading, OptionValue, Protocol, SourceName, TcpInfo } from '../model/types.js';
+
+const SOL_SOCKET = 1, IPPROTO_TCP = 6;
+const SO_TYPE = 3, SO_PROTOCOL = 38, SO_DOMAIN = 39, SO_MEMINFO = 55;
+const TCP_INFO = 11;
+const AF_INET = 2, AF_INET6 = 10;
+const SIOCINQ = 0x541b, SIOCOUTQ = 0x5411;
+const TCP_LISTEN = 10;
+// ESTABLISHED, FIN_WAIT1, FIN_WAIT2, CLOSE_WAIT, LAST_ACK, CLOSING
+const SYNCHRONIZED = new Set([1, 4, 5, 8, 9, 11]);
+
+const val = Buffer.alloc(256);
+const len = Buffer.alloc(4);
+const addr = Buffer.alloc(128);
+
+/** getsockopt into the shared buffer; returns the length read, or -errno. */
+function get(fd: number, level: number, name: number, size: number): number {
+  len.writeUInt32LE(size, 0);
+  if (libc.getsockopt(fd, level, name, val, len) < 0) return -libc.errno();
+  return len.readUInt32LE(0);
+}
+
+function getInt(fd: number, level: number, name: number): number | undefined {
+  const n = get(fd, level, name, 4);
+  return n >= 4 ? val.readInt32LE(0) : n > 0 ? val.readUInt8(0) : undefined;
+}
+
+export interface Identity {
+  protocol: Protocol;
+  family: 4 | 6;
+}
+
+/** TCP or UDP over IPv4/IPv6? undefined for every other kind of socket. */
+export function identify(fd: number): Identity | undefined {
+  const domain = getInt(fd, SOL_SOCKET, SO_DOMAIN);
+  if (domain !== AF_INET && domain !== AF_INET6) return undefined;
+  const proto = getInt(fd, SOL_SOCKET, SO_PROTOCOL);
+  const family = domain === AF_INET ? 4 : 6;
+  if (proto === 6) return { protocol: family === 4 ? 'tcp' : 'tcp6', family };
+  if (proto === 17) return { protocol: family === 4 ? 'udp' : 'udp6', family };
+  return undefined; // raw, sctp, udplite...
+}
+
+function decodeSockaddr(buf: Buffer): Endpoint | undefined {
+  const fam = buf.readUInt16LE(0);
+  const port = buf.readUInt16BE(2);
+  if (fam === AF_INET) return { address: formatIPv4(buf, 4), port };
+  if (fam === AF_INET6) return { address: formatIPv6(buf, 8), port };
+  return undefined;
+}
+
+export function addresses(fd: number, family: 4 | 6): { local: Endpoint; remote: Endpoint; connected: boolean } {
+  const any: Endpoint = { address: family === 4 ? '0.0.0.0' : '::', port: 0 };
+  len.writeUInt32LE(addr.length, 0);
+  const local = libc.getsockname(fd, addr, len) === 0 ? decodeSockaddr(addr) ?? any : any;
+  len.writeUInt32LE(addr.length, 0);
+  const peer = libc.getpeername(fd, addr, len) === 0 ? decodeSockaddr(addr) : undefined;
+  return { local, remote: peer ?? any, connected: peer !== undefined };
+}
+
+export function tcpInfo(fd: number, source: SourceName): TcpInfo | undefined {
+  const n = get(fd, IPPROTO_TCP, TCP_INFO, 256);
+  return n > 0 ? parseTcpInfo(val, n, source) : undefined;
+}
+
+function readOne(fd: number, o: KernelOption, source: SourceName): OptionReading {
+  const size = o.type === 'linger' ? 8 : o.type === 'timeval' ? 16 : o.type === 'string' ? 16 : 4;
+  const n = get(fd, o.levelNum, o.optname, size);
+  if (n < 0) return { value: null, source, error: errnoName(-n) };
+  let value: OptionValue;
+  switch (o.type) {
+    case 'linger': value = { enabled: val.readInt32LE(0) !== 0, seconds: val.readInt32LE(4) }; break;
+    case 'timeval': value = Number(val.readBigInt64LE(0)) * 1000 + Math.floor(Number(val.readBigInt64LE(8)) / 1000); break;
+    case 'string': value = val.toString('latin1', 0, n).replace(/\0.*$/s, ''); break;
+    default: value = n >= 4 ? val.readInt32LE(0) : val.readUInt8(0);
+  }
+  return { value, source };
+}
+
+const byProtocol = new Map<string, KernelOption[]>();
+/** The catalog rows that apply to a socket kind, computed once per kind. */
+export function optionsFor(protocol: Protocol): KernelOption[] {
+  let list = byProtocol.get(protocol);
+  if (!list) {
+    const proto = protocol.startsWith('tcp') ? 'tcp' : 'udp';
+    const fam = protocol.endsWith('6') ? 6 : 4;
+    list = mappings().kernel.filter((o) => o.protocols.includes(proto) && o.families.includes(fam));
+    byProtocol.set(protocol, list);
+  }
+  return list;
+}
+
+export interface SocketReading {
+  protocol: Protocol;
+  local: Endpoint;
+  remote: Endpoint;
+  state: string;
+  recvQ: number;
+  sendQ: number;
+  options: Record<string, OptionReading>;
+  tcpInfo?: TcpInfo;
+  diag: string;
+}
+
+/** Everything readable from one fd of a TCP/UDP socket. */
+export function readSocket(fd: number, id: Identity, source: SourceName): SocketReading {
+  const { local, remote, connected } = addresses(fd, id.family);
+  const options: Record<string, OptionReading> = {};
+  let ti: TcpInfo | undefined;
+  let state: string, recvQ = 0, sendQ = 0, diag = '';
+  if (id.protocol.startsWith('tcp')) {
+    ti = tcpInfo(fd, source);
+    const st = ti?.state ?? 0;
+    state = stateName(id.protocol, st);
+    if (st === TCP_LISTEN) {
+      // tcp_get_info reports a listener's accept queue in unacked and its limit in sacked.
+      recvQ = ti?.unacked ?? 0;
+      options.backlog = ti?.sacked !== undefined ? { value: ti.sacked, source, note: 'max accept queue (sk_max_ack_backlog) from TCP_INFO' } : { value: null, source };
+    } else {
+      if (libc.ioctl(fd, SIOCINQ, len) === 0) recvQ = len.readInt32LE(0);
+      if (libc.ioctl(fd, SIOCOUTQ, len) === 0) sendQ = len.readInt32LE(0);
+    }
+    // Windows mean something only on a synchronized connection (not LISTEN, SYN_*, TIME_WAIT, CLOSE).
+    if (ti && SYNCHRONIZED.has(st)) diag = diagFromTcpInfo(ti);
+  } else {
+    state = connected ? 'ESTABLISHED' : 'UNCONN';
+    // SO_MEMINFO: [rmem_alloc, rcvbuf, wmem_alloc, ...], the numbers /proc/net/udp prints as queues.
+    const n = get(fd, SOL_SOCKET, SO_MEMINFO, 64);
+    if (n >= 12) { recvQ = val.readUInt32LE(0); sendQ = val.readUInt32LE(8); }
+  }
+  for (const o of optionsFor(id.protocol)) {
+    if (o.states && !o.states.includes(state)) continue;
+    options[o.name] = readOne(fd, o, source);
+  }
+  return { protocol: id.protocol, local, remote, state, recvQ, sendQ, options, tcpInfo: ti, diag };
+}
+
+/** Options of a fresh socket of each kind, made in this process: the kernel's defaults on this host. */
+export function freshDefaults(): Record<Protocol, Record<string, OptionValue>> {
+  const out = {} as Record<Protocol, Record<string, OptionValue>>;
+  const kinds: [Protocol, number, number][] = [['tcp', AF_INET, 1], ['tcp6', AF_INET6, 1], ['udp', AF_INET, 2], ['udp6', AF_INET6, 2]];
+  for (const [protocol, domain, type] of kinds) {
+    const fd = libc.socket(domain, type | 0o2000000 /* SOCK_CLOEXEC */, 0);
+    if (fd < 0) continue; // no IPv6 on this host
+    try {
+      const opts: Record<string, OptionValue> = {};
+      for (const o of optionsFor(protocol)) {
+        const r = readOne(fd, o, 'pidfd');
+        if (r.value !== null) opts[o.name] = r.value;
+      }
+      out[protocol] = opts;
+    } finally {
+      libc.close(fd);
+    }
+  }
+  return out;
+}
+
+export { SO_TYPE };

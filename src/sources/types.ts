@@ -1,0 +1,32 @@
+// One interface for every source of socket facts. The capture pipeline first
+// builds the socket list of the target (procfs: fds -> inodes -> /proc/<pid>/net
+// rows), then asks each selected source to fill in what it can read.
+import type { RawSocket, SourceName, SourceStatus } from '../model/types.js';
+
+export interface Target {
+  pid: number;
+  /** fd number -> socket inode, from /proc/<pid>/fd. */
+  fds: Map<number, number>;
+}
+
+export interface SourceContext {
+  target: Target;
+  /** Sockets by inode; sources add options, tcpInfo, diag, userLocks, timer. */
+  sockets: Map<number, RawSocket>;
+  /** Called after each socket so long captures can show progress. */
+  progress?: (done: number, total: number) => void;
+}
+
+export interface SourceResult {
+  status: SourceStatus;
+  /** Inodes that closed while this source read them. */
+  vanished?: number[];
+  warnings?: string[];
+}
+
+export interface Source {
+  readonly name: SourceName;
+  /** Cheap check: can this source run here at all (kernel, files, rights)? A reason when not. */
+  available(target: Target): { ok: true } | { ok: false; reason: string; errno?: string };
+  collect(ctx: SourceContext): Promise<SourceResult>;
+}

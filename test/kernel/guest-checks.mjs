@@ -1,0 +1,242 @@
+// Checks that run inside the QEMU guest (see run.sh / guest.sh), on the raw
+// text of /proc/net/*stat as the module prints it. Plain JS without the
+// project's parser on purpose: this proves the module, the parser is tested
+// on what is recorded here. Prints "KTEST PASS|FAIL|SKIP <name> [detail]".
+//
+//   node guest-checks.mjs sample '<READY json>'   check 1 (options, inodes)
+//   node guest-checks.mjs diag '<READY json>'     check 3 (window indicators)
+//   node guest-checks.mjs cli '<READY json>'      check 2 (CLI sources agree)
+//   node guest-checks.mjs dump '<READY json>'     print the tables for samples/
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
+
+const [mode, readyJson] = process.argv.slice(2);
+const ready = JSON.parse(readyJson ?? '{}');
+let failed = 0;
+
+function report(ok, name, detail = '') {
+  if (!ok) failed++;
+  console.log(`KTEST ${ok ? 'PASS' : 'FAIL'} ${name}${detail ? ' ' + detail : ''}`);
+}
+
+const TCP_FILES = ['tcpstat', 'tcp6stat'];
+const FILES = ['tcpstat', 'tcp6stat', 'udpstat', 'udp6stat'];
+const HEADER = {
+  tcp: 'Recv-Q Send-Q Local Address           Foreign Address         Stat Diag Options Inode',
+  udp: 'Recv-Q Send-Q Local Address           Foreign Address         Options Inode',
+};
+
+/** Rows of one table: {recvQ, sendQ, local, remote, state, diag, options, inode, line}. */
+function readTable(file) {
+  const text = readFileSync(`/proc/net/${file}`, 'utf8');
+  const lines = text.split('\n').filter((l) => l.length > 0);
+  const tcp = TCP_FILES.includes(file);
+  const rows = [];
+  for (const line of lines.slice(1)) {
+    const t = line.trim().split(/\s+/);
+    const row = { recvQ: +t[0], sendQ: +t[1], local: t[2], remote: t[3], line };
+    let rest = t.slice(4);
+    if (tcp) {
+      row.state = rest.shift();
+      row.diag = rest.length > 1 && /^[>|<#]+$/.test(rest[0]) ? rest.shift() : '';
+    }
+    row.inode = Number(rest.pop());
+    row.options = rest.length ? rest.join(' ') : '';
+    rows.push(row);
+  }
+  return { header: lines[0], rows, text };
+}
+
+/** Socket inodes in a /proc/net/{tcp,udp}[6] file. */
+function procInodes(file) {
+  const lines = readFileSync(`/proc/net/${file}`, 'utf8').trim().split('\n').slice(1);
+  return lines.map((l) => Number(l.trim().split(/\s+/)[9])).filter((n) => n !== 0);
+}
+
+function pidSocketInodes(pid) {
+  const set = new Set();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m) set.add(Number(m[1]));
+    } catch {
+      // fd closed meanwhile
+    }
+  }
+  return set;
+}
+
+function find(rows, local, remote, state) {
+  return rows.filter((r) => r.local === local && (remote === undefined || r.remote === remote) &&
+    (state === undefined || r.state === state));
+}
+
+function sample() {
+  const tables = Object.fromEntries(FILES.map((f) => [f, readTable(f)]));
+  for (const f of FILES) {
+    const want = HEADER[f.startsWith('tcp') ? 'tcp' : 'udp'];
+    report(tables[f].header === want, `header-${f}`, tables[f].header === want ? '' : JSON.stringify(tables[f].header));
+  }
+  const { l4, c4, l6, c6, u4, u6 } = ready;
+  const L4 = `127.0.0.1:${l4}`, C4 = `127.0.0.1:${c4}`, L6 = `::1:${l6}`, C6 = `::1:${c6}`;
+  const expect = [
+    ['tcpstat', 'listener-v4', L4, '0.0.0.0:*', 'LSTN',
+      'SO_REUSEADDR=1,SO_REUSEPORT=1,SO_KEEPALIVE=0,SO_RCVBUF=65536,TCP_NODELAY=0,TCP_FASTOPEN=0,TCP_DEFER_ACCEPT=0'],
+    ['tcpstat', 'client-v4', C4, L4, 'ESTB',
+      'SO_REUSEADDR=0,SO_REUSEPORT=0,SO_KEEPALIVE=1,TCP_KEEPIDLE=30,TCP_KEEPCNT=4,TCP_KEEPINTVL=5,SO_LINGER=7s,TCP_NODELAY=1,TCP_DEFER_ACCEPT=0'],
+    ['tcpstat', 'accepted-v4', L4, C4, 'ESTB',
+      'SO_REUSEADDR=1,SO_REUSEPORT=1,SO_KEEPALIVE=0,SO_RCVBUF=65536,SO_SNDBUF=32768,TCP_NODELAY=0,TCP_DEFER_ACCEPT=0'],
+    // ServerSocketChannel sets SO_REUSEADDR itself (JDK default); accepted sockets inherit it.
+    ['tcp6stat', 'listener-v6', L6, ':::*', 'LSTN',
+      'SO_REUSEADDR=1,SO_REUSEPORT=0,SO_KEEPALIVE=0,TCP_NODELAY=0,TCP_FASTOPEN=0,TCP_DEFER_ACCEPT=0'],
+    ['tcp6stat', 'client-v6', C6, L6, 'ESTB',
+      'SO_REUSEADDR=0,SO_REUSEPORT=0,SO_KEEPALIVE=1,TCP_NODELAY=1,TCP_DEFER_ACCEPT=0'],
+    ['tcp6stat', 'accepted-v6', L6, C6, 'ESTB',
+      'SO_REUSEADDR=1,SO_REUSEPORT=0,SO_KEEPALIVE=0,SO_LINGER=3s,TCP_NODELAY=0,TCP_DEFER_ACCEPT=0'],
+    ['udpstat', 'udp-v4', `127.0.0.1:${u4}`, '0.0.0.0:*', undefined,
+      'SO_REUSEADDR=1,SO_REUSEPORT=0,SO_RCVBUF=65536,SO_BROADCAST=1'],
+    ['udp6stat', 'udp-v6', `::1:${u6}`, `::1:${u6}`, undefined,
+      'SO_REUSEADDR=0,SO_REUSEPORT=0,SO_SNDBUF=32768,SO_BROADCAST=0'],
+  ];
+  const fdInodes = pidSocketInodes(ready.pid);
+  for (const [file, name, local, remote, state, options] of expect) {
+    const rows = find(tables[file].rows, local, remote, state);
+    if (rows.length !== 1) {
+      report(false, `options-${name}`, `${rows.length} rows for ${local} ${remote} ${state ?? ''}`);
+      continue;
+    }
+    const r = rows[0];
+    const ok = r.options === options && (r.diag === undefined || r.diag === '');
+    report(ok, `options-${name}`, ok ? '' : `got ${r.options} diag '${r.diag ?? ''}' want ${options}`);
+    report(fdInodes.has(r.inode), `inode-${name}`, `${r.inode}${fdInodes.has(r.inode) ? '' : ' not among the pid fds'}`);
+  }
+  // Every TCP/UDP socket fd of the JVM is exactly one row of the four tables
+  // (the JVM also holds sockets of other kinds, e.g. netlink).
+  const all = new Map();
+  for (const f of FILES) for (const r of tables[f].rows) if (r.inode) all.set(r.inode, (all.get(r.inode) ?? 0) + 1);
+  const inet = new Set(['tcp', 'tcp6', 'udp', 'udp6'].flatMap(procInodes));
+  const jvmInet = [...fdInodes].filter((i) => inet.has(i));
+  const missing = jvmInet.filter((i) => all.get(i) !== 1);
+  report(missing.length === 0 && jvmInet.length >= 11, 'inode-all-fds',
+    missing.length ? `not exactly once: ${missing.join(',')}` : `${jvmInet.length} TCP/UDP sockets of the JVM`);
+  // One-to-one with the kernel's own /proc/net tables.
+  for (const f of FILES) {
+    const base = f.replace('stat', '');
+    const ours = tables[f].rows.map((r) => r.inode).filter((n) => n !== 0).sort();
+    const theirs = procInodes(base).sort();
+    report(JSON.stringify(ours) === JSON.stringify(theirs), `same-rows-${f}`, `${ours.length} rows vs /proc/net/${base} ${theirs.length}`);
+  }
+  // The module is per network namespace: a fresh one has only the header.
+  try {
+    const out = execFileSync('unshare', ['-n', 'cat', '/proc/net/tcpstat', '/proc/net/udp6stat'], { encoding: 'utf8' });
+    const lines = out.trim().split('\n');
+    report(lines.length === 2 && lines[0] === HEADER.tcp && lines[1] === HEADER.udp, 'netns-empty', `${lines.length} lines`);
+  } catch (e) {
+    report(false, 'netns-empty', String(e.message).split('\n')[0]);
+  }
+  // /proc/<pid>/net is the same namespace here.
+  report(readFileSync(`/proc/${ready.pid}/net/tcpstat`, 'utf8').split('\n')[0] === HEADER.tcp, 'pid-net-path');
+}
+
+async function diag() {
+  const W = `127.0.0.1:${ready.w}`, LD = `127.0.0.1:${ready.ld}`;
+  const t0 = Date.now();
+  let w, r;
+  while (Date.now() - t0 < 30000) {
+    const rows = readTable('tcpstat').rows;
+    w = find(rows, W, LD, 'ESTB')[0];
+    r = find(rows, LD, W, 'ESTB')[0];
+    if (w?.diag === '>|' && r?.diag === '|<') break;
+    await new Promise((res) => setTimeout(res, 500));
+  }
+  report(w?.diag === '>|', 'diag-writer-peer-window-zero', `${w?.line.trim() ?? 'no row'}`);
+  report(r?.diag === '|<', 'diag-reader-own-window-zero', `${r?.line.trim() ?? 'no row'}`);
+  report(w?.sendQ > 0 && r?.recvQ > 0, 'diag-queues', `writer Send-Q ${w?.sendQ} reader Recv-Q ${r?.recvQ}`);
+  console.log(`KTEST TIME diag-window-closed ${((Date.now() - t0) / 1000).toFixed(1)}`);
+}
+
+function runCli(source) {
+  const args = ['/work/main/dist/cli/main.js', String(ready.pid), '--source', source, '--format', 'json'];
+  let out;
+  try {
+    out = execFileSync('node', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120000 });
+  } catch (e) {
+    // Exit 3 is a partial report: still JSON on stdout.
+    if (e.status === 3 && e.stdout) out = e.stdout;
+    else throw new Error(`${source}: exit ${e.status}: ${String(e.stderr ?? e.message).trim().split('\n')[0]}`);
+  }
+  return JSON.parse(out);
+}
+
+function cli() {
+  if (!existsSync('/work/main/dist/cli/main.js')) {
+    console.log('KTEST SKIP cli-sources-agree dist/cli/main.js not built (npm run build)');
+    return;
+  }
+  let k, p;
+  try {
+    k = runCli('knetstat');
+    p = runCli('pidfd');
+  } catch (e) {
+    if (/not available in this build/.test(e.message)) {
+      console.log(`KTEST SKIP cli-sources-agree the CLI does not register the knetstat source yet: ${e.message}`);
+      return;
+    }
+    report(false, 'cli-runs', e.message);
+    return;
+  }
+  report(Array.isArray(k.sockets) && Array.isArray(p.sockets), 'cli-runs', `knetstat ${k.sockets?.length} sockets, pidfd ${p.sockets?.length}`);
+  const byInode = new Map(p.sockets.map((s) => [s.inode, s]));
+  const diffs = [];
+  let compared = 0;
+  for (const ks of k.sockets) {
+    const ps = byInode.get(ks.inode);
+    if (!ps) {
+      diffs.push(`inode ${ks.inode} only with knetstat`);
+      continue;
+    }
+    for (const [name, kr] of Object.entries(ks.options ?? {})) {
+      const pr = ps.options?.[name];
+      if (!pr || kr.value === null || pr.value === null || pr.value === undefined) continue;
+      compared++;
+      if (JSON.stringify(kr.value) !== JSON.stringify(pr.value)) {
+        diffs.push(`fd ${ks.fd} ${name}: knetstat ${JSON.stringify(kr.value)} pidfd ${JSON.stringify(pr.value)}`);
+      }
+    }
+    const calls = (s) => JSON.stringify((s.java ?? []).map((j) => `${j.api}.${j.call}`).sort());
+    if (calls(ks) !== calls(ps)) diffs.push(`fd ${ks.fd} java: knetstat ${calls(ks)} pidfd ${calls(ps)}`);
+  }
+  report(diffs.length === 0 && compared > 0, 'cli-sources-agree',
+    diffs.length ? diffs.slice(0, 8).join('; ') : `${compared} option readings compared`);
+}
+
+function dump() {
+  const files = [...FILES, 'tcp', 'tcp6', 'udp', 'udp6'];
+  for (const f of files) {
+    console.log(`KTEST-FILE-BEGIN ${f}`);
+    process.stdout.write(readFileSync(`/proc/net/${f}`, 'utf8'));
+    console.log(`KTEST-FILE-END ${f}`);
+  }
+  console.log('KTEST-FILE-BEGIN fds');
+  for (const fd of readdirSync(`/proc/${ready.pid}/fd`)) {
+    try {
+      const l = readlinkSync(`/proc/${ready.pid}/fd/${fd}`);
+      if (l.startsWith('socket:')) console.log(`${fd} ${l}`);
+    } catch {
+      // gone
+    }
+  }
+  console.log('KTEST-FILE-END fds');
+  console.log(`KTEST-FILE-BEGIN ready\n${JSON.stringify(ready)}\nKTEST-FILE-END ready`);
+}
+
+try {
+  if (mode === 'sample') sample();
+  else if (mode === 'diag') await diag();
+  else if (mode === 'cli') cli();
+  else if (mode === 'dump') dump();
+  else throw new Error(`unknown mode ${mode}`);
+} catch (e) {
+  report(false, `${mode}-crashed`, String(e?.stack ?? e).split('\n').slice(0, 3).join(' | '));
+}
+process.exitCode = failed ? 1 : 0;

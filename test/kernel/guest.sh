@@ -1,0 +1,125 @@
+#!/bin/bash
+# Runs inside the QEMU guest, chrooted into the host's root (9p, read-only),
+# started by the initramfs /init that run.sh builds. Everything it finds was
+# built on the host by run.sh under test/.work/kernel/. Results go to the
+# serial console as "KTEST PASS|FAIL|SKIP|TIME ..." lines that run.sh parses.
+set -u
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export HOME=/tmp LANG=C.UTF-8
+ROOT=/work/main
+W=$ROOT/test/.work/kernel
+KO=$W/knetstat.ko
+FILES="tcpstat tcp6stat udpstat udp6stat"
+
+say() { echo "KTEST $*"; }
+up() { cut -d' ' -f1 /proc/uptime; }
+check() { # name command...
+	local name=$1
+	shift
+	if "$@"; then say PASS "$name"; else say FAIL "$name"; fi
+}
+files_present() {
+	local f
+	for f in $FILES; do [ -r /proc/net/$f ] || return 1; done
+}
+files_absent() {
+	local f
+	for f in $FILES; do [ -e /proc/net/$f ] && return 1; done
+	return 0
+}
+
+say TIME chroot "$(up)"
+ip link set lo up
+check insmod insmod "$KO"
+check files-present files_present
+say INFO "$(uname -r) $(grep -c . /proc/net/tcpstat) tcpstat lines"
+
+# --- 1. sample JVM: options, inodes -------------------------------------
+mkfifo /tmp/jvm.in
+java -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto -Xmx64m \
+	-cp "$W/classes" KernelSample </tmp/jvm.in >/tmp/jvm.out 2>/tmp/jvm.err &
+JVM=$!
+exec 3>/tmp/jvm.in
+READY=
+for _ in $(seq 1200); do
+	READY=$(sed -n 's/^READY //p' /tmp/jvm.out)
+	[ -n "$READY" ] && break
+	kill -0 $JVM 2>/dev/null || break
+	sleep 0.1
+done
+if [ -z "$READY" ]; then
+	say FAIL jvm-ready "$(head -c 300 /tmp/jvm.err | tr '\n' ' ')"
+else
+	say TIME jvm-ready "$(up)"
+	say PASS jvm-ready "$READY"
+	node $ROOT/test/kernel/guest-checks.mjs sample "$READY"
+	# --- 3. diag indicators ------------------------------------------
+	node $ROOT/test/kernel/guest-checks.mjs diag "$READY"
+	node $ROOT/test/kernel/guest-checks.mjs dump "$READY"
+	say TIME checks-1-3 "$(up)"
+	# --- 2. the CLI's two sources agree -----------------------------
+	node $ROOT/test/kernel/guest-checks.mjs cli "$READY"
+	say TIME check-2 "$(up)"
+fi
+exec 3>&-
+kill $JVM 2>/dev/null
+wait $JVM 2>/dev/null
+
+# --- 4. stress: churn + readers + rmmod/insmod ---------------------------
+dmesg -c >/dev/null
+: >/tmp/reload.log
+rm -f /tmp/stop
+reader() { # whole-file reads in a loop
+	while [ ! -e /tmp/stop ]; do
+		cat /proc/net/tcpstat /proc/net/tcp6stat /proc/net/udpstat /proc/net/udp6stat >/dev/null 2>&1
+	done
+}
+slow_reader() { # keeps the file open across module reloads
+	while [ ! -e /tmp/stop ]; do
+		{ read -r _; sleep 0.05; cat >/dev/null; } </proc/net/tcpstat 2>/dev/null
+	done
+}
+T0=$(up)
+"$W/stress" 4 120 /tmp/stop >/tmp/stress.out 2>&1 &
+STRESS=$!
+reader & R1=$!
+reader & R2=$!
+slow_reader & R3=$!
+reloads=0
+for i in $(seq 20); do
+	sleep 0.4
+	rmmod knetstat >>/tmp/reload.log 2>&1 || { echo "rmmod $i failed" >>/tmp/reload.log; continue; }
+	files_absent || echo "files still present after rmmod $i" >>/tmp/reload.log
+	sleep 0.2
+	insmod "$KO" >>/tmp/reload.log 2>&1 || { echo "insmod $i failed" >>/tmp/reload.log; continue; }
+	files_present || echo "files missing after insmod $i" >>/tmp/reload.log
+	reloads=$((reloads + 1))
+done
+touch /tmp/stop
+wait $STRESS
+STRESS_RC=$?
+wait $R1 $R2 $R3
+say TIME stress "$(awk -v a="$T0" -v b="$(up)" 'BEGIN { printf "%.1f", b - a }')"
+check stress-churn [ $STRESS_RC -eq 0 ]
+say INFO "$(cat /tmp/stress.out)"
+check stress-reloads-20 [ $reloads -eq 20 -a ! -s /tmp/reload.log ]
+[ -s /tmp/reload.log ] && say INFO "reload: $(head -c 400 /tmp/reload.log | tr '\n' ' ')"
+# The tables are still whole after all that.
+tables_sane() {
+	local f
+	for f in $FILES; do
+		head -1 /proc/net/$f | grep -q '^Recv-Q Send-Q Local Address' || return 1
+	done
+	[ "$(grep -c . /proc/net/tcpstat)" -eq "$(grep -c . /proc/net/tcp)" ] ||
+		[ "$(grep -c . /proc/net/tcpstat)" -gt 1 ]
+}
+check stress-tables-sane tables_sane
+check rmmod-final rmmod knetstat
+check files-removed files_absent
+if dmesg | grep -Ei 'oops|bug:|warning|leak|call trace|general protection|refcount|use-after|kasan|list_del|corruption' >/tmp/dmesg.bad; then
+	say FAIL dmesg-clean "$(head -c 600 /tmp/dmesg.bad | tr '\n' '|')"
+else
+	say PASS dmesg-clean "$(dmesg | grep -c .) lines, none bad"
+fi
+say TIME guest-end "$(up)"
+say DONE

@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Socket churn for the knetstat module stress test: several threads open
+ * and close TCP listeners, connections (leaving TIME_WAIT entries) and UDP
+ * sockets, IPv4 and IPv6, on loopback only, until a deadline.
+ *
+ *   stress THREADS MAX_SECONDS [STOP_FILE]
+ *
+ * It stops at MAX_SECONDS or as soon as STOP_FILE exists.
+ * Prints "stress sockets=N errors=E" and exits 0 when no unexpected error.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static atomic_long sockets;
+static atomic_long errors;
+static time_t deadline;
+static const char *stop_file;
+
+static socklen_t loopback(int family, struct sockaddr_storage *ss, int port)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		sin->sin_port = htons(port);
+		return sizeof(*sin);
+	}
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_addr = in6addr_loopback;
+	sin6->sin6_port = htons(port);
+	return sizeof(*sin6);
+}
+
+static void fail(const char *what)
+{
+	/* Port exhaustion under heavy TIME_WAIT is expected; count the rest. */
+	if (errno != EADDRNOTAVAIL && errno != EADDRINUSE)
+		atomic_fetch_add(&errors, 1);
+	(void)what;
+}
+
+static void tcp_round(int family, int n)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = loopback(family, &ss, 0);
+	int one = 1, l, c, a;
+	char buf[64] = "x";
+
+	l = socket(family, SOCK_STREAM, 0);
+	if (l < 0)
+		return fail("socket");
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(l, (struct sockaddr *)&ss, len) || listen(l, 16) ||
+	    getsockname(l, (struct sockaddr *)&ss, &len)) {
+		fail("listen");
+		close(l);
+		return;
+	}
+	c = socket(family, SOCK_STREAM, 0);
+	if (c < 0) {
+		fail("socket");
+		close(l);
+		return;
+	}
+	if (n & 1)
+		setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (n & 2)
+		setsockopt(c, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	if (connect(c, (struct sockaddr *)&ss, len)) {
+		fail("connect");
+		close(c);
+		close(l);
+		return;
+	}
+	a = accept(l, NULL, NULL);
+	if (a >= 0) {
+		if (write(c, buf, 1) != 1 || read(a, buf, sizeof(buf)) != 1)
+			fail("io");
+		atomic_fetch_add(&sockets, 1);
+		/* Alternate the active closer so both sides reach TIME_WAIT. */
+		if (n & 4) {
+			close(a);
+			close(c);
+		} else {
+			close(c);
+			close(a);
+		}
+	} else {
+		fail("accept");
+		close(c);
+	}
+	close(l);
+	atomic_fetch_add(&sockets, 2);
+}
+
+static void udp_round(int family)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = loopback(family, &ss, 0);
+	int u = socket(family, SOCK_DGRAM, 0);
+
+	if (u < 0)
+		return fail("udp");
+	if (bind(u, (struct sockaddr *)&ss, len) == 0 &&
+	    getsockname(u, (struct sockaddr *)&ss, &len) == 0)
+		sendto(u, "x", 1, 0, (struct sockaddr *)&ss, len);
+	close(u);
+	atomic_fetch_add(&sockets, 1);
+}
+
+static void *worker(void *arg)
+{
+	int n = (int)(long)arg;
+
+	while (time(NULL) < deadline &&
+	       !(stop_file && access(stop_file, F_OK) == 0)) {
+		int family = (n & 1) ? AF_INET6 : AF_INET;
+
+		tcp_round(family, n);
+		udp_round(family);
+		n++;
+	}
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	int threads = argc > 1 ? atoi(argv[1]) : 4;
+	int seconds = argc > 2 ? atoi(argv[2]) : 10;
+	pthread_t tid[64];
+	int i;
+
+	if (threads < 1 || threads > 64)
+		threads = 4;
+	stop_file = argc > 3 ? argv[3] : NULL;
+	deadline = time(NULL) + seconds;
+	for (i = 0; i < threads; i++)
+		pthread_create(&tid[i], NULL, worker, (void *)(long)i);
+	for (i = 0; i < threads; i++)
+		pthread_join(tid[i], NULL);
+	printf("stress sockets=%ld errors=%ld\n", atomic_load(&sockets),
+	       atomic_load(&errors));
+	return atomic_load(&errors) ? 1 : 0;
+}

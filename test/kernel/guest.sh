@@ -66,7 +66,6 @@ kill $JVM 2>/dev/null
 wait $JVM 2>/dev/null
 
 # --- 4. stress: churn + readers + rmmod/insmod ---------------------------
-dmesg -c >/dev/null
 : >/tmp/reload.log
 rm -f /tmp/stop
 reader() { # whole-file reads in a loop

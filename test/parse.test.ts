@@ -1,0 +1,98 @@
+// Parsers and pure helpers, on recorded samples and hand-written edge cases.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { formatIPv6, parseProcAddress } from '../src/model/addr.js';
+import { parseProcNet } from '../src/discover/procnet.js';
+import { diagFromTcpInfo, parseTcpInfo } from '../src/model/tcpinfo.js';
+import { covers } from '../src/java/analyze.js';
+import { mainClassOf, javaHomeFromMaps, parsePid } from '../src/discover/process.js';
+import { sanitize } from '../src/render/text.js';
+import { ROOT } from './helpers/jvm.js';
+
+const sample = (f: string) => readFileSync(join(ROOT, 'samples', 'proc', f), 'latin1');
+
+describe('addresses', () => {
+  it('formats IPv6 per RFC 5952, v4-mapped as ::ffff:a.b.c.d', () => {
+    const b = (hex: string) => Buffer.from(hex, 'hex');
+    expect(formatIPv6(b('00000000000000000000000000000001'))).toBe('::1');
+    expect(formatIPv6(b('00000000000000000000000000000000'))).toBe('::');
+    expect(formatIPv6(b('00000000000000000000ffff7f000001'))).toBe('::ffff:127.0.0.1');
+    expect(formatIPv6(b('20010db8000000000001000000000001'))).toBe('2001:db8::1:0:0:1');
+    expect(formatIPv6(b('20010db8000100000000000000000001'))).toBe('2001:db8:1::1');
+    expect(formatIPv6(b('fe800000000000000000000000000000'))).toBe('fe80::');
+  });
+  it('decodes /proc/net hex addresses (host-order words)', () => {
+    expect(parseProcAddress('0100007F:1F90')).toEqual({ address: '127.0.0.1', port: 8080 });
+    expect(parseProcAddress('0000000000000000FFFF00000100007F:B01D')).toEqual({ address: '::ffff:127.0.0.1', port: 0xb01d });
+    expect(parseProcAddress('00000000000000000000000001000000:0050')).toEqual({ address: '::1', port: 80 });
+    expect(() => parseProcAddress('0100007F')).toThrow();
+  });
+});
+
+describe('/proc/net tables', () => {
+  it('parses recorded tcp and tcp6 tables', () => {
+    const rows = parseProcNet(sample("tcp6.txt"), "tcp6");
+    expect(rows.length).toBe(3);
+    expect(rows[0]!.local.address).toBe('::ffff:127.0.0.1');
+    expect(rows[0]!.state).toBe('TIME_WAIT');
+    const v4 = parseProcNet(sample('tcp.txt'), 'tcp');
+    expect(v4.length).toBe(sample('tcp.txt').trim().split('\n').length - 1);
+    expect(v4.some((r) => r.state === 'LISTEN' && r.inode > 0)).toBe(true);
+    expect(v4.some((r) => r.state === 'ESTABLISHED' && r.local.address === '127.0.0.1')).toBe(true);
+    expect(parseProcNet(sample('udp.txt'), 'udp')[0]!.state).toBe('UNCONN');
+  });
+  it('names the file and line of a malformed row', () => {
+    expect(() => parseProcNet(sample('tcp6-malformed.txt'), 'tcp6', undefined, 'tcp6-malformed.txt'))
+      .toThrow(/tcp6-malformed.txt: line 3: expected at least 10 fields, found 4/);
+  });
+  it('decodes only the inodes asked for', () => {
+    const all = parseProcNet(sample('tcp.txt'), 'tcp');
+    const one = parseProcNet(sample('tcp.txt'), 'tcp', new Set([all[1]!.inode]));
+    expect(one.map((r) => r.inode)).toEqual([all[1]!.inode]);
+  });
+});
+
+describe('tcp_info and Diag', () => {
+  const info = (f: (b: Buffer) => void, len = 240) => { const b = Buffer.alloc(256); f(b); return parseTcpInfo(b, len, 'pidfd'); };
+  it('shows >| when the peer window is 0, |< when ours is, ># for stale unacked data', () => {
+    expect(diagFromTcpInfo(info((b) => { b.writeUInt32LE(100, 228); b.writeUInt32LE(100, 232); }))).toBe('');
+    expect(diagFromTcpInfo(info((b) => { b.writeUInt32LE(0, 228); b.writeUInt32LE(100, 232); }))).toBe('>|');
+    expect(diagFromTcpInfo(info((b) => { b.writeUInt32LE(100, 228); b.writeUInt32LE(0, 232); }))).toBe('|<');
+    expect(diagFromTcpInfo(info((b) => { b.writeUInt32LE(1, 228); b.writeUInt32LE(1, 232); b.writeUInt32LE(3, 24); b.writeUInt32LE(1500, 56); }))).toBe('>#');
+    expect(diagFromTcpInfo(info((b) => { b.writeUInt32LE(1, 228); b.writeUInt32LE(1, 232); b.writeUInt32LE(3, 24); b.writeUInt32LE(900, 56); }))).toBe('');
+  });
+  it('leaves out what an older kernel did not report rather than guess', () => {
+    const old = info((b) => { b.writeUInt32LE(0, 228); }, 232); // Linux 5.4..6.1: no rcv_wnd
+    expect(old.rcvWnd).toBeUndefined();
+    expect(diagFromTcpInfo(old)).toBe('>|');
+    expect(diagFromTcpInfo(info(() => {}, 104))).toBe(''); // < 5.4: no windows at all
+  });
+});
+
+describe('small helpers', () => {
+  it('JDK version ranges', () => {
+    expect(covers('17', 17)).toBe(true);
+    expect(covers('17', 21)).toBe(false);
+    expect(covers('11-17', 11)).toBe(true);
+    expect(covers('>=17', 25)).toBe(true);
+    expect(covers('17', undefined)).toBe(false);
+  });
+  it('main class like jps -l', () => {
+    expect(mainClassOf(['java', '-Xmx1g', '-cp', 'a:b', 'com.example.Main', 'x'])).toBe('com.example.Main');
+    expect(mainClassOf(['java', '-jar', 'app.jar'])).toBe('app.jar');
+    expect(mainClassOf(['java', '-m', 'mod/com.x.Main'])).toBe('mod/com.x.Main');
+  });
+  it('java.home from the memory map', () => {
+    expect(javaHomeFromMaps('7f00-7f01 r-xp 0 08:01 1 /usr/lib/jvm/java-17-openjdk-amd64/lib/server/libjvm.so\n')).toBe('/usr/lib/jvm/java-17-openjdk-amd64');
+    expect(javaHomeFromMaps('7f00-7f01 r-xp 0 08:01 1 /usr/lib/libc.so.6\n')).toBeUndefined();
+  });
+  it('pids', () => {
+    expect(parsePid('42')).toBe(42);
+    expect(() => parsePid('0')).toThrow(/1\.\.4194304/);
+    expect(() => parsePid('4x')).toThrow(/not a process id/);
+  });
+  it('strips terminal escapes and control characters from foreign text', () => {
+    expect(sanitize('a\x1b[31mred\x1b[0m\x07b\x1b]0;title\x07c')).toBe('ared?bc');
+  });
+});

@@ -141,3 +141,20 @@ describe('knetstat-java <pid> --format json on a real JVM', () => {
     expect(r.stderr).toBe('');
   });
 });
+
+describe('Diag indicators from TCP_INFO on a real stalled connection', () => {
+  let stall: Jvm;
+  beforeAll(async () => { stall = await startJvm('SocketLab', ['z:stall']); });
+  afterAll(async () => { await stall?.stop(); });
+
+  it('shows >| on the writer (peer window 0) and |< on the reader (our window 0)', () => {
+    const r = reportJson(stall.pid);
+    const w = byPorts(r, stall.ready.sockets['z.writer'].localPort, stall.ready.sockets['z.writer'].remotePort);
+    const rd = byPorts(r, stall.ready.sockets['z.reader'].localPort, stall.ready.sockets['z.reader'].remotePort);
+    expect(w.diag).toContain('>|');
+    expect(w.sendQ).toBeGreaterThan(0);
+    expect(rd.diag).toContain('|<');
+    expect(rd.recvQ).toBeGreaterThan(0);
+    expect(byPorts(r, stall.ready.sockets.z.localPort).diag).toBe(''); // a listener has no window
+  });
+});

@@ -72,6 +72,10 @@ public class KernelSample {
         u6.bind(new InetSocketAddress(lo6, 0));
         u6.connect(new InetSocketAddress(lo6, port(u6)));
 
+        // A classic java.net.ServerSocket: on a dual-stack host it is an
+        // AF_INET6 socket, listed in tcp6stat with a v4-mapped address.
+        java.net.ServerSocket m6 = new java.net.ServerSocket(0, 50, lo4);
+
         // Diag pair: the reader (accepted side) never reads; its small
         // receive buffer fills and it advertises a zero window, so the
         // writer sees a zero send window.
@@ -95,12 +99,13 @@ public class KernelSample {
         writer.setDaemon(true);
         writer.start();
 
-        KEEP.add(new Object[] {l4, c4, a4, l6, c6, a6, u4, u6, ld, w, r});
+        KEEP.add(new Object[] {l4, c4, a4, l6, c6, a6, u4, u6, m6, ld, w, r});
 
         System.out.println("READY {\"pid\":" + ProcessHandle.current().pid()
                 + ",\"l4\":" + port(l4) + ",\"c4\":" + port(c4)
                 + ",\"l6\":" + port(l6) + ",\"c6\":" + port(c6)
                 + ",\"u4\":" + port(u4) + ",\"u6\":" + port(u6)
+                + ",\"m6\":" + m6.getLocalPort()
                 + ",\"ld\":" + port(ld) + ",\"w\":" + port(w) + "}");
         System.out.flush();
         while (System.in.read() >= 0) {

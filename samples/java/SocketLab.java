@@ -14,7 +14,8 @@ import jdk.net.ExtendedSocketOptions;
  * kinds: server, server6, sschannel, sschannel6 (listeners; each also gets a client
  *        and the accepted socket: ids <id>.client and <id>.accepted),
  *        client, client6, schannel, schannel6 (a client of a default listener opened for it),
- *        udp, udp6, mcast, mcast6, dchannel, dchannel6
+ *        udp, udp6, mcast, mcast6, dchannel, dchannel6,
+ *        stall, stall6 (a listener, a writer and a reader that never reads: zero windows)
  * opts:  tcpNoDelay keepAlive soLinger reuseAddress reusePort rcvBuf sndBuf trafficClass
  *        oobInline broadcast ttl loop keepIdle keepInterval keepCount quickAck backlog
  *        child.<opt> (listeners: set on the accepted socket), client.<opt> (listeners: on their client)
@@ -128,6 +129,28 @@ public class SocketLab {
                 entry(id, kind, local, peer.getLocalPort());
                 entry(id + ".peer", "server" + (v6 ? "6" : ""), peer.getLocalPort(), 0);
                 entry(id + ".peerAccepted", "accepted" + (v6 ? "6" : ""), peer.getLocalPort(), pa.getPort());
+                return;
+            }
+            case "stall": {
+                // A reader that never reads: the writer fills the receiver's window until both are 0.
+                ServerSocketChannel ss = ServerSocketChannel.open();
+                ss.setOption(StandardSocketOptions.SO_RCVBUF, 4096);
+                ss.bind(new InetSocketAddress(loopback(v6), 0));
+                SocketChannel w = SocketChannel.open(ss.getLocalAddress());
+                SocketChannel r = ss.accept();
+                w.configureBlocking(false);
+                java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(65536);
+                long idleSince = System.nanoTime();
+                while (System.nanoTime() - idleSince < 300_000_000L) {
+                    buf.clear();
+                    if (w.write(buf) > 0) idleSince = System.nanoTime(); else Thread.sleep(10);
+                }
+                keep.add(ss); keep.add(w); keep.add(r);
+                int port = ((InetSocketAddress) ss.getLocalAddress()).getPort();
+                int wport = ((InetSocketAddress) w.getLocalAddress()).getPort();
+                entry(id, kind, port, 0);
+                entry(id + ".writer", "schannel" + (v6 ? "6" : ""), wport, port);
+                entry(id + ".reader", "accepted" + (v6 ? "6" : ""), port, wport);
                 return;
             }
             case "udp": case "mcast": {

@@ -146,23 +146,25 @@ function bufferVerdict(name: string, s: RawSocket, v: number, fresh: number | un
   const locked = name === 'SO_RCVBUF' ? s.userLocks?.rcvbuf : s.userLocks?.sndbuf;
   if (locked !== undefined) {
     return locked
-      ? { origin: 'application', note: `locked by the application (sk_userlocks, ${s.userLocks!.source})` }
-      : { origin: same(v, fresh) ? 'kernel-default' : 'autotuned', note: `not locked (sk_userlocks, ${s.userLocks!.source}): the kernel sized it` };
+      ? { origin: 'application', confidence: 'certain', note: `locked by the application (sk_userlocks, ${s.userLocks!.source})` }
+      : { origin: same(v, fresh) ? 'kernel-default' : 'autotuned', confidence: 'certain', note: `not locked (sk_userlocks, ${s.userLocks!.source}): the kernel sized it` };
   }
-  if (same(v, fresh)) return { origin: 'kernel-default' };
+  if (same(v, fresh)) {
+    return { origin: 'kernel-default', confidence: 'likely', note: `equals the default; set${name === 'SO_RCVBUF' ? 'Receive' : 'Send'}BufferSize(${v / 2}) would read back the same, and only the knetstat module's lock flag could tell them apart` };
+  }
   const max = parseTriple(sc[name === 'SO_RCVBUF' ? 'net.core.rmem_max' : 'net.core.wmem_max'])[0];
   if (!s.protocol.startsWith('tcp') || r === 'listening') {
     // No autotuning on UDP sockets or listeners: a different value was set.
-    return { origin: 'application', note: max !== undefined && v === 2 * max ? `capped at 2 x net.core.${name === 'SO_RCVBUF' ? 'rmem' : 'wmem'}_max: the application may have asked for more` : undefined };
+    return { origin: 'application', confidence: 'certain', note: max !== undefined && v === 2 * max ? `capped at 2 x net.core.${name === 'SO_RCVBUF' ? 'rmem' : 'wmem'}_max: the application may have asked for more` : undefined };
   }
   const half = v / 2;
   const kind = name === 'SO_RCVBUF' ? 'receive' : 'send';
   if (fresh !== undefined && v < fresh) {
-    return { origin: 'application', note: `below the kernel's default (${fresh}): autotuning only grows a buffer, so a set${kind === 'receive' ? 'Receive' : 'Send'}BufferSize call (confidence: likely)` };
+    return { origin: 'application', confidence: 'likely', note: `below the kernel's default (${fresh}): autotuning only grows a buffer, so a set${kind === 'receive' ? 'Receive' : 'Send'}BufferSize call (confidence: likely)` };
   }
   const round = Number.isInteger(half) && (half % 1000 === 0 || half % 1024 === 0);
-  if (round) return { origin: 'application', note: `twice a round number (${half}): most likely set by the application; TCP autotuning rarely lands there (confidence: likely)` };
-  return { origin: 'autotuned', note: `above the default and not twice a round number: most likely the kernel's ${kind} buffer autotuning, not a set call (confidence: likely)` };
+  if (round) return { origin: 'application', confidence: 'likely', note: `twice a round number (${half}): most likely set by the application; TCP autotuning rarely lands there (confidence: likely)` };
+  return { origin: 'autotuned', confidence: 'likely', note: `above the default and not twice a round number: most likely the kernel's ${kind} buffer autotuning, not a set call (confidence: likely)` };
 }
 
 function makeCall(row: JavaOption, group: Group, api: string, nioApi: string, v: OptionValue, origin: JavaCall['origin'], isMulticast: boolean): JavaCall | undefined {
@@ -291,7 +293,7 @@ function analyzeSocket(s: RawSocket, ctx: Ctx): ReportSocket {
       const c = makeCall(row, group, mainApi, cls.nio, v, origin, isMulticast);
       if (c) {
         if (origin === 'jdk-default') c.note = `the JDK sets this on every new ${best.kind}${best.row ? ` (${best.row.source})` : ''}`;
-        else if (verdict.note) { c.note = verdict.note; c.confidence = /likely/.test(verdict.note) ? 'likely' : 'certain'; }
+        else if (verdict.note) { c.note = verdict.note; c.confidence = verdict.confidence; }
         if (r === 'listening' && !row.java.server && row.listener) c.note = `${row.listener}`;
         java.push(c);
       } else if (origin === 'application') {

@@ -182,6 +182,8 @@ export interface Unobservable {
 export interface OptionVerdict {
   /** "kernel-default": as the kernel sets it; "jdk-default": the JDK set it; "application": differs from both. */
   origin: 'kernel-default' | 'jdk-default' | 'application' | 'autotuned' | 'unknown';
+  /** How sure the origin is: buffers without the knetstat lock flag are a judgement. */
+  confidence?: 'certain' | 'likely' | 'uncertain';
   /** The value equals a host sysctl default (tcp_keepalive_time, tcp_rmem ...). */
   systemDefault?: string;
   note?: string;

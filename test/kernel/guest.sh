@@ -55,6 +55,9 @@ else
 	node $ROOT/test/kernel/guest-checks.mjs sample "$READY"
 	# --- 3. diag indicators ------------------------------------------
 	node $ROOT/test/kernel/guest-checks.mjs diag "$READY"
+	# A few closed connections (TIME_WAIT rows, v4 and v6) for the recording.
+	"$W/stress" 2 0 >/dev/null
+	node $ROOT/test/kernel/guest-checks.mjs timewait
 	node $ROOT/test/kernel/guest-checks.mjs dump "$READY"
 	say TIME checks-1-3 "$(up)"
 	# --- 2. the CLI's two sources agree -----------------------------
@@ -115,7 +118,7 @@ tables_sane() {
 check stress-tables-sane tables_sane
 check rmmod-final rmmod knetstat
 check files-removed files_absent
-if dmesg | grep -Ei 'oops|bug:|warning|leak|call trace|general protection|refcount|use-after|kasan|list_del|corruption' >/tmp/dmesg.bad; then
+if dmesg | grep -E '\bOops\b|\bBUG\b|\bWARNING\b|Call Trace|general protection|refcount_t|use-after-free|KASAN|corruption|[Ll]eak|unreferenced object' >/tmp/dmesg.bad; then
 	say FAIL dmesg-clean "$(head -c 600 /tmp/dmesg.bad | tr '\n' '|')"
 else
 	say PASS dmesg-clean "$(dmesg | grep -c .) lines, none bad"

@@ -6,7 +6,8 @@
  *
  *   stress THREADS MAX_SECONDS [STOP_FILE]
  *
- * It stops at MAX_SECONDS or as soon as STOP_FILE exists.
+ * It stops at MAX_SECONDS or as soon as STOP_FILE exists; MAX_SECONDS 0
+ * means one round per thread.
  * Prints "stress sockets=N errors=E" and exits 0 when no unexpected error.
  */
 #include <arpa/inet.h>
@@ -127,14 +128,14 @@ static void *worker(void *arg)
 {
 	int n = (int)(long)arg;
 
-	while (time(NULL) < deadline &&
-	       !(stop_file && access(stop_file, F_OK) == 0)) {
+	do {
 		int family = (n & 1) ? AF_INET6 : AF_INET;
 
 		tcp_round(family, n);
 		udp_round(family);
 		n++;
-	}
+	} while (time(NULL) < deadline &&
+		 !(stop_file && access(stop_file, F_OK) == 0));
 	return NULL;
 }
 
@@ -145,7 +146,7 @@ int main(int argc, char **argv)
 	pthread_t tid[64];
 	int i;
 
-	if (threads < 1 || threads > 64)
+	if (threads < 1 || threads > 64 || seconds < 0)
 		threads = 4;
 	stop_file = argc > 3 ? argv[3] : NULL;
 	deadline = time(NULL) + seconds;

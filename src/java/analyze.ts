@@ -19,7 +19,7 @@ const BUILTIN_DEFAULTS: Record<string, OptionValue> = {
 
 /** Options an accepted socket copies from its listener (sk_clone_lock, inet_csk_clone_lock). */
 const INHERITED = new Set([
-  'SO_KEEPALIVE', 'TCP_NODELAY', 'SO_LINGER', 'SO_RCVBUF', 'SO_SNDBUF', 'SO_REUSEADDR', 'SO_PRIORITY', 'SO_MARK',
+  'SO_KEEPALIVE', 'TCP_NODELAY', 'SO_LINGER', 'SO_RCVBUF', 'SO_SNDBUF', 'SO_REUSEADDR', 'SO_REUSEPORT', 'SO_PRIORITY', 'SO_MARK',
   'IP_TOS', 'IPV6_TCLASS', 'TCP_KEEPIDLE', 'TCP_KEEPINTVL', 'TCP_KEEPCNT', 'TCP_USER_TIMEOUT', 'TCP_CONGESTION',
   'TCP_NOTSENT_LOWAT', 'SO_OOBINLINE', 'SO_RCVTIMEO', 'SO_SNDTIMEO', 'IPV6_V6ONLY',
 ]);
@@ -189,6 +189,17 @@ function boundToIPv6(s: { local: { address: string }; protocol: string }, _r?: R
   return s.protocol.endsWith('6') && a !== '::' && !a.startsWith('::ffff:');
 }
 
+/** One call can explain two options (setTrafficClass sets IPV6_TCLASS and IP_TOS on a dual-stack socket). */
+function merge(calls: JavaCall[]): JavaCall[] {
+  const out: JavaCall[] = [];
+  for (const c of calls) {
+    const same = out.find((o) => o.api === c.api && o.call === c.call && o.origin === c.origin);
+    if (same) same.options = [...same.options, ...c.options];
+    else out.push(c);
+  }
+  return out;
+}
+
 function analyzeSocket(s: RawSocket, ctx: Ctx): ReportSocket {
   const { role: r, listener } = role(s, ctx.listeners);
   const { group, kinds } = KINDS[r];
@@ -304,7 +315,7 @@ function analyzeSocket(s: RawSocket, ctx: Ctx): ReportSocket {
   }
 
   return {
-    ...s, role: r, apis, java, verdicts, unobservable: UNOBSERVABLE[r], hints, unknown,
+    ...s, role: r, apis, java: merge(java), verdicts, unobservable: UNOBSERVABLE[r], hints, unknown,
     listener: listener ? { fd: listener.fd, inode: listener.inode, local: listener.local } : undefined,
   };
 }

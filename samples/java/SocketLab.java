@@ -15,13 +15,16 @@ import jdk.net.ExtendedSocketOptions;
  *        and the accepted socket: ids <id>.client and <id>.accepted),
  *        client, client6, schannel, schannel6 (a client of a default listener opened for it),
  *        udp, udp6, mcast, mcast6, dchannel, dchannel6,
- *        stall, stall6 (a listener, a writer and a reader that never reads: zero windows)
+ *        stall, stall6 (a listener, a writer and a reader that never reads: zero windows),
+ *        dial (a client of host=<addr>,port=<n>; with other options as for client)
+ * stdin: "write <id> <n>" writes n bytes to client/dial socket <id> and answers "OK ..." 
  * opts:  tcpNoDelay keepAlive soLinger reuseAddress reusePort rcvBuf sndBuf trafficClass
  *        oobInline broadcast ttl loop keepIdle keepInterval keepCount quickAck backlog
  *        child.<opt> (listeners: set on the accepted socket), client.<opt> (listeners: on their client)
  */
 public class SocketLab {
     static final List<Object> keep = new ArrayList<>();
+    static final Map<String, Object> byId = new HashMap<>();
     static final StringBuilder json = new StringBuilder();
 
     public static void main(String[] args) throws Exception {
@@ -41,8 +44,21 @@ public class SocketLab {
         json.append("}}");
         System.out.println("READY " + json);
         System.out.flush();
-        // Hold the sockets until stdin closes or we are killed.
-        while (System.in.read() >= 0) { }
+        // Hold the sockets until stdin closes or we are killed. Commands on stdin:
+        //   write <id> <bytes>   write that many zero bytes to socket <id>
+        java.io.BufferedReader in = new java.io.BufferedReader(new java.io.InputStreamReader(System.in));
+        String line;
+        while ((line = in.readLine()) != null) {
+            String[] p = line.trim().split("\\s+");
+            if (p.length == 3 && p[0].equals("write")) {
+                Object o = byId.get(p[1]);
+                byte[] b = new byte[Integer.parseInt(p[2])];
+                if (o instanceof Socket) { ((Socket) o).getOutputStream().write(b); ((Socket) o).getOutputStream().flush(); }
+                else if (o instanceof SocketChannel) ((SocketChannel) o).write(java.nio.ByteBuffer.wrap(b));
+                System.out.println("OK " + line);
+                System.out.flush();
+            }
+        }
     }
 
     static Map<String, String> only(Map<String, String> opts, String prefix) {
@@ -117,6 +133,7 @@ public class SocketLab {
                     c.connect(peer.getLocalSocketAddress());
                     local = c.getLocalPort();
                     keep.add(c);
+                    byId.put(id, c);
                 } else {
                     SocketChannel c = SocketChannel.open();
                     for (var e : own.entrySet()) setOpt(c, e.getKey(), e.getValue());
@@ -129,6 +146,19 @@ public class SocketLab {
                 entry(id, kind, local, peer.getLocalPort());
                 entry(id + ".peer", "server" + (v6 ? "6" : ""), peer.getLocalPort(), 0);
                 entry(id + ".peerAccepted", "accepted" + (v6 ? "6" : ""), peer.getLocalPort(), pa.getPort());
+                return;
+            }
+            case "dial": {
+                // A client of a server elsewhere (another network namespace): host=..., port=...
+                Socket c = new Socket();
+                Map<String, String> rest = new LinkedHashMap<>(own);
+                String host = rest.remove("host");
+                int port = Integer.parseInt(rest.remove("port"));
+                setSocket(c, rest);
+                c.connect(new InetSocketAddress(host, port), 5000);
+                keep.add(c);
+                byId.put(id, c);
+                entry(id, kind, c.getLocalPort(), port);
                 return;
             }
             case "stall": {

@@ -212,7 +212,7 @@ export function optionReadings(row: KnetstatRow, format: KnetstatFormat): Record
         break;
       case 'TCP_DEFER_ACCEPT':
         // Ours prints getsockopt's seconds; upstream the raw retransmission count.
-        out[name] = format === 'ours'
+        out[name] = format === 'ours' || o.value === 0
           ? { value: o.value, source }
           : { value: deferAcceptSeconds(o.value), source, note: `upstream knetstat prints ${o.value} retransmissions; converted to seconds as getsockopt does` };
         break;

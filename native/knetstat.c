@@ -225,7 +225,7 @@ static void knetstat_tcp_full_row(struct seq_file *seq, struct sock *sk,
 	seq_printf(seq, "%s ", knetstat_state_name(state));
 	knetstat_show_tcp_diag(seq, sk, state);
 	knetstat_show_tcp_options(seq, sk, state);
-	seq_printf(seq, " %lu\n", sock_i_ino(sk));
+	seq_printf(seq, " %llu\n", (unsigned long long)sock_i_ino(sk));
 }
 
 /* A connection request (SYN_RECV): not a full socket, no options. */
@@ -321,7 +321,7 @@ static int knetstat_udp_seq_show(struct seq_file *seq, void *v)
 		   sk->sk_reuse, sk->sk_reuseport);
 	knetstat_show_sock_options(seq, sk);
 	seq_printf(seq, ",SO_BROADCAST=%d", sock_flag(sk, SOCK_BROADCAST));
-	seq_printf(seq, " %lu\n", sock_i_ino(sk));
+	seq_printf(seq, " %llu\n", (unsigned long long)sock_i_ino(sk));
 	return 0;
 }
 

@@ -7,6 +7,7 @@ import { freshDefaults, optionsFor } from './sources/sockopt.js';
 import { makeSource } from './sources/index.js';
 import { UsageError } from './errors.js';
 import { TOOL } from './version.js';
+import { probeJdkDefaults } from './java/probe.js';
 import type { Capture, RawSocket, SourceName, SourceStatus } from './model/types.js';
 import type { Source, Target } from './sources/types.js';
 
@@ -19,6 +20,8 @@ export interface CaptureOptions {
   /** Do not warn when the target is not a JVM. */
   any?: boolean;
   progress?: (done: number, total: number) => void;
+  /** Measure the JDK's own defaults from the target's JDK (starts a short-lived probe JVM). */
+  probeJdk?: boolean;
 }
 
 /** auto: the richest source that works here. The procfs base is added for sources that do not list sockets themselves. */
@@ -83,6 +86,15 @@ export async function capture(pid: number, opts: CaptureOptions = {}): Promise<C
       (optionSource ? `the ${chosen.at(-1)!.name} source cannot see them` : 'the procfs source shows no socket options');
     missing = { options: [...unread].sort(), reason: why };
   }
+  let jdkDefaults: Capture['jdkDefaults'];
+  if (opts.probeJdk) {
+    const home = proc.jvm?.javaHome;
+    if (!home) warnings.push('--probe-jdk: the target is not a JVM (no java.home): using mappings/jdk-defaults.json');
+    else {
+      const rows = await probeJdkDefaults(home, proc.jvm?.version, (p) => capture(p, { source: 'pidfd', any: true }));
+      jdkDefaults = { rows, source: `live probe of ${home} (JDK ${proc.jvm?.version ?? '?'}) at ${new Date().toISOString()}` };
+    }
+  }
   return {
     formatVersion: FORMAT_VERSION,
     tool: TOOL,
@@ -94,6 +106,7 @@ export async function capture(pid: number, opts: CaptureOptions = {}): Promise<C
     partial: missing !== undefined,
     missing,
     sockets: list,
+    ...(jdkDefaults ? { jdkDefaults } : {}),
     vanished: [...vanished].filter((i) => !sockets.has(i)).map((inode) => ({ inode, fd: fdOf.get(inode) ?? -1 })),
   };
 }

@@ -49,15 +49,8 @@ export interface JavaApi {
   options: JavaOption[];
 }
 
-export interface JdkDefaultRow {
-  kind: string;
-  family: string;
-  options: Record<string, number | { enabled: boolean; seconds: number }>;
-  backlog?: number;
-  jdk: string;
-  source: string;
-  [k: string]: unknown;
-}
+export type { JdkDefaults as JdkDefaultRow } from './model/types.js';
+import type { JdkDefaults as JdkDefaultRow } from './model/types.js';
 
 export interface FrameworkHint {
   option: string;

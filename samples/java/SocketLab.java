@@ -14,7 +14,7 @@ import jdk.net.ExtendedSocketOptions;
  * kinds: server, server6, sschannel, sschannel6 (listeners; each also gets a client
  *        and the accepted socket: ids <id>.client and <id>.accepted),
  *        client, client6, schannel, schannel6 (a client of a default listener opened for it),
- *        udp, udp6, mcast, mcast6, dchannel, dchannel6,
+ *        udp, udp6, mcast, mcast6, dchannel (open()), dchannelinet (open(INET)), dchannel6 (open(INET6)),
  *        stall, stall6 (a listener, a writer and a reader that never reads: zero windows),
  *        dial (a client of host=<addr>,port=<n>; with other options as for client)
  * stdin: "write <id> <n>" writes n bytes to client/dial socket <id> and answers "OK ..." 
@@ -191,8 +191,10 @@ public class SocketLab {
                 entry(id, kind, d.getLocalPort(), 0);
                 return;
             }
-            case "dchannel": {
-                DatagramChannel d = DatagramChannel.open(v6 ? StandardProtocolFamily.INET6 : StandardProtocolFamily.INET);
+            case "dchannel": case "dchannelinet": {
+                // dchannel: DatagramChannel.open() as most code calls it; dchannelinet: open(INET); dchannel6: open(INET6)
+                DatagramChannel d = v6 ? DatagramChannel.open(StandardProtocolFamily.INET6)
+                    : k.equals("dchannelinet") ? DatagramChannel.open(StandardProtocolFamily.INET) : DatagramChannel.open();
                 for (var e : own.entrySet()) setOpt(d, e.getKey(), e.getValue());
                 d.bind(new InetSocketAddress(loopback(v6), 0));
                 keep.add(d);

@@ -19,6 +19,7 @@ export interface ReportFlags {
   any?: boolean;
   quiet?: boolean;
   output?: string;
+  probeJdk?: boolean;
 }
 
 export function sourceOption(): Option {
@@ -36,7 +37,7 @@ export async function reportCommand(pidText: string, flags: ReportFlags): Promis
   const progress = progressReporter(flags.quiet);
   let report;
   try {
-    report = analyze(await capture(pid, { source: flags.source, any: flags.any, progress: progress.update }));
+    report = analyze(await capture(pid, { source: flags.source, any: flags.any, progress: progress.update, probeJdk: flags.probeJdk }));
   } finally {
     progress.stop();
   }
@@ -67,6 +68,7 @@ export function buildProgram(): Command {
     .addOption(sourceOption())
     .option('--any', 'do not warn when the process is not a JVM')
     .option('-q, --quiet', 'no progress on stderr')
+    .option('--probe-jdk', "measure the JDK's own defaults from the target's JDK (starts a short-lived probe JVM on loopback)")
     .option('-o, --output <file>', 'write the report to a file (created only when complete)')
     .showSuggestionAfterError(true)
     .exitOverride()

@@ -76,8 +76,8 @@ function javaArg(row: JavaOption, v: OptionValue, nio: boolean): string {
 }
 
 /** The JDK-defaults rows for a kind and family that cover the target's JDK (or any version, noted). */
-function jdkRow(kind: string, family: 4 | 6, feature: number | undefined, v4stack: boolean): JdkDefaultRow | undefined {
-  const rows = mappings().jdk.filter((r) => r.kind === kind && famOf(r.family) === family && !!r['preferIPv4Stack'] === v4stack);
+function jdkRow(table: JdkDefaultRow[], kind: string, family: 4 | 6, feature: number | undefined, v4stack: boolean): JdkDefaultRow | undefined {
+  const rows = table.filter((r) => r.kind === kind && famOf(r.family) === family && !!r.preferIPv4Stack === v4stack);
   return rows.find((r) => covers(r.jdk, feature)) ?? rows[0];
 }
 
@@ -105,6 +105,8 @@ interface Ctx {
   feature?: number;
   v4stack: boolean;
   listeners: RawSocket[];
+  /** JDK-defaults rows in force: measured (--probe-jdk) or from mappings/. */
+  jdk: JdkDefaultRow[];
 }
 
 function role(s: RawSocket, listeners: RawSocket[]): { role: Role; listener?: RawSocket } {
@@ -212,20 +214,33 @@ function analyzeSocket(s: RawSocket, ctx: Ctx): ReportSocket {
   const unknown: string[] = [];
 
   // Which JDK class explains the socket with the fewest application calls.
-  const rows = kinds.map((k) => ({ ...k, row: jdkRow(k.kind, family, ctx.feature, ctx.v4stack) }));
+  const rows = kinds.map((k) => ({ ...k, row: jdkRow(ctx.jdk, k.kind, family, ctx.feature, ctx.v4stack) }));
   const expected = (row: JdkDefaultRow | undefined, name: string): { v: OptionValue | undefined; jdk: boolean } => {
     const j = row?.options?.[name];
     if (j !== undefined) return { v: j as OptionValue, jdk: !same(j as OptionValue, fresh[name]) };
     return { v: fresh[name], jdk: false };
   };
   const readings = Object.entries(s.options);
-  const cost = (row: JdkDefaultRow | undefined) => readings.filter(([n, o]) => o.value !== null && n !== 'backlog' && !same(o.value, expected(row, n).v)).length;
+  // A kind with no row for this family cannot have made the socket (DatagramSocket never makes
+  // an AF_INET socket in a dual-stack JVM; DatagramChannel.open(INET) does), unless no kind has one.
+  const anyRow = rows.some((k) => k.row);
+  const cost = (row: JdkDefaultRow | undefined) => (anyRow && !row ? Infinity : 0) + readings.filter(([n, o]) => o.value !== null && n !== 'backlog' && !same(o.value, expected(row, n).v)).length;
   const ranked = [...rows].sort((a, b) => cost(a.row) - cost(b.row));
   const best = ranked[0]!;
   const ties = ranked.filter((k) => cost(k.row) === cost(best.row));
   const apis = [...new Set([...ties.map((k) => k.api), ...kinds.map((k) => k.api)])];
   const isMulticast = best.kind === 'MulticastSocket';
   const mainApi = r === 'udp' ? best.api : cls.classic;
+  // Other classes that could have made the same socket with other calls: say so rather than pick silently.
+  for (const alt of ranked.slice(1)) {
+    if (!alt.row || !Number.isFinite(cost(alt.row)) || alt.api === best.api) continue;
+    const diff = api.options.filter((row) => !row.dynamic && row.option !== 'backlog' && !/BUF$/.test(row.option)
+      && s.options[row.option]?.value != null && !same(s.options[row.option]!.value!, expected(alt.row, row.option).v)
+      && same(s.options[row.option]!.value!, expected(best.row, row.option).v));
+    if (!diff.length) continue;
+    const altCalls = diff.map((row) => makeCall(row, group, alt.api, cls.nio, s.options[row.option]!.value!, 'application', alt.kind === 'MulticastSocket')?.call ?? `${row.option}=${show(s.options[row.option]!.value!)}`);
+    hints.push(`or a ${alt.api} on which the application called ${altCalls.join(', ')}: both leave this socket as it is`);
+  }
 
   const java: JavaCall[] = [];
   for (const row of api.options) {
@@ -258,7 +273,7 @@ function analyzeSocket(s: RawSocket, ctx: Ctx): ReportSocket {
     if (r === 'accepted' && listener && INHERITED.has(row.option)) {
       const lv = listener.options[row.option]?.value;
       if (lv !== undefined && lv !== null && same(v, lv) && !same(lv, fresh[row.option])) {
-        const lrow = jdkRow('ServerSocket', family, ctx.feature, ctx.v4stack);
+        const lrow = jdkRow(ctx.jdk, 'ServerSocket', family, ctx.feature, ctx.v4stack);
         const ljdk = lrow?.options?.[row.option];
         const viaJdk = ljdk !== undefined && same(ljdk as OptionValue, lv);
         verdicts[row.option] = { origin: viaJdk ? 'jdk-default' : 'application', systemDefault: sd, note: `inherited from listener fd ${listener.fd} (${formatEndpoint(listener.local.address, listener.local.port)})` };
@@ -326,12 +341,14 @@ export function analyze(capture: Capture): Report {
   const ctx: Ctx = {
     capture, sysctl: capture.host.sysctls, feature: jvm?.feature, v4stack,
     listeners: capture.sockets.filter((s) => s.state === 'LISTEN'),
+    jdk: capture.jdkDefaults?.rows ?? mappings().jdk,
   };
   const verified = [...new Set(mappings().jdk.map((r) => r.jdk))].join(', ') || 'none';
   let note: string | undefined;
-  if (!jvm) note = 'not a JVM: Java calls are what a JVM would have needed';
+  if (capture.jdkDefaults) note = `JDK defaults measured from the target's own JDK: ${capture.jdkDefaults.source}`;
+  else if (!jvm) note = 'not a JVM: Java calls are what a JVM would have needed';
   else if (jvm.feature === undefined) note = `JDK version unknown: defaults as verified on JDK ${verified}`;
-  else if (!mappings().jdk.some((r) => covers(r.jdk, jvm.feature))) note = `target runs JDK ${jvm.version}; defaults verified on JDK ${verified} only: origins may be off`;
+  else if (!mappings().jdk.some((r) => covers(r.jdk, jvm.feature))) note = `target runs JDK ${jvm.version}; defaults verified on JDK ${verified} only: origins may be off (--probe-jdk measures them from the target's JDK)`;
   return {
     ...capture,
     sockets: capture.sockets.map((s) => analyzeSocket(s, ctx)),

@@ -150,6 +150,19 @@ export interface Capture {
   /** Sockets that closed during the scan. */
   vanished: { fd: number; inode: number }[];
   redacted?: boolean;
+  /** JDK defaults measured from the target's own JDK (--probe-jdk); otherwise mappings/jdk-defaults.json applies. */
+  jdkDefaults?: { rows: JdkDefaults[]; source: string };
+}
+
+/** What the JDK sets by itself on a fresh socket of one kind (a row of mappings/jdk-defaults.json). */
+export interface JdkDefaults {
+  kind: string;
+  family: string;
+  options: Record<string, number | Linger>;
+  backlog?: number;
+  jdk: string;
+  source: string;
+  preferIPv4Stack?: boolean;
 }
 
 export type Origin = 'application' | 'jdk-default' | 'inherited' | 'framework-default';

@@ -8,6 +8,7 @@
 //   node guest-checks.mjs cli '<READY json>'      check 2 (CLI sources agree)
 //   node guest-checks.mjs dump '<READY json>'     print the tables for samples/
 //   node guest-checks.mjs timewait                TIME_WAIT rows carry no options
+//   node guest-checks.mjs hold '<HOLD json>'      options Java cannot set (stress hold)
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 
@@ -120,7 +121,7 @@ function sample() {
   const inet = new Set(['tcp', 'tcp6', 'udp', 'udp6'].flatMap(procInodes));
   const jvmInet = [...fdInodes].filter((i) => inet.has(i));
   const missing = jvmInet.filter((i) => all.get(i) !== 1);
-  report(missing.length === 0 && jvmInet.length >= 12, 'inode-all-fds',
+  report(missing.length === 0 && jvmInet.length === 12, 'inode-all-fds',
     missing.length ? `not exactly once: ${missing.join(',')}` : `${jvmInet.length} TCP/UDP sockets of the JVM`);
   // One-to-one with the kernel's own /proc/net tables.
   for (const f of FILES) {
@@ -240,6 +241,34 @@ function cli() {
     `listener ${ready.l4}: ${JSON.stringify((l4?.java ?? []).map((j) => j.call))}`);
 }
 
+/** Options Java cannot set, from `stress hold` (C): see stress.c. */
+function hold() {
+  const { listener, c1, c2, udp, pid } = ready;
+  const rows = readTable('tcpstat').rows;
+  const L = `127.0.0.1:${listener}`;
+  const want = [
+    ['hold-listener', L, '0.0.0.0:*', 'LSTN',
+      'SO_REUSEADDR=0,SO_REUSEPORT=0,SO_KEEPALIVE=0,TCP_NODELAY=0,TCP_FASTOPEN=16,TCP_DEFER_ACCEPT=7'],
+    ['hold-client-timeouts', `127.0.0.1:${c1}`, L, 'ESTB',
+      'SO_REUSEADDR=0,SO_REUSEPORT=0,SO_KEEPALIVE=0,TCP_USER_TIMEOUT=30000,SO_RCVTIMEO=1000ms,SO_SNDTIMEO=500ms,TCP_NODELAY=0,TCP_DEFER_ACCEPT=0'],
+    ['hold-client-linger0', `127.0.0.1:${c2}`, L, 'ESTB',
+      'SO_REUSEADDR=0,SO_REUSEPORT=0,SO_KEEPALIVE=0,SO_LINGER=0s,TCP_NODELAY=0,TCP_DEFER_ACCEPT=0'],
+  ];
+  const fdInodes = pidSocketInodes(pid);
+  for (const [name, local, remote, state, options] of want) {
+    const r = find(rows, local, remote, state);
+    const ok = r.length === 1 && r[0].options === options && fdInodes.has(r[0].inode);
+    report(ok, name, ok ? '' : `got ${r.map((x) => x.line.trim()).join(' / ') || 'no row'} want ${options}`);
+  }
+  // TCP_DEFER_ACCEPT keeps the server side of both handshakes as request sockets.
+  const req = rows.filter((r) => r.local === L && r.state === 'SYNR');
+  report(req.length === 2 && req.every((r) => r.options === '' && r.diag === '' && r.inode === 0), 'request-rows-no-options',
+    req.map((r) => r.line.trim()).join(' / ') || 'no SYNR rows');
+  const u = find(readTable('udp6stat').rows, `::1:${udp}`, ':::*');
+  report(u.length === 1 && u[0].options === 'SO_REUSEADDR=0,SO_REUSEPORT=0,SO_RCVTIMEO=1000ms,SO_BROADCAST=0', 'hold-udp6-rcvtimeo',
+    u.map((x) => x.line.trim()).join(' / ') || 'no row');
+}
+
 function timewait() {
   const rows = ['tcpstat', 'tcp6stat'].flatMap((f) => readTable(f).rows).filter((r) => r.state === 'TIMW');
   const bad = rows.filter((r) => r.options !== '' || r.diag !== '' || r.inode !== 0);
@@ -273,6 +302,7 @@ try {
   else if (mode === 'cli') cli();
   else if (mode === 'dump') dump();
   else if (mode === 'timewait') timewait();
+  else if (mode === 'hold') hold();
   else throw new Error(`unknown mode ${mode}`);
 } catch (e) {
   report(false, `${mode}-crashed`, String(e?.stack ?? e).split('\n').slice(0, 3).join(' | '));

@@ -55,10 +55,25 @@ else
 	node $ROOT/test/kernel/guest-checks.mjs sample "$READY"
 	# --- 3. diag indicators ------------------------------------------
 	node $ROOT/test/kernel/guest-checks.mjs diag "$READY"
-	# A few closed connections (TIME_WAIT rows, v4 and v6) for the recording.
+	# Options Java cannot set, request sockets (SYN_RECV) and TIME_WAIT rows.
+	"$W/stress" hold 300 >/tmp/hold.out 2>&1 &
+	HOLDER=$!
+	HOLD=
+	for _ in $(seq 100); do
+		HOLD=$(sed -n 's/^HOLD //p' /tmp/hold.out)
+		[ -n "$HOLD" ] && break
+		sleep 0.1
+	done
+	if [ -n "$HOLD" ]; then
+		node $ROOT/test/kernel/guest-checks.mjs hold "$HOLD"
+	else
+		say FAIL hold "$(head -c 200 /tmp/hold.out)"
+	fi
 	"$W/stress" 2 0 >/dev/null
 	node $ROOT/test/kernel/guest-checks.mjs timewait
 	node $ROOT/test/kernel/guest-checks.mjs dump "$READY"
+	kill $HOLDER 2>/dev/null
+	wait $HOLDER 2>/dev/null
 	say TIME checks-1-3 "$(up)"
 	# --- 2. the CLI's two sources agree -----------------------------
 	node $ROOT/test/kernel/guest-checks.mjs cli "$READY"

@@ -5,10 +5,18 @@
  * sockets, IPv4 and IPv6, on loopback only, until a deadline.
  *
  *   stress THREADS MAX_SECONDS [STOP_FILE]
+ *   stress hold SECONDS
  *
  * It stops at MAX_SECONDS or as soon as STOP_FILE exists; MAX_SECONDS 0
  * means one round per thread.
  * Prints "stress sockets=N errors=E" and exits 0 when no unexpected error.
+ *
+ * "hold" sets up sockets with options Java cannot set and keeps them for
+ * SECONDS: an IPv4 listener with TCP_DEFER_ACCEPT (its handshakes stay
+ * SYN_RECV request sockets until data arrives) and TCP_FASTOPEN, and two
+ * clients of it with SO_RCVTIMEO, SO_SNDTIMEO, TCP_USER_TIMEOUT and
+ * SO_LINGER; an IPv6 UDP socket with SO_RCVTIMEO. It prints
+ * HOLD {"listener":P,"c1":P,"c2":P,"udp":P} when ready.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -139,12 +147,68 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+static int local_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len))
+		return -1;
+	if (ss.ss_family == AF_INET)
+		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+}
+
+static int hold(int seconds)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = loopback(AF_INET, &ss, 0);
+	struct timeval rcv = { .tv_sec = 1, .tv_usec = 0 };
+	struct timeval snd = { .tv_sec = 0, .tv_usec = 500000 };
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	int defer = 5, qlen = 16, user_timeout = 30000;
+	int l, c1, c2, u;
+
+	l = socket(AF_INET, SOCK_STREAM, 0);
+	c1 = socket(AF_INET, SOCK_STREAM, 0);
+	c2 = socket(AF_INET, SOCK_STREAM, 0);
+	u = socket(AF_INET6, SOCK_DGRAM, 0);
+	if (l < 0 || c1 < 0 || c2 < 0 || u < 0 ||
+	    setsockopt(l, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer, sizeof(defer)) ||
+	    setsockopt(l, IPPROTO_TCP, TCP_FASTOPEN, &qlen, sizeof(qlen)) ||
+	    bind(l, (struct sockaddr *)&ss, len) || listen(l, 8) ||
+	    getsockname(l, (struct sockaddr *)&ss, &len) ||
+	    setsockopt(c1, SOL_SOCKET, SO_RCVTIMEO, &rcv, sizeof(rcv)) ||
+	    setsockopt(c1, SOL_SOCKET, SO_SNDTIMEO, &snd, sizeof(snd)) ||
+	    setsockopt(c1, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout, sizeof(user_timeout)) ||
+	    setsockopt(c2, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) ||
+	    connect(c1, (struct sockaddr *)&ss, len) ||
+	    connect(c2, (struct sockaddr *)&ss, len)) {
+		perror("hold");
+		return 1;
+	}
+	len = loopback(AF_INET6, &ss, 0);
+	if (setsockopt(u, SOL_SOCKET, SO_RCVTIMEO, &rcv, sizeof(rcv)) ||
+	    bind(u, (struct sockaddr *)&ss, len)) {
+		perror("hold udp");
+		return 1;
+	}
+	printf("HOLD {\"pid\":%d,\"listener\":%d,\"c1\":%d,\"c2\":%d,\"udp\":%d}\n",
+	       (int)getpid(), local_port(l), local_port(c1), local_port(c2), local_port(u));
+	fflush(stdout);
+	sleep(seconds);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	int threads = argc > 1 ? atoi(argv[1]) : 4;
-	int seconds = argc > 2 ? atoi(argv[2]) : 10;
+	int threads, seconds, i;
 	pthread_t tid[64];
-	int i;
+
+	if (argc > 2 && strcmp(argv[1], "hold") == 0)
+		return hold(atoi(argv[2]));
+	threads = argc > 1 ? atoi(argv[1]) : 4;
+	seconds = argc > 2 ? atoi(argv[2]) : 10;
 
 	if (threads < 1 || threads > 64 || seconds < 0)
 		threads = 4;

@@ -118,6 +118,16 @@ describe('each mapping row, set by a real JVM, comes back as the call that set i
   });
 });
 
+describe('values the kernel derives from another option', () => {
+  it('SO_PRIORITY follows IP_TOS (rt_tos2priority): no call of its own', () => {
+    const info = v4.ready.sockets.tos;
+    const s = byPorts(rV4, info.localPort, info.remotePort);
+    expect(s.options.SO_PRIORITY.value).toBe(2); // TOS 0x08 -> TC_PRIO_BULK
+    expect(s.verdicts.SO_PRIORITY).toMatchObject({ origin: 'kernel-default' });
+    expect(s.java.some((c: any) => c.options.includes('SO_PRIORITY'))).toBe(false);
+  });
+});
+
 describe('sockets left at their defaults get no application call', () => {
   it('for every kind of socket the JDK creates', () => {
     for (const [id, info] of Object.entries<any>(plain.ready.sockets)) {

@@ -185,6 +185,12 @@ function makeCall(row: JavaOption, group: Group, api: string, nioApi: string, v:
   return { api: on, call, origin, options: [row.option], nio: nio && nio !== call ? `${nioApi}.${nio}` : undefined, note: t.note };
 }
 
+/** net/ipv4/route.c ip_tos2prio: setting IP_TOS also sets sk_priority from the TOS bits. */
+const TOS2PRIO = [0, 0, 0, 0, 2, 2, 2, 2, 6, 6, 6, 6, 4, 4, 4, 4];
+export function tosToPriority(tos: number): number {
+  return TOS2PRIO[(tos & 0x1e) >> 1]!;
+}
+
 /** Bound to a specific IPv6 address (neither :: nor v4-mapped): __inet6_bind() then sets sk_ipv6only. */
 function boundToIPv6(s: { local: { address: string }; protocol: string }, _r?: Role, listener?: RawSocket): boolean {
   const a = (listener ?? s).local.address;
@@ -300,7 +306,10 @@ function analyzeSocket(s: RawSocket, ctx: Ctx): ReportSocket {
     const exp = expected(best.row, row.option);
     let verdict: OptionVerdict;
     const boundV6 = row.option === 'IPV6_V6ONLY' && v === 1 && boundToIPv6(s, r, r === 'accepted' ? listener : undefined);
-    if (boundV6) {
+    const tos = Number(s.options.IP_TOS?.value ?? 0);
+    if (row.option === 'SO_PRIORITY' && tos !== 0 && v === tosToPriority(tos)) {
+      verdict = { origin: 'kernel-default', note: `set by the kernel from IP_TOS 0x${tos.toString(16)} (rt_tos2priority), not by a call of its own` };
+    } else if (boundV6) {
       verdict = { origin: 'kernel-default', note: 'the kernel sets IPV6_V6ONLY when a socket binds to a specific IPv6 address (not :: or ::ffff:*)' };
     } else if (row.option === 'SO_RCVBUF' || row.option === 'SO_SNDBUF') {
       verdict = bufferVerdict(row.option, s, Number(v), fresh[row.option] as number | undefined, r, ctx.sysctl);

@@ -102,8 +102,47 @@ export function socketText(s: ReportSocket): string {
   return out.join('\n');
 }
 
+/**
+ * What an engineer reads first: sockets grouped by what the application did to
+ * them, and the facts that usually explain an incident.
+ */
+export function summary(r: Report): string {
+  const groups = new Map<string, { n: number; fds: number[]; role: string; api: string; calls: string[] }>();
+  const watch: string[] = [];
+  for (const s of r.sockets) {
+    const calls = s.java.filter((c) => c.origin === 'application' || c.origin === 'inherited').map((c) => `${c.call}${c.origin === 'inherited' ? ' (inherited)' : ''}`);
+    const api = (s.apis[0] ?? '').replace(/^java\.(net|nio\.channels)\./, '');
+    const key = `${s.role}|${api}|${calls.join(';')}`;
+    const g = groups.get(key) ?? { n: 0, fds: [], role: s.role, api, calls };
+    g.n++;
+    if (g.fds.length < 6) g.fds.push(s.fd);
+    groups.set(key, g);
+    const at = `fd ${s.fd} (${formatEndpoint(s.local.address, s.local.port)})`;
+    const l = s.options.SO_LINGER?.value;
+    if (l && typeof l === 'object' && l.enabled && l.seconds === 0) watch.push(`${at}: SO_LINGER on with 0 s: close() sends RST and drops unsent data`);
+    if (s.diag.includes('>|')) watch.push(`${at}: the peer's window is 0: the peer is not reading`);
+    if (s.diag.includes('|<')) watch.push(`${at}: our window is 0: this JVM is not reading`);
+    if (s.diag.includes('>#')) watch.push(`${at}: unacknowledged data, no ACK for over 1 s: network trouble or a dead peer`);
+    for (const h of s.hints) if (/capped|somaxconn/.test(h)) watch.push(`${at}: ${h}`);
+  }
+  const lines = ['Summary (sockets grouped by what the application set):'];
+  const sorted = [...groups.values()].sort((a, b) => b.n - a.n);
+  for (const g of sorted.slice(0, 30)) {
+    const more = g.n > g.fds.length ? ', ...' : '';
+    lines.push(`  ${String(g.n).padStart(5)} ${g.role} ${g.api} (fd ${g.fds.join(', ')}${more}): ${g.calls.length ? g.calls.join(', ') : 'defaults only'}`);
+  }
+  if (sorted.length > 30) lines.push(`  ... ${sorted.length - 30} more groups`);
+  if (watch.length) {
+    lines.push('Watch:');
+    for (const w of watch.slice(0, 20)) lines.push(`  ${w}`);
+    if (watch.length > 20) lines.push(`  ... ${watch.length - 20} more`);
+  }
+  return lines.join('\n');
+}
+
 export function* renderText(r: Report): Generator<string> {
   yield `${header(r)}\n`;
+  if (r.sockets.length) yield `\n${summary(r)}\n`;
   for (const s of r.sockets) yield `\n${socketText(s)}\n`;
   const seen = new Map<string, string>();
   for (const s of r.sockets) for (const u of s.unobservable) if (!seen.has(u.call)) seen.set(u.call, `${u.reason}${u.seeInstead ? `; to see it: ${u.seeInstead}` : ''}`);

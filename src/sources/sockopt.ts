@@ -45,9 +45,11 @@ export function identify(fd: number): Identity | undefined {
   const domain = getInt(fd, SOL_SOCKET, SO_DOMAIN);
   if (domain !== AF_INET && domain !== AF_INET6) return undefined;
   const proto = getInt(fd, SOL_SOCKET, SO_PROTOCOL);
+  const type = getInt(fd, SOL_SOCKET, SO_TYPE);
   const family = domain === AF_INET ? 4 : 6;
-  if (proto === 6) return { protocol: family === 4 ? 'tcp' : 'tcp6', family };
-  if (proto === 17) return { protocol: family === 4 ? 'udp' : 'udp6', family };
+  // A raw socket can carry IPPROTO_TCP too: only stream/datagram sockets are TCP/UDP endpoints.
+  if (proto === 6 && type === 1) return { protocol: family === 4 ? 'tcp' : 'tcp6', family };
+  if (proto === 17 && type === 2) return { protocol: family === 4 ? 'udp' : 'udp6', family };
   return undefined; // raw, sctp, udplite...
 }
 
@@ -166,4 +168,3 @@ export function freshDefaults(): Record<Protocol, Record<string, OptionValue>> {
   return out;
 }
 
-export { SO_TYPE };

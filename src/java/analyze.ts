@@ -36,20 +36,22 @@ const KINDS: Record<Role, { group: Group; kinds: { kind: string; api: string }[]
 };
 
 export const UNOBSERVABLE: Record<Role, Unobservable[]> = (() => {
-  const timeout = (cls: string, what: string): Unobservable => ({
-    call: `${cls}.setSoTimeout`,
+  const timeout = (cls: string, what: string, seeInstead: string): Unobservable => ({
+    api: cls,
+    call: 'setSoTimeout',
     reason: `the JDK keeps the timeout in the ${cls} object and passes it to poll() on each ${what}; no socket option holds it, so no source can read it`,
-    seeInstead: 'a JFR recording (jdk.SocketRead events carry the timeout), or the code/config that creates the socket',
+    seeInstead,
   });
+  const heap = (impl: string) => `the code or configuration that creates the socket; a heap dump shows it in the ${impl}'s timeout field`;
   const perf: Unobservable = {
     call: 'setPerformancePreferences',
     reason: 'the JDK ignores it on Linux: it sets nothing on the socket',
   };
   return {
-    connected: [timeout('java.net.Socket', 'read'), perf],
-    accepted: [timeout('java.net.Socket', 'read'), perf],
-    listening: [timeout('java.net.ServerSocket', 'accept'), perf],
-    udp: [timeout('java.net.DatagramSocket', 'receive')],
+    connected: [timeout('java.net.Socket', 'read', 'a JFR recording: jdk.SocketRead events carry the timeout of each read'), perf],
+    accepted: [timeout('java.net.Socket', 'read', 'a JFR recording: jdk.SocketRead events carry the timeout of each read'), perf],
+    listening: [timeout('java.net.ServerSocket', 'accept', heap('sun.nio.ch.NioSocketImpl')), perf],
+    udp: [timeout('java.net.DatagramSocket', 'receive', heap('DatagramSocket (sun.nio.ch.DatagramSocketAdaptor)'))],
   };
 })();
 

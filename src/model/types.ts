@@ -185,6 +185,8 @@ export interface JavaCall {
 }
 
 export interface Unobservable {
+  /** The class the call is made on (java.net.Socket ...); absent when it applies to every class. */
+  api?: string;
   call: string;
   reason: string;
   /** What would show it. */

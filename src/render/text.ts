@@ -98,7 +98,7 @@ export function socketText(s: ReportSocket): string {
   const sys = Object.entries(s.verdicts).filter(([, v]) => v.systemDefault).map(([, v]) => v.systemDefault!);
   if (sys.length) out.push(wrap(`system defaults: ${sys.join('; ')}`, 100, '  ').replace(/\n {2}/g, '\n    '));
   for (const h of s.hints) out.push(`  hint: ${h}`);
-  if (s.unobservable.length) out.push(`  not observable: ${s.unobservable.map((u) => u.call).join(', ')} (see below)`);
+  if (s.unobservable.length) out.push(`  not observable: ${s.unobservable.map(unobservableName).join(', ')} (see below)`);
   return out.join('\n');
 }
 
@@ -140,12 +140,16 @@ export function summary(r: Report): string {
   return lines.join('\n');
 }
 
+function unobservableName(u: { api?: string; call: string }): string {
+  return u.api ? `${u.api.replace(/^java\.(net|nio\.channels)\./, '')}.${u.call}` : u.call;
+}
+
 export function* renderText(r: Report): Generator<string> {
   yield `${header(r)}\n`;
   if (r.sockets.length) yield `\n${summary(r)}\n`;
   for (const s of r.sockets) yield `\n${socketText(s)}\n`;
   const seen = new Map<string, string>();
-  for (const s of r.sockets) for (const u of s.unobservable) if (!seen.has(u.call)) seen.set(u.call, `${u.reason}${u.seeInstead ? `; to see it: ${u.seeInstead}` : ''}`);
+  for (const s of r.sockets) for (const u of s.unobservable) if (!seen.has(unobservableName(u))) seen.set(unobservableName(u), `${u.reason}${u.seeInstead ? `; to see it: ${u.seeInstead}` : ''}`);
   if (seen.size) {
     yield '\nNot observable from outside the JVM:\n';
     for (const [call, why] of seen) yield `${wrap(`${call}: ${why}.`, 100, '  ').replace(/^ {2}/, '  ')}\n`;

@@ -10,6 +10,7 @@
 //   2330  <... accept resumed>{sa_family=AF_INET6, sin6_port=htons(41130), ...}, [28]) = 6
 // It assumes every traced task shares one fd table, which holds for a JVM's
 // threads (a JVM that forks children would need strace -ff and one parse per file).
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Linger } from '../../src/model/types.js';
@@ -372,15 +373,9 @@ export async function startJvmUnderStrace(mainClass: string, args: string[] = []
 /** True when strace exists and may trace a child here (ptrace can be forbidden in containers). */
 export function straceUsable(): boolean {
   try {
-    const { execFileSync } = require_();
     execFileSync('strace', ['-qq', '-e', 'trace=none', 'true'], { stdio: 'ignore' });
     return true;
   } catch {
     return false;
   }
-}
-
-function require_(): typeof import('node:child_process') {
-  // Synchronous import of child_process without a top-level import cycle concern.
-  return process.getBuiltinModule ? (process.getBuiltinModule('node:child_process') as typeof import('node:child_process')) : (globalThis as any).require('node:child_process');
 }

@@ -325,17 +325,248 @@ static int knetstat_udp_seq_show(struct seq_file *seq, void *v)
 	return 0;
 }
 
+#ifdef KNETSTAT_OWN_TCP_ITER
+/*
+ * Recent kernels export tcp_seq_start/next/stop only while IPv6 is a module
+ * (EXPORT_IPV6_MOD). Where Kbuild finds them missing, walk the same tables
+ * the same way: the listening hash, then the established hash (which also
+ * holds TIME_WAIT and request sockets), holding one bucket lock while a row
+ * is shown. A read restarts from the first bucket and skips *pos rows.
+ */
+enum { KNETSTAT_TCP_LISTENING, KNETSTAT_TCP_ESTABLISHED, KNETSTAT_TCP_DONE };
+
+struct knetstat_tcp_iter {
+	struct seq_net_private p;	/* first: seq_file_net() needs it */
+	int state;
+	unsigned int bucket;
+};
+
+static struct inet_hashinfo *knetstat_tcp_hinfo(struct seq_file *seq)
+{
+	return seq_file_net(seq)->ipv4.tcp_death_row.hashinfo;
+}
+
+static struct sock *knetstat_tcp_match(struct seq_file *seq, struct sock *sk)
+{
+	sa_family_t family = knetstat_tcp_family(seq);
+	struct net *net = seq_file_net(seq);
+
+	for (; sk; sk = sk_nulls_next(sk))
+		if (sk->sk_family == family && net_eq(sock_net(sk), net))
+			return sk;
+	return NULL;
+}
+
+static void knetstat_tcp_unlock(struct seq_file *seq)
+{
+	struct knetstat_tcp_iter *st = seq->private;
+	struct inet_hashinfo *h = knetstat_tcp_hinfo(seq);
+
+	if (st->state == KNETSTAT_TCP_LISTENING)
+		spin_unlock(&h->lhash2[st->bucket].lock);
+	else if (st->state == KNETSTAT_TCP_ESTABLISHED)
+		spin_unlock_bh(inet_ehash_lockp(h, st->bucket));
+}
+
+/* The first row from st->state/st->bucket on, returned with its bucket locked. */
+static struct sock *knetstat_tcp_first(struct seq_file *seq)
+{
+	struct knetstat_tcp_iter *st = seq->private;
+	struct inet_hashinfo *h = knetstat_tcp_hinfo(seq);
+	struct sock *sk;
+
+	for (; st->state == KNETSTAT_TCP_LISTENING &&
+	       st->bucket <= h->lhash2_mask; st->bucket++) {
+		struct inet_listen_hashbucket *ilb = &h->lhash2[st->bucket];
+
+		if (hlist_nulls_empty(&ilb->nulls_head))
+			continue;
+		spin_lock(&ilb->lock);
+		sk = knetstat_tcp_match(seq, sk_nulls_head(&ilb->nulls_head));
+		if (sk)
+			return sk;
+		spin_unlock(&ilb->lock);
+	}
+	if (st->state == KNETSTAT_TCP_LISTENING) {
+		st->state = KNETSTAT_TCP_ESTABLISHED;
+		st->bucket = 0;
+	}
+	for (; st->state == KNETSTAT_TCP_ESTABLISHED &&
+	       st->bucket <= h->ehash_mask; st->bucket++) {
+		struct inet_ehash_bucket *b = &h->ehash[st->bucket];
+
+		if (hlist_nulls_empty(&b->chain))
+			continue;
+		spin_lock_bh(inet_ehash_lockp(h, st->bucket));
+		sk = knetstat_tcp_match(seq, sk_nulls_head(&b->chain));
+		if (sk)
+			return sk;
+		spin_unlock_bh(inet_ehash_lockp(h, st->bucket));
+	}
+	st->state = KNETSTAT_TCP_DONE;
+	return NULL;
+}
+
+static struct sock *knetstat_tcp_after(struct seq_file *seq, struct sock *sk)
+{
+	struct knetstat_tcp_iter *st = seq->private;
+
+	sk = knetstat_tcp_match(seq, sk_nulls_next(sk));
+	if (sk)
+		return sk;
+	knetstat_tcp_unlock(seq);
+	st->bucket++;
+	return knetstat_tcp_first(seq);
+}
+
+static void *knetstat_tcp_start(struct seq_file *seq, loff_t *pos)
+{
+	struct knetstat_tcp_iter *st = seq->private;
+	struct sock *sk;
+	loff_t n = *pos;
+
+	st->state = KNETSTAT_TCP_LISTENING;
+	st->bucket = 0;
+	if (!n)
+		return SEQ_START_TOKEN;
+	sk = knetstat_tcp_first(seq);
+	while (sk && --n)
+		sk = knetstat_tcp_after(seq, sk);
+	return sk;
+}
+
+static void *knetstat_tcp_next(struct seq_file *seq, void *v, loff_t *pos)
+{
+	++*pos;
+	if (v == SEQ_START_TOKEN)
+		return knetstat_tcp_first(seq);
+	return knetstat_tcp_after(seq, v);
+}
+
+static void knetstat_tcp_stop(struct seq_file *seq, void *v)
+{
+	if (v && v != SEQ_START_TOKEN)
+		knetstat_tcp_unlock(seq);
+}
+
+#define KNETSTAT_TCP_ITER_SIZE	sizeof(struct knetstat_tcp_iter)
+#else
+#define knetstat_tcp_start	tcp_seq_start
+#define knetstat_tcp_next	tcp_seq_next
+#define knetstat_tcp_stop	tcp_seq_stop
+#define KNETSTAT_TCP_ITER_SIZE	sizeof(struct tcp_iter_state)
+#endif
+
+#ifdef KNETSTAT_OWN_UDP_ITER
+/* Same for udp_seq_start/next/stop: walk the UDP hash one slot at a time. */
+struct knetstat_udp_iter {
+	struct seq_net_private p;	/* first: seq_file_net() needs it */
+	unsigned int bucket;
+};
+
+static struct udp_table *knetstat_udp_table(struct seq_file *seq)
+{
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)
+	return &udp_table;
+#else
+	return seq_file_net(seq)->ipv4.udp_table;
+#endif
+}
+
+static struct sock *knetstat_udp_match(struct seq_file *seq, struct sock *sk)
+{
+	sa_family_t family = knetstat_udp_family(seq);
+	struct net *net = seq_file_net(seq);
+
+	for (; sk; sk = sk_next(sk))
+		if (sk->sk_family == family && net_eq(sock_net(sk), net))
+			return sk;
+	return NULL;
+}
+
+/* The first row from st->bucket on, returned with its slot locked. */
+static struct sock *knetstat_udp_first(struct seq_file *seq)
+{
+	struct knetstat_udp_iter *st = seq->private;
+	struct udp_table *t = knetstat_udp_table(seq);
+	struct sock *sk;
+
+	for (; st->bucket <= t->mask; st->bucket++) {
+		struct udp_hslot *slot = &t->hash[st->bucket];
+
+		if (hlist_empty(&slot->head))
+			continue;
+		spin_lock_bh(&slot->lock);
+		sk = knetstat_udp_match(seq, sk_head(&slot->head));
+		if (sk)
+			return sk;
+		spin_unlock_bh(&slot->lock);
+	}
+	return NULL;
+}
+
+static struct sock *knetstat_udp_after(struct seq_file *seq, struct sock *sk)
+{
+	struct knetstat_udp_iter *st = seq->private;
+
+	sk = knetstat_udp_match(seq, sk_next(sk));
+	if (sk)
+		return sk;
+	spin_unlock_bh(&knetstat_udp_table(seq)->hash[st->bucket].lock);
+	st->bucket++;
+	return knetstat_udp_first(seq);
+}
+
+static void *knetstat_udp_start(struct seq_file *seq, loff_t *pos)
+{
+	struct knetstat_udp_iter *st = seq->private;
+	struct sock *sk;
+	loff_t n = *pos;
+
+	st->bucket = 0;
+	if (!n)
+		return SEQ_START_TOKEN;
+	sk = knetstat_udp_first(seq);
+	while (sk && --n)
+		sk = knetstat_udp_after(seq, sk);
+	return sk;
+}
+
+static void *knetstat_udp_next(struct seq_file *seq, void *v, loff_t *pos)
+{
+	++*pos;
+	if (v == SEQ_START_TOKEN)
+		return knetstat_udp_first(seq);
+	return knetstat_udp_after(seq, v);
+}
+
+static void knetstat_udp_stop(struct seq_file *seq, void *v)
+{
+	struct knetstat_udp_iter *st = seq->private;
+
+	if (v && v != SEQ_START_TOKEN)
+		spin_unlock_bh(&knetstat_udp_table(seq)->hash[st->bucket].lock);
+}
+
+#define KNETSTAT_UDP_ITER_SIZE	sizeof(struct knetstat_udp_iter)
+#else
+#define knetstat_udp_start	udp_seq_start
+#define knetstat_udp_next	udp_seq_next
+#define knetstat_udp_stop	udp_seq_stop
+#define KNETSTAT_UDP_ITER_SIZE	sizeof(struct udp_iter_state)
+#endif
+
 static const struct seq_operations knetstat_tcp_seq_ops = {
-	.start	= tcp_seq_start,
-	.next	= tcp_seq_next,
-	.stop	= tcp_seq_stop,
+	.start	= knetstat_tcp_start,
+	.next	= knetstat_tcp_next,
+	.stop	= knetstat_tcp_stop,
 	.show	= knetstat_tcp_seq_show,
 };
 
 static const struct seq_operations knetstat_udp_seq_ops = {
-	.start	= udp_seq_start,
-	.next	= udp_seq_next,
-	.stop	= udp_seq_stop,
+	.start	= knetstat_udp_start,
+	.next	= knetstat_udp_next,
+	.stop	= knetstat_udp_stop,
 	.show	= knetstat_udp_seq_show,
 };
 
@@ -378,13 +609,13 @@ struct knetstat_file {
 };
 
 static const struct knetstat_file knetstat_files[] = {
-	{ "tcpstat", &knetstat_tcp_seq_ops, sizeof(struct tcp_iter_state),
+	{ "tcpstat", &knetstat_tcp_seq_ops, KNETSTAT_TCP_ITER_SIZE,
 	  &knetstat_tcp4_afinfo },
-	{ "tcp6stat", &knetstat_tcp_seq_ops, sizeof(struct tcp_iter_state),
+	{ "tcp6stat", &knetstat_tcp_seq_ops, KNETSTAT_TCP_ITER_SIZE,
 	  &knetstat_tcp6_afinfo },
-	{ "udpstat", &knetstat_udp_seq_ops, sizeof(struct udp_iter_state),
+	{ "udpstat", &knetstat_udp_seq_ops, KNETSTAT_UDP_ITER_SIZE,
 	  &knetstat_udp4_afinfo },
-	{ "udp6stat", &knetstat_udp_seq_ops, sizeof(struct udp_iter_state),
+	{ "udp6stat", &knetstat_udp_seq_ops, KNETSTAT_UDP_ITER_SIZE,
 	  &knetstat_udp6_afinfo },
 };
 

@@ -58,6 +58,10 @@ c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", 1, 500000)
 c.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", 2, 0))
 c.setsockopt(IPPROTO_TCP, socket.TCP_MAXSEG, 1000)
 c.setsockopt(IPPROTO_TCP, socket.TCP_QUICKACK, 0)
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+# IP_MULTICAST_ALL left at the kernel's 1: every JDK clears it, so in a JVM 1 means native code set it back
+u.bind(("127.0.0.1", 0))
+out["udp"] = u.getsockname()[1]
 s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(1)
 c.connect(s.getsockname())
 out["client"] = c.getsockname()[1]
@@ -66,7 +70,8 @@ print("READY " + json.dumps(out), flush=True)
 sys.stdin.read()
 `;
 
-const NATIVE_CASES: [string, 'listener' | 'client', unknown][] = [
+const NATIVE_CASES: [string, 'listener' | 'client' | 'udp', unknown][] = [
+  ['IP_MULTICAST_ALL', 'udp', 1],
   ['IPV6_V6ONLY', 'listener', 1], ['TCP_DEFER_ACCEPT', 'listener', 7] /* 5 s asked; the kernel keeps SYN-ACK retransmits and reports 7 */, ['TCP_FASTOPEN', 'listener', 5],
   ['TCP_USER_TIMEOUT', 'client', 5000], ['TCP_CONGESTION', 'client', 'reno'], ['TCP_NOTSENT_LOWAT', 'client', 16384],
   ['SO_PRIORITY', 'client', 3], ['SO_MARK', 'client', 7], ['SO_RCVTIMEO', 'client', 1500], ['SO_SNDTIMEO', 'client', 2000],

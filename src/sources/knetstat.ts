@@ -9,7 +9,7 @@
 // Values are converted to the units getsockopt reports (what the pidfd source
 // stores); see native/README.md for the format and which options are printed
 // when.
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
 import { FormatError, fsCode } from '../errors.js';
 import { formatIPv6 } from '../model/addr.js';
@@ -259,7 +259,14 @@ export class KnetstatSource implements Source {
 
   available(target: Target) {
     const path = `${this.procRoot}/${target.pid}/net/tcpstat`;
-    if (readText(path) !== undefined) return { ok: true } as const;
+    try {
+      accessSync(path, constants.R_OK);
+      return { ok: true } as const;
+    } catch (err) {
+      if (fsCode(err) !== 'ENOENT') {
+        return { ok: false, reason: `cannot read ${path}: ${fsCode(err) ?? String(err)}`, errno: fsCode(err) } as const;
+      }
+    }
     return {
       ok: false,
       reason: `the knetstat kernel module is not loaded (${path} is missing): build and load it from native/ (make -C native && insmod native/knetstat.ko, or dkms install; see native/README.md)`,

@@ -115,16 +115,48 @@ export function parseSockaddr(s: string): StraceEndpoint | undefined {
   return address === undefined ? undefined : { address, port: Number(port[1]) };
 }
 
-/** Decodes setsockopt's value argument. */
-export function parseValue(s: string): StraceValue {
+/** Options whose value is text even when short. */
+const STRING_OPTIONS = new Set(['TCP_CONGESTION', 'SO_BINDTODEVICE', 'TCP_ULP']);
+
+/** Bytes of a C string as strace prints it: \3, \377, \x1f, \n, \\ ... */
+export function decodeCString(body: string): number[] {
+  const out: number[] = [];
+  const simple: Record<string, number> = { n: 10, t: 9, r: 13, v: 11, f: 12, a: 7, b: 8, e: 27 };
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i]!;
+    if (c !== '\\') { out.push(c.charCodeAt(0) & 0xff); continue; }
+    const rest = body.slice(i + 1);
+    let m: RegExpExecArray | null;
+    if ((m = /^[0-7]{1,3}/.exec(rest))) { out.push(parseInt(m[0], 8) & 0xff); i += m[0].length; }
+    else if ((m = /^x[0-9a-fA-F]{1,2}/.exec(rest))) { out.push(parseInt(m[0].slice(1), 16)); i += m[0].length; }
+    else if (rest[0] !== undefined) { out.push(simple[rest[0]] ?? rest.charCodeAt(0)); i++; }
+  }
+  return out;
+}
+
+/**
+ * Decodes setsockopt's value argument. optlen and name, when given, decide
+ * how strace's string form is read: a short value of an int option (the JDK
+ * sets IP_MULTICAST_TTL and IP_MULTICAST_LOOP as one byte: "\3", 1) is a
+ * little-endian number; TCP_CONGESTION and the like stay text.
+ */
+export function parseValue(s: string, optlen?: number, name?: string): StraceValue {
   let m = /^\[(-?\d+)\]$/.exec(s);
   if (m) return Number(m[1]);
   m = /^\{l_onoff=(-?\d+), l_linger=(-?\d+)\}$/.exec(s);
   if (m) return { enabled: Number(m[1]) !== 0, seconds: Number(m[2]) };
   m = /^\{tv_sec=(-?\d+), tv_usec=(-?\d+)\}$/.exec(s);
   if (m) return { sec: Number(m[1]), usec: Number(m[2]) };
-  m = /^"((?:[^"\\]|\\.)*)"\.*$/.exec(s);
-  if (m) return m[1]!.replace(/\\0+$/, '').replace(/\\(.)/g, '$1');
+  m = /^"((?:[^"\\]|\\.)*)"(\.\.\.)?$/.exec(s);
+  if (m) {
+    const bytes = decodeCString(m[1]!);
+    if (!m[2] && optlen !== undefined && optlen >= 1 && optlen <= 4 && bytes.length === optlen && !(name && STRING_OPTIONS.has(name))) {
+      return bytes.reduceRight((acc, b) => acc * 256 + b, 0);
+    }
+    let end = bytes.length;
+    while (end > 0 && bytes[end - 1] === 0) end--;
+    return String.fromCharCode(...bytes.slice(0, end));
+  }
   if (/^-?\d+$/.test(s)) return Number(s);
   return s;
 }
@@ -164,7 +196,8 @@ export function parseCalls(text: string): Call[] {
       if (!p || p.name !== resumed[1]) continue; // started before the trace did
       const tail = resumed[2]!;
       const head = p.head;
-      body = `${p.name}(${head}${head && !tail.startsWith(',') && !tail.startsWith(')') ? ', ' : ''}${tail}`;
+      // The head keeps its trailing comma ("accept(4, <unfinished ...>"); the tail is the rest of the line.
+      body = `${p.name}(${head}${head.endsWith(',') ? ' ' : ''}${tail}`;
     }
     const call = /^(\w+)\((.*)\)\s+=\s+(-?\d+|\?|0x[0-9a-f]+)(?:\s+(E[A-Z0-9]+)\b.*)?$/.exec(body);
     if (!call) continue;
@@ -183,6 +216,7 @@ function splitType(s: string): { type: string; flags: string[] } {
 export function parseStraceText(text: string): StraceSocket[] {
   const sockets: StraceSocket[] = [];
   const open = new Map<number, number>(); // fd -> index in sockets
+  const connectLine = new Map<StraceSocket, number>();
   const take = (fd: number, s: StraceSocket) => {
     const prev = open.get(fd);
     if (prev !== undefined) release(fd, 'replaced');
@@ -230,7 +264,7 @@ export function parseStraceText(text: string): StraceSocket[] {
         const s = get(c.args[0]);
         if (!s) break;
         const level = LEVELS[c.args[1] ?? ''] ?? c.args[1] ?? '?';
-        s.setsockopts.push({ level, name: c.args[2] ?? '?', value: parseValue(c.args[3] ?? ''), result: c.ret, errno: c.errno, raw: c.raw });
+        s.setsockopts.push({ level, name: c.args[2] ?? '?', value: parseValue(c.args[3] ?? '', Number(c.args[4]), c.args[2]), result: c.ret, errno: c.errno, raw: c.raw });
         break;
       }
       case 'bind': {
@@ -252,6 +286,7 @@ export function parseStraceText(text: string): StraceSocket[] {
         if (!s || !ep || !(ok || c.errno === 'EINPROGRESS')) break;
         s.connect = ep;
         s.remote = { ...ep };
+        connectLine.set(s, c.line);
         break;
       }
       case 'getsockname': {
@@ -282,25 +317,28 @@ export function parseStraceText(text: string): StraceSocket[] {
       }
     }
   }
-  inferClientPorts(sockets);
+  inferClientPorts(sockets, connectLine);
   return sockets;
 }
 
 /**
  * Without getsockname a connecting socket's local port is unknown, but the
  * socket its server accepted (in the same trace) has it as its peer port.
- * Paired only when exactly one client and one accepted socket match.
+ * A client and an accepted socket are paired only when each is the other's
+ * sole candidate: same port, and the accept returned after the connect began.
  */
-function inferClientPorts(sockets: StraceSocket[]): void {
+function inferClientPorts(sockets: StraceSocket[], connectLine: Map<StraceSocket, number>): void {
+  const isClient = (s: StraceSocket) => s.origin === 'socket' && s.type === 'SOCK_STREAM' && connectLine.has(s);
+  const isAccepted = (s: StraceSocket) => s.origin === 'accept' && !!s.remote && s.local?.port !== undefined;
+  const fits = (c: StraceSocket, a: StraceSocket) => a.local!.port === c.connect!.port && a.line > connectLine.get(c)!;
   for (const c of sockets) {
-    if (c.origin !== 'socket' || !c.connect || c.local?.port || c.type !== 'SOCK_STREAM') continue;
-    const port = c.connect.port;
-    const clients = sockets.filter((s) => s.origin === 'socket' && s.connect?.port === port && s.type === 'SOCK_STREAM');
-    const accepted = sockets.filter((s) => s.origin === 'accept' && s.local?.port === port && s.remote);
-    if (clients.length === 1 && accepted.length === 1) {
-      c.local = { address: accepted[0]!.remote!.address, port: accepted[0]!.remote!.port };
-      c.localInferred = true;
-    }
+    if (!isClient(c) || c.local?.port) continue;
+    const as = sockets.filter((a) => isAccepted(a) && fits(c, a));
+    if (as.length !== 1) continue;
+    const a = as[0]!;
+    if (sockets.filter((o) => isClient(o) && fits(o, a)).length !== 1) continue;
+    c.local = { address: a.remote!.address, port: a.remote!.port };
+    c.localInferred = true;
   }
 }
 

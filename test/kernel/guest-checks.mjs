@@ -9,6 +9,7 @@
 //   node guest-checks.mjs dump '<READY json>'     print the tables for samples/
 //   node guest-checks.mjs timewait                TIME_WAIT rows carry no options
 //   node guest-checks.mjs hold '<HOLD json>'      options Java cannot set (stress hold)
+//   node guest-checks.mjs order                   many-page tables match /proc/net (stress idle)
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 
@@ -269,6 +270,21 @@ function hold() {
     u.map((x) => x.line.trim()).join(' / ') || 'no row');
 }
 
+/**
+ * With `stress idle` running the tables span several seq_file pages (so
+ * several start() calls per read): the same sockets in the same order as
+ * the kernel's own tables.
+ */
+function order() {
+  for (const f of FILES) {
+    const base = f.replace('stat', '');
+    const ours = readTable(f).rows.map((r) => r.inode).filter((n) => n !== 0);
+    const theirs = procInodes(base);
+    report(ours.length >= 50 && JSON.stringify(ours) === JSON.stringify(theirs), `same-order-${f}`,
+      `${ours.length} rows vs /proc/net/${base} ${theirs.length}`);
+  }
+}
+
 function timewait() {
   const rows = ['tcpstat', 'tcp6stat'].flatMap((f) => readTable(f).rows).filter((r) => r.state === 'TIMW');
   const bad = rows.filter((r) => r.options !== '' || r.diag !== '' || r.inode !== 0);
@@ -303,6 +319,7 @@ try {
   else if (mode === 'dump') dump();
   else if (mode === 'timewait') timewait();
   else if (mode === 'hold') hold();
+  else if (mode === 'order') order();
   else throw new Error(`unknown mode ${mode}`);
 } catch (e) {
   report(false, `${mode}-crashed`, String(e?.stack ?? e).split('\n').slice(0, 3).join(' | '));

@@ -71,6 +71,13 @@ else
 	fi
 	"$W/stress" 2 0 >/dev/null
 	node $ROOT/test/kernel/guest-checks.mjs timewait
+	# Long tables: 300 idle sockets more, then row order against /proc/net/*.
+	"$W/stress" idle 300 >/tmp/idle.out 2>&1 &
+	IDLER=$!
+	for _ in $(seq 100); do grep -q IDLE /tmp/idle.out && break; sleep 0.1; done
+	node $ROOT/test/kernel/guest-checks.mjs order
+	kill $IDLER 2>/dev/null
+	wait $IDLER 2>/dev/null
 	node $ROOT/test/kernel/guest-checks.mjs dump "$READY"
 	kill $HOLDER 2>/dev/null
 	wait $HOLDER 2>/dev/null
@@ -86,22 +93,26 @@ wait $JVM 2>/dev/null
 # --- 4. stress: churn + readers + rmmod/insmod ---------------------------
 : >/tmp/reload.log
 rm -f /tmp/stop
-reader() { # whole-file reads in a loop
+reader() { # whole-file reads in a loop; counts the complete ones
+	local n=0
 	while [ ! -e /tmp/stop ]; do
-		cat /proc/net/tcpstat /proc/net/tcp6stat /proc/net/udpstat /proc/net/udp6stat >/dev/null 2>&1
+		cat /proc/net/tcpstat /proc/net/tcp6stat /proc/net/udpstat /proc/net/udp6stat >/dev/null 2>&1 && n=$((n + 1))
 	done
+	echo "$n" >"/tmp/reads.$1"
 }
 slow_reader() { # keeps the file open across module reloads
+	local n=0
 	while [ ! -e /tmp/stop ]; do
-		{ read -r _; sleep 0.05; cat >/dev/null; } </proc/net/tcpstat 2>/dev/null
+		if { read -r _; sleep 0.05; cat >/dev/null; } 2>/dev/null </proc/net/tcpstat; then n=$((n + 1)); else sleep 0.01; fi
 	done
+	echo "$n" >"/tmp/reads.$1"
 }
 T0=$(up)
 "$W/stress" 4 120 /tmp/stop >/tmp/stress.out 2>&1 &
 STRESS=$!
-reader & R1=$!
-reader & R2=$!
-slow_reader & R3=$!
+reader 1 & R1=$!
+reader 2 & R2=$!
+slow_reader 3 & R3=$!
 reloads=0
 for i in $(seq 20); do
 	sleep 0.4
@@ -118,7 +129,7 @@ STRESS_RC=$?
 wait $R1 $R2 $R3
 say TIME stress "$(awk -v a="$T0" -v b="$(up)" 'BEGIN { printf "%.1f", b - a }')"
 check stress-churn [ $STRESS_RC -eq 0 ]
-say INFO "$(cat /tmp/stress.out)"
+say INFO "$(cat /tmp/stress.out), complete reads by the 3 readers: $(cat /tmp/reads.1 /tmp/reads.2 /tmp/reads.3 | tr '\n' ' ')"
 check stress-reloads-20 [ $reloads -eq 20 -a ! -s /tmp/reload.log ]
 [ -s /tmp/reload.log ] && say INFO "reload: $(head -c 400 /tmp/reload.log | tr '\n' ' ')"
 # The tables are still whole after all that.

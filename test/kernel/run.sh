@@ -9,6 +9,10 @@
 #
 # Env: KNETSTAT_RECORD=1 also copies the recorded tables to samples/knetstat/ours/.
 #      KTEST_TIMEOUT=seconds for the whole guest run (default 420).
+#      KTEST_OWN_ITER=1 builds the module's own hash-table walkers (used where
+#        the kernel does not export tcp_seq_*/udp_seq_*) to test them on 6.1.
+#      KTEST_KERNEL=/path/vmlinuz KTEST_MODROOT=/path (holding lib/modules/<ver>)
+#        KTEST_KDIR=/path/headers: boot another kernel than Debian's 6.1.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -35,22 +39,27 @@ if ((${#need[@]})); then
 fi
 command -v javac >/dev/null || die "javac not found (a JDK is needed for the sample JVM)"
 
-VMLINUZ=$(ls -1 /boot/vmlinuz-6.1* | sort -V | tail -1)
-KVER=${VMLINUZ#/boot/vmlinuz-}
-KDIR=/usr/src/linux-headers-$KVER
+VMLINUZ=${KTEST_KERNEL:-$(ls -1 /boot/vmlinuz-6.1* | sort -V | tail -1)}
+KVER=${VMLINUZ##*/vmlinuz-}
+KDIR=${KTEST_KDIR:-/usr/src/linux-headers-$KVER}
 [ -d "$KDIR" ] || KDIR=/lib/modules/$KVER/build
 [ -d "$KDIR" ] || die "no headers for $KVER"
-MODDIR=/lib/modules/$KVER/kernel
-log "kernel $KVER, headers $KDIR"
+MODDIR=${KTEST_MODROOT:-}/lib/modules/$KVER/kernel
+OWN_ITER=${KTEST_OWN_ITER:-}
+log "kernel $KVER, headers $KDIR${OWN_ITER:+, own hash-table walkers forced}"
 
 # --- build: module, stress tool, sample classes, initramfs ---------------
 mkdir -p "$WORK/module" "$WORK/classes" "$WORK/initramfs" "$WORK/recorded"
 cp "$ROOT"/native/{knetstat.c,Kbuild,Makefile} "$WORK/module/"
-make -s -C "$WORK/module" KDIR="$KDIR" >"$WORK/module-build.log" 2>&1 ||
+# Without pahole, skip the BTF of the module (kernels whose headers ship vmlinux want it).
+btf=()
+command -v pahole >/dev/null || btf=(CONFIG_DEBUG_INFO_BTF_MODULES=)
+make -s -C "$WORK/module" KDIR="$KDIR" KNETSTAT_OWN_ITER="$OWN_ITER" "${btf[@]}" >"$WORK/module-build.log" 2>&1 ||
 	{ cat "$WORK/module-build.log"; die "module build failed"; }
 if grep -Ei 'warning|error' "$WORK/module-build.log"; then die "module build has warnings"; fi
 cp "$WORK/module/knetstat.ko" "$WORK/knetstat.ko"
-log "module built"
+walkers=$( (grep -o 'KNETSTAT_OWN_[A-Z]*_ITER' "$WORK/module/.knetstat.o.cmd" || true) | sort -u | tr '\n' ' ')
+log "module built (${walkers:-kernel tcp_seq_*/udp_seq_* iterators})"
 gcc -O2 -Wall -Werror -pthread -o "$WORK/stress" "$ROOT/test/kernel/stress.c"
 javac -d "$WORK/classes" "$ROOT/samples/java/KernelSample.java"
 if [ -f "$ROOT/package.json" ] && [ -d "$ROOT/node_modules" ]; then
@@ -62,9 +71,11 @@ IR=$WORK/initramfs
 rm -rf "$IR" && mkdir -p "$IR"/{bin,proc,sys,dev,host,mods}
 cp "$(command -v busybox)" "$IR/bin/busybox"
 MODS="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci netfs fscache 9pnet 9pnet_virtio 9p"
+GUEST_MODS=
 for m in $MODS; do
 	f=$(find "$MODDIR" -name "$m.ko" -o -name "$m.ko.xz" | head -1)
-	[ -n "$f" ] || die "module $m not found in $MODDIR"
+	[ -n "$f" ] || { log "$m: not a module in $MODDIR (built in?)"; continue; }
+	GUEST_MODS="$GUEST_MODS $m"
 	case $f in
 	*.xz) xz -dc "$f" >"$IR/mods/$m.ko" ;;
 	*) cp "$f" "$IR/mods/$m.ko" ;;
@@ -78,7 +89,7 @@ mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 echo "KTEST TIME init \$(cut -d' ' -f1 /proc/uptime)"
-for m in $MODS; do insmod /mods/\$m.ko || echo "KTEST FAIL insmod-\$m"; done
+for m in $GUEST_MODS; do insmod /mods/\$m.ko || echo "KTEST FAIL insmod-\$m"; done
 if mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144,cache=loose hostroot /host; then
 	mount -t proc proc /host/proc
 	mount -t sysfs sys /host/sys
@@ -122,9 +133,16 @@ awk -v dir="$WORK/recorded" '
 	name != "" { print >> out }
 ' "$CONSOLE"
 if [ "${KNETSTAT_RECORD:-0}" = 1 ] && [ -s "$WORK/recorded/tcpstat" ]; then
-	mkdir -p "$ROOT/samples/knetstat/ours"
-	cp "$WORK"/recorded/* "$ROOT/samples/knetstat/ours/"
-	log "recorded tables copied to samples/knetstat/ours/"
+	S=$ROOT/samples/knetstat
+	mkdir -p "$S/ours" "$S/upstream/recorded"
+	cp "$WORK"/recorded/* "$S/ours/"
+	# The same tables in upstream knetstat's format (see samples/knetstat/README.md).
+	for f in tcpstat tcp6stat udpstat udp6stat; do
+		sed -e '1s/ Inode$//' -e '2,$s/ [0-9]\+$//' -e 's/,TCP_USER_TIMEOUT=[0-9]*//' \
+			-e 's/TCP_DEFER_ACCEPT=7$/TCP_DEFER_ACCEPT=3/' "$S/ours/$f" >"$S/upstream/recorded/$f"
+	done
+	cp "$S"/ours/{tcp,tcp6,udp,udp6,fds,ready} "$S/upstream/recorded/"
+	log "recorded tables copied to samples/knetstat/ours/ and upstream/recorded/"
 fi
 
 # --- verdict -------------------------------------------------------------

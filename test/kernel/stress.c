@@ -6,6 +6,7 @@
  *
  *   stress THREADS MAX_SECONDS [STOP_FILE]
  *   stress hold SECONDS
+ *   stress idle SECONDS
  *
  * It stops at MAX_SECONDS or as soon as STOP_FILE exists; MAX_SECONDS 0
  * means one round per thread.
@@ -17,6 +18,9 @@
  * clients of it with SO_RCVTIMEO, SO_SNDTIMEO, TCP_USER_TIMEOUT and
  * SO_LINGER; an IPv6 UDP socket with SO_RCVTIMEO. It prints
  * HOLD {"listener":P,"c1":P,"c2":P,"udp":P} when ready.
+ *
+ * "idle" opens 300 idle listeners and UDP sockets, v4 and v6, so that the
+ * tables span many seq_file pages, prints IDLE and keeps them SECONDS.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -200,6 +204,27 @@ static int hold(int seconds)
 	return 0;
 }
 
+static int idle(int seconds)
+{
+	struct sockaddr_storage ss;
+
+	for (int i = 0; i < 300; i++) {
+		int fam = (i & 1) ? AF_INET6 : AF_INET;
+		int fd = socket(fam, (i % 3) ? SOCK_DGRAM : SOCK_STREAM, 0);
+		socklen_t len = loopback(fam, &ss, 0);
+
+		if (fd < 0 || bind(fd, (struct sockaddr *)&ss, len) ||
+		    ((i % 3) == 0 && listen(fd, 4))) {
+			perror("idle");
+			return 1;
+		}
+	}
+	printf("IDLE\n");
+	fflush(stdout);
+	sleep(seconds);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int threads, seconds, i;
@@ -207,6 +232,8 @@ int main(int argc, char **argv)
 
 	if (argc > 2 && strcmp(argv[1], "hold") == 0)
 		return hold(atoi(argv[2]));
+	if (argc > 2 && strcmp(argv[1], "idle") == 0)
+		return idle(atoi(argv[2]));
 	threads = argc > 1 ? atoi(argv[1]) : 4;
 	seconds = argc > 2 ? atoi(argv[2]) : 10;
 

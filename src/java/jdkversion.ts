@@ -1,0 +1,97 @@
+// Which JDK runs a process: its java.home from the libjvm.so it has mapped,
+// and the version from that JDK's `release` file. Reads files only; never
+// attaches to the JVM.
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+export interface JdkVersion {
+  /** JAVA_VERSION as written: "17.0.15", "21", "1.8.0_392". */
+  version: string;
+  /** Feature release: 17 for "17.0.15", 8 for "1.8.0_392". */
+  feature: number;
+  /** IMPLEMENTOR ("Debian", "Eclipse Adoptium" ...), when the file names one. */
+  vendor?: string;
+}
+
+/** KEY="value" lines of a release file. */
+export function parseRelease(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const m = /^\s*([A-Z0-9_]+)\s*=\s*(.*?)\s*$/.exec(line);
+    if (!m) continue;
+    let v = m[2]!;
+    if (v.length >= 2 && v.startsWith('"') && v.endsWith('"')) v = v.slice(1, -1);
+    out[m[1]!] = v;
+  }
+  return out;
+}
+
+/** 17 for "17.0.15" / "17" / "17-ea", 8 for "1.8.0_392". */
+export function featureOf(version: string): number | undefined {
+  const m = /^(\d+)(?:\.(\d+))?/.exec(version.trim());
+  if (!m) return undefined;
+  const first = Number(m[1]);
+  if (first === 1 && m[2] !== undefined) return Number(m[2]); // JDK 8 and older: 1.N
+  return first;
+}
+
+/**
+ * Version of the JDK at javaHome from its `release` file. On JDK 8 java.home
+ * is <jdk>/jre, whose parent holds the file, so the parent is tried too.
+ */
+export function readJdkVersion(javaHome: string): JdkVersion | undefined {
+  const candidates = [join(javaHome, 'release')];
+  if (/\/jre\/?$/.test(javaHome)) candidates.push(join(dirname(javaHome.replace(/\/$/, '')), 'release'));
+  for (const file of candidates) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    const rel = parseRelease(text);
+    const version = rel.JAVA_VERSION;
+    const feature = version === undefined ? undefined : featureOf(version);
+    if (version === undefined || feature === undefined) continue;
+    return { version, feature, ...(rel.IMPLEMENTOR ? { vendor: rel.IMPLEMENTOR } : {}) };
+  }
+  return undefined;
+}
+
+/**
+ * java.home from the path of a mapped libjvm.so:
+ *   <home>/lib/server/libjvm.so          (JDK 9+; also client/, minimal/, zero/)
+ *   <home>/lib/amd64/server/libjvm.so    (JDK 8, where <home> is <jdk>/jre)
+ */
+export function javaHomeFromLibjvm(path: string): string | undefined {
+  const m = /^(.*)\/lib(?:\/[^/]+)?\/(?:server|client|minimal|zero|core)\/libjvm\.so$/.exec(path);
+  return m && m[1] ? m[1] : undefined;
+}
+
+/** The libjvm.so path in a /proc/<pid>/maps text (" (deleted)" stripped: the JDK was upgraded under the process). */
+export function libjvmFromMaps(maps: string): string | undefined {
+  for (const line of maps.split('\n')) {
+    // address perms offset dev inode pathname — the path may contain spaces.
+    const m = /^\S+\s+\S+\s+\S+\s+\S+\s+\d+\s+(\/.*\/libjvm\.so)(?: \(deleted\))?$/.exec(line.trimEnd());
+    if (m) return m[1];
+  }
+  return undefined;
+}
+
+/**
+ * java.home of a running JVM, from the libjvm.so in /proc/<pid>/maps.
+ * undefined when the process is gone, its maps are unreadable (another
+ * user's process without CAP_SYS_PTRACE) or it is not a HotSpot-style JVM.
+ * The path is as the target sees it: for a process in another mount
+ * namespace, read it through /proc/<pid>/root.
+ */
+export function javaHomeFromMaps(pid: number, procRoot = '/proc'): string | undefined {
+  let maps: string;
+  try {
+    maps = readFileSync(`${procRoot}/${pid}/maps`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const lib = libjvmFromMaps(maps);
+  return lib === undefined ? undefined : javaHomeFromLibjvm(lib);
+}

@@ -54,8 +54,8 @@ import type { JdkDefaults as JdkDefaultRow } from './model/types.js';
 
 export interface FrameworkHint {
   option: string;
-  role: string;
-  value: number | string;
+  roles?: string[];
+  match: { value?: number | 'somaxconn'; lingerMultipleOf?: number };
   hint: string;
   source: string;
 }

@@ -199,6 +199,28 @@ function boundToIPv6(s: { local: { address: string }; protocol: string }, _r?: R
   return s.protocol.endsWith('6') && a !== '::' && !a.startsWith('::ffff:');
 }
 
+/** mappings/framework-hints.json: values that point to a framework's default. Hints, never facts. */
+function frameworkHints(s: RawSocket, r: Role, sc: Record<string, string>): string[] {
+  const out: string[] = [];
+  for (const h of mappings().hints) {
+    if (h.roles && !h.roles.includes(r)) continue;
+    const v = s.options[h.option]?.value;
+    if (v === undefined || v === null) continue;
+    const { value, lingerMultipleOf } = h.match;
+    if (value !== undefined) {
+      const want = value === 'somaxconn' ? Number(sc['net.core.somaxconn']) : value;
+      if (v !== want) continue;
+    }
+    if (lingerMultipleOf !== undefined) {
+      if (typeof v !== 'object' || !v.enabled || v.seconds === 0 || v.seconds % lingerMultipleOf !== 0) continue;
+      out.push(h.hint.replace('{linger/1000}', String(v.seconds / lingerMultipleOf)));
+      continue;
+    }
+    out.push(h.hint);
+  }
+  return out;
+}
+
 /** One call can explain two options (setTrafficClass sets IPV6_TCLASS and IP_TOS on a dual-stack socket). */
 function merge(calls: JavaCall[]): JavaCall[] {
   const out: JavaCall[] = [];
@@ -269,11 +291,6 @@ function analyzeSocket(s: RawSocket, ctx: Ctx): ReportSocket {
         if (origin === 'jdk-default') { c.call = 'new ServerSocket(port) / bind(addr)'; c.nio = `${cls.nio}.bind(addr)`; c.note = `no backlog given (or 0): the JDK asks listen() for ${jdkDefault}`; }
         java.push(c);
       }
-      for (const h of mappings().hints) {
-        if (h.option !== 'backlog') continue;
-        const hv = h.value === 'somaxconn' ? Number(ctx.sysctl['net.core.somaxconn']) : Number(h.value);
-        if (hv === n && !(h.value === 50 && origin === 'jdk-default')) hints.push(h.hint);
-      }
       continue;
     }
 
@@ -340,6 +357,7 @@ function analyzeSocket(s: RawSocket, ctx: Ctx): ReportSocket {
     }
   }
 
+  hints.push(...frameworkHints(s, r, ctx.sysctl));
   return {
     ...s, role: r, apis, java: merge(java), verdicts, unobservable: UNOBSERVABLE[r], hints, unknown,
     listener: listener ? { fd: listener.fd, inode: listener.inode, local: listener.local } : undefined,

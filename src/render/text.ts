@@ -64,6 +64,10 @@ function header(r: Report): string {
   const roles = new Map<string, number>();
   for (const s of r.sockets) roles.set(s.role, (roles.get(s.role) ?? 0) + 1);
   lines.push(`  ${r.sockets.length} TCP/UDP socket${r.sockets.length === 1 ? '' : 's'}${roles.size ? `: ${[...roles].map(([k, n]) => `${n} ${k}`).join(', ')}` : ''}`);
+  const sc = r.host.sysctls;
+  const pick = (k: string) => (sc[k] !== undefined ? `${k.replace(/^net\.(ipv4|core|ipv6)\./, '')}=${sc[k]!.replaceAll(' ', '/')}` : undefined);
+  const host = ['net.ipv4.tcp_keepalive_time', 'net.ipv4.tcp_keepalive_intvl', 'net.ipv4.tcp_keepalive_probes', 'net.ipv4.tcp_rmem', 'net.ipv4.tcp_wmem', 'net.core.somaxconn', 'net.ipv4.tcp_congestion_control'].map(pick).filter(Boolean);
+  if (host.length) lines.push(`  host defaults: ${host.join(' ')}`);
   if (r.defaults.note) lines.push(`  note: ${r.defaults.note}`);
   for (const w of r.warnings) lines.push(`  warning: ${sanitize(w)}`);
   if (r.missing) lines.push(`  missing: ${r.missing.options.join(', ')}: ${r.missing.reason}`);
@@ -90,13 +94,12 @@ export function socketText(s: ReportSocket): string {
       const conf = c.confidence && c.confidence !== 'certain' ? ` (${c.confidence})` : '';
       out.push(`    ${(where + c.call).padEnd(58)} ${ORIGIN[c.origin] ?? c.origin}${conf}`);
       if (c.nio) out.push(`      NIO: ${c.nio.replace(/^java\.nio\.channels\./, '')}`);
-      if (c.note) out.push(wrap(c.note, 96, '      '));
+      const note = c.origin === 'jdk-default' ? c.note?.replace(/ \((probe|live probe)[^)]*\)$/, '') : c.note;
+      if (note) out.push(wrap(note, 96, '      '));
     }
   } else {
     out.push('  Java: nothing set: every option is as a fresh socket of this kind has it');
   }
-  const sys = Object.entries(s.verdicts).filter(([, v]) => v.systemDefault).map(([, v]) => v.systemDefault!);
-  if (sys.length) out.push(wrap(`system defaults: ${sys.join('; ')}`, 100, '  ').replace(/\n {2}/g, '\n    '));
   for (const h of s.hints) out.push(`  hint: ${h}`);
   if (s.unobservable.length) out.push(`  not observable: ${s.unobservable.map(unobservableName).join(', ')} (see below)`);
   return out.join('\n');

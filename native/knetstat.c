@@ -97,6 +97,15 @@ static void knetstat_show_queues(struct seq_file *seq, int rx, int tx)
 	seq_printf(seq, "%6d %6d ", rx, tx);
 }
 
+/* A socket timeout in jiffies as milliseconds, without overflowing for long ones. */
+static unsigned long long knetstat_timeo_ms(long timeo)
+{
+	unsigned long long secs = (unsigned long)timeo / HZ;
+	unsigned long rem = (unsigned long)timeo % HZ;
+
+	return secs * MSEC_PER_SEC + rem * MSEC_PER_SEC / HZ;
+}
+
 /*
  * Options every socket type shares, printed only when they differ from the
  * kernel's default (so their absence means: at the default).
@@ -113,9 +122,9 @@ static void knetstat_show_sock_options(struct seq_file *seq, struct sock *sk)
 	if (userlocks & SOCK_SNDBUF_LOCK)
 		seq_printf(seq, ",SO_SNDBUF=%d", READ_ONCE(sk->sk_sndbuf) / 2);
 	if (rcvtimeo != MAX_SCHEDULE_TIMEOUT)
-		seq_printf(seq, ",SO_RCVTIMEO=%ldms", rcvtimeo * 1000 / HZ);
+		seq_printf(seq, ",SO_RCVTIMEO=%llums", knetstat_timeo_ms(rcvtimeo));
 	if (sndtimeo != MAX_SCHEDULE_TIMEOUT)
-		seq_printf(seq, ",SO_SNDTIMEO=%ldms", sndtimeo * 1000 / HZ);
+		seq_printf(seq, ",SO_SNDTIMEO=%llums", knetstat_timeo_ms(sndtimeo));
 	if (sock_flag(sk, SOCK_LINGER))
 		seq_printf(seq, ",SO_LINGER=%lds",
 			   READ_ONCE(sk->sk_lingertime) / HZ);
@@ -368,15 +377,13 @@ static void knetstat_tcp_unlock(struct seq_file *seq)
 		spin_unlock_bh(inet_ehash_lockp(h, st->bucket));
 }
 
-/* The first row from st->state/st->bucket on, returned with its bucket locked. */
-static struct sock *knetstat_tcp_first(struct seq_file *seq)
+static struct sock *knetstat_tcp_first_listening(struct seq_file *seq)
 {
 	struct knetstat_tcp_iter *st = seq->private;
 	struct inet_hashinfo *h = knetstat_tcp_hinfo(seq);
 	struct sock *sk;
 
-	for (; st->state == KNETSTAT_TCP_LISTENING &&
-	       st->bucket <= h->lhash2_mask; st->bucket++) {
+	for (; st->bucket <= h->lhash2_mask; st->bucket++) {
 		struct inet_listen_hashbucket *ilb = &h->lhash2[st->bucket];
 
 		if (hlist_nulls_empty(&ilb->nulls_head))
@@ -387,12 +394,16 @@ static struct sock *knetstat_tcp_first(struct seq_file *seq)
 			return sk;
 		spin_unlock(&ilb->lock);
 	}
-	if (st->state == KNETSTAT_TCP_LISTENING) {
-		st->state = KNETSTAT_TCP_ESTABLISHED;
-		st->bucket = 0;
-	}
-	for (; st->state == KNETSTAT_TCP_ESTABLISHED &&
-	       st->bucket <= h->ehash_mask; st->bucket++) {
+	return NULL;
+}
+
+static struct sock *knetstat_tcp_first_established(struct seq_file *seq)
+{
+	struct knetstat_tcp_iter *st = seq->private;
+	struct inet_hashinfo *h = knetstat_tcp_hinfo(seq);
+	struct sock *sk;
+
+	for (; st->bucket <= h->ehash_mask; st->bucket++) {
 		struct inet_ehash_bucket *b = &h->ehash[st->bucket];
 
 		if (hlist_nulls_empty(&b->chain))
@@ -402,6 +413,27 @@ static struct sock *knetstat_tcp_first(struct seq_file *seq)
 		if (sk)
 			return sk;
 		spin_unlock_bh(inet_ehash_lockp(h, st->bucket));
+	}
+	return NULL;
+}
+
+/* The first row from st->state/st->bucket on, returned with its bucket locked. */
+static struct sock *knetstat_tcp_first(struct seq_file *seq)
+{
+	struct knetstat_tcp_iter *st = seq->private;
+	struct sock *sk;
+
+	if (st->state == KNETSTAT_TCP_LISTENING) {
+		sk = knetstat_tcp_first_listening(seq);
+		if (sk)
+			return sk;
+		st->state = KNETSTAT_TCP_ESTABLISHED;
+		st->bucket = 0;
+	}
+	if (st->state == KNETSTAT_TCP_ESTABLISHED) {
+		sk = knetstat_tcp_first_established(seq);
+		if (sk)
+			return sk;
 	}
 	st->state = KNETSTAT_TCP_DONE;
 	return NULL;

@@ -2,6 +2,8 @@
 // pidfd source reports what it read and names the rest, never crashes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { CLI } from './helpers/cli.js';
 import { startJvm, type Jvm } from './helpers/jvm.js';
 import { PidfdSource } from '../src/sources/pidfd.js';
 import { socketFds } from '../src/discover/fds.js';
@@ -50,5 +52,17 @@ describe('pidfd source under faults', () => {
     const before = readdirSync('/proc/self/fd').length;
     for (let i = 0; i < 20; i++) await capture(jvm.pid);
     expect(readdirSync('/proc/self/fd').length).toBe(before);
+  });
+
+  it('a reader that goes away (| head) ends the report quietly: no stack trace, exit 0', async () => {
+    // Enough sockets that the JSON is far larger than a pipe's 64 KiB buffer.
+    const many = await startJvm('ManySockets', ['300', '2']);
+    try {
+      const r = spawnSync('bash', ['-c', `set -o pipefail; node ${CLI} ${many.pid} --format json -q | head -c 200 >/dev/null; echo "rc=\${PIPESTATUS[0]}" >&2`], { encoding: 'utf8' });
+      expect(r.stderr).toMatch(/rc=0/);
+      expect(r.stderr).not.toMatch(/EPIPE|Error|at /);
+    } finally {
+      await many.stop();
+    }
   });
 });

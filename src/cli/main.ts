@@ -4,7 +4,8 @@
 import { Command, CommanderError, Option } from 'commander';
 import { capture, type SourceChoice } from '../capture.js';
 import { parsePid } from '../discover/process.js';
-import { analyze } from '../java/analyze.js';
+import { analyze, analyzeSockets } from '../java/analyze.js';
+import { renderJson } from '../render/json.js';
 import { renderer, formats } from '../render/index.js';
 import { EXIT, KnetstatError } from '../errors.js';
 import { TOOL } from '../version.js';
@@ -35,13 +36,21 @@ export async function reportCommand(pidText: string, flags: ReportFlags): Promis
   const pid = parsePid(pidText);
   const render = renderer(flags.format);
   const progress = progressReporter(flags.quiet);
-  let report;
+  let report, chunks: Iterable<string>;
   try {
-    report = analyze(await capture(pid, { source: flags.source, any: flags.any, progress: progress.update, probeJdk: flags.probeJdk }));
+    const cap = await capture(pid, { source: flags.source, any: flags.any, progress: progress.update, probeJdk: flags.probeJdk });
+    if (flags.format === 'json') {
+      // Streamed: each socket analysed as it is written, never all held at once (50,000-socket JVMs).
+      report = analyze({ ...cap, sockets: [] });
+      chunks = renderJson(report, analyzeSockets(cap));
+    } else {
+      report = analyze(cap);
+      chunks = render(report);
+    }
   } finally {
     progress.stop();
   }
-  await writeOutput(render(report), flags.output);
+  await writeOutput(chunks, flags.output);
   for (const w of report.warnings) if (flags.format !== 'text') process.stderr.write(`knetstat-java: warning: ${w}\n`);
   if (report.partial) {
     process.stderr.write(`knetstat-java: partial report: ${report.missing ? `${report.missing.options.length} option(s) unreadable: ${report.missing.reason}` : 'some data could not be read'}\n`);

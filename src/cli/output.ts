@@ -4,10 +4,29 @@ import { closeSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs'
 import { dirname, basename, join } from 'node:path';
 import { UsageError, fsCode } from '../errors.js';
 
+// A reader that goes away (`knetstat-java 42 | head`) is not an error: stop
+// writing and exit quietly, like a tool killed by SIGPIPE (Node ignores it).
+let stdoutGone = false;
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err;
+  stdoutGone = true;
+});
+
+export function stdoutClosed(): boolean {
+  return stdoutGone;
+}
+
 export async function writeOutput(chunks: Iterable<string>, file?: string): Promise<void> {
   if (!file || file === '-') {
     for (const c of chunks) {
-      if (!process.stdout.write(c)) await new Promise((r) => process.stdout.once('drain', r));
+      if (stdoutGone) return;
+      if (!process.stdout.write(c)) {
+        await new Promise<void>((r) => {
+          const done = () => { process.stdout.off('drain', done); process.stdout.off('error', done); r(); };
+          process.stdout.once('drain', done);
+          process.stdout.once('error', done);
+        });
+      }
     }
     return;
   }

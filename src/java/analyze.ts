@@ -66,7 +66,7 @@ function show(v: OptionValue): string {
 }
 
 /** The Java argument for a kernel value. */
-function javaArg(row: JavaOption, v: OptionValue, nio: boolean): string {
+export function javaArg(row: JavaOption, v: OptionValue, nio: boolean): string {
   if (typeof v === 'object') return nio ? String(v.enabled ? v.seconds : -1) : `${v.enabled}, ${v.enabled ? v.seconds : 0}`;
   switch (row.value) {
     case 'bool': return v ? 'true' : 'false';
@@ -107,11 +107,18 @@ interface Ctx {
   feature?: number;
   v4stack: boolean;
   listeners: RawSocket[];
+  /** listeners by local port: role() looks up, not scans (50,000-socket JVMs). */
+  listenersByPort: Map<number, RawSocket[]>;
+  /** per-capture caches: jdkRow by kind/family, kernel defaults by protocol. */
+  rowCache: Map<string, JdkDefaultRow | undefined>;
+  freshCache: Map<string, Record<string, OptionValue>>;
+  /** Equal verdicts shared between the sockets of a report held whole (~60 distinct among 26 per socket); not when streaming. */
+  verdictCache?: Map<string, OptionVerdict>;
   /** JDK-defaults rows in force: measured (--probe-jdk) or from mappings/. */
   jdk: JdkDefaultRow[];
 }
 
-function role(s: RawSocket, listeners: RawSocket[]): { role: Role; listener?: RawSocket } {
+function role(s: RawSocket, listeners: RawSocket[] = []): { role: Role; listener?: RawSocket } {
   if (s.protocol.startsWith('udp')) return { role: 'udp' };
   if (s.state === 'LISTEN') return { role: 'listening' };
   const l = listeners.find((l) => l.local.port === s.local.port && l.protocol === s.protocol &&
@@ -232,11 +239,31 @@ function merge(calls: JavaCall[]): JavaCall[] {
   return out;
 }
 
+/** One object per distinct verdict (same fields, same order, same values): read-only from here on. */
+function shared(cache: Map<string, OptionVerdict>, v: OptionVerdict): OptionVerdict {
+  let key = '';
+  for (const k in v) key += `${k}\u0000${(v as unknown as Record<string, unknown>)[k]}\u0001`;
+  const have = cache.get(key);
+  if (have) return have;
+  cache.set(key, v);
+  return v;
+}
+
+function cachedJdkRow(ctx: Ctx, kind: string, family: 4 | 6): JdkDefaultRow | undefined {
+  const key = `${kind}|${family}`;
+  if (!ctx.rowCache.has(key)) ctx.rowCache.set(key, jdkRow(ctx.jdk, kind, family, ctx.feature, ctx.v4stack));
+  return ctx.rowCache.get(key);
+}
+
 function analyzeSocket(s: RawSocket, ctx: Ctx): ReportSocket {
-  const { role: r, listener } = role(s, ctx.listeners);
+  const { role: r, listener } = role(s, ctx.listenersByPort.get(s.local.port));
   const { group, kinds } = KINDS[r];
   const family: 4 | 6 = s.protocol.endsWith('6') ? 6 : 4;
-  const fresh = { ...BUILTIN_DEFAULTS, ...(ctx.capture.host.kernelDefaults?.[s.protocol as Protocol] ?? {}) };
+  let fresh = ctx.freshCache.get(s.protocol);
+  if (!fresh) {
+    fresh = { ...BUILTIN_DEFAULTS, ...(ctx.capture.host.kernelDefaults?.[s.protocol as Protocol] ?? {}) };
+    ctx.freshCache.set(s.protocol, fresh);
+  }
   const api = mappings().java;
   const cls = api.classes[group];
   const verdicts: Record<string, OptionVerdict> = {};
@@ -244,7 +271,7 @@ function analyzeSocket(s: RawSocket, ctx: Ctx): ReportSocket {
   const unknown: string[] = [];
 
   // Which JDK class explains the socket with the fewest application calls.
-  const rows = kinds.map((k) => ({ ...k, row: jdkRow(ctx.jdk, k.kind, family, ctx.feature, ctx.v4stack) }));
+  const rows = kinds.map((k) => ({ ...k, row: cachedJdkRow(ctx, k.kind, family) }));
   const expected = (row: JdkDefaultRow | undefined, name: string): { v: OptionValue | undefined; jdk: boolean } => {
     const j = row?.options?.[name];
     if (j !== undefined) return { v: j as OptionValue, jdk: !same(j as OptionValue, fresh[name]) };
@@ -254,7 +281,15 @@ function analyzeSocket(s: RawSocket, ctx: Ctx): ReportSocket {
   // A kind with no row for this family cannot have made the socket (DatagramSocket never makes
   // an AF_INET socket in a dual-stack JVM; DatagramChannel.open(INET) does), unless no kind has one.
   const anyRow = rows.some((k) => k.row);
-  const cost = (row: JdkDefaultRow | undefined) => (anyRow && !row ? Infinity : 0) + readings.filter(([n, o]) => o.value !== null && n !== 'backlog' && !same(o.value, expected(row, n).v)).length;
+  const costs = new Map<JdkDefaultRow | undefined, number>();
+  const cost = (row: JdkDefaultRow | undefined): number => {
+    let c = costs.get(row);
+    if (c === undefined) {
+      c = (anyRow && !row ? Infinity : 0) + readings.filter(([n, o]) => o.value !== null && n !== 'backlog' && !same(o.value, expected(row, n).v)).length;
+      costs.set(row, c);
+    }
+    return c;
+  };
   const ranked = [...rows].sort((a, b) => cost(a.row) - cost(b.row));
   const best = ranked[0]!;
   const ties = ranked.filter((k) => cost(k.row) === cost(best.row));
@@ -298,7 +333,7 @@ function analyzeSocket(s: RawSocket, ctx: Ctx): ReportSocket {
     if (r === 'accepted' && listener && INHERITED.has(row.option)) {
       const lv = listener.options[row.option]?.value;
       if (lv !== undefined && lv !== null && same(v, lv) && !same(lv, fresh[row.option])) {
-        const lrow = jdkRow(ctx.jdk, 'ServerSocket', family, ctx.feature, ctx.v4stack);
+        const lrow = cachedJdkRow(ctx, 'ServerSocket', family);
         const ljdk = lrow?.options?.[row.option];
         const viaJdk = ljdk !== undefined && same(ljdk as OptionValue, lv);
         verdicts[row.option] = { origin: viaJdk ? 'jdk-default' : 'application', systemDefault: sd, note: `inherited from listener fd ${listener.fd} (${formatEndpoint(listener.local.address, listener.local.port)})` };
@@ -358,20 +393,46 @@ function analyzeSocket(s: RawSocket, ctx: Ctx): ReportSocket {
   }
 
   hints.push(...frameworkHints(s, r, ctx.sysctl));
+  if (ctx.verdictCache) for (const k in verdicts) verdicts[k] = shared(ctx.verdictCache, verdicts[k]!);
   return {
     ...s, role: r, apis, java: merge(java), verdicts, unobservable: UNOBSERVABLE[r], hints, unknown,
     listener: listener ? { fd: listener.fd, inode: listener.inode, local: listener.local } : undefined,
   };
 }
 
-export function analyze(capture: Capture): Report {
+function context(capture: Capture): Ctx {
   const jvm = capture.process.jvm;
   const v4stack = jvm?.properties['java.net.preferIPv4Stack'] === 'true';
+  const listeners = capture.sockets.filter((s) => s.state === 'LISTEN');
   const ctx: Ctx = {
     capture, sysctl: capture.host.sysctls, feature: jvm?.feature, v4stack,
-    listeners: capture.sockets.filter((s) => s.state === 'LISTEN'),
+    listeners,
+    listenersByPort: new Map(),
+    rowCache: new Map(),
+    freshCache: new Map(),
     jdk: capture.jdkDefaults?.rows ?? mappings().jdk,
   };
+  for (const l of listeners) {
+    const same = ctx.listenersByPort.get(l.local.port);
+    if (same) same.push(l); else ctx.listenersByPort.set(l.local.port, [l]);
+  }
+  return ctx;
+}
+
+/**
+ * The report's sockets one at a time, for renderers that stream (JSON): each
+ * ReportSocket can be dropped once written, so a 50,000-socket report is not
+ * held in memory next to its capture. Same sockets, same order as analyze().
+ */
+export function* analyzeSockets(capture: Capture): Generator<ReportSocket> {
+  const ctx = context(capture);
+  for (const s of capture.sockets) yield analyzeSocket(s, ctx);
+}
+
+export function analyze(capture: Capture): Report {
+  const jvm = capture.process.jvm;
+  const ctx = context(capture);
+  ctx.verdictCache = new Map();
   const verified = [...new Set(mappings().jdk.map((r) => r.jdk))].join(', ') || 'none';
   let note: string | undefined;
   if (capture.jdkDefaults) note = `JDK defaults measured from the target's own JDK: ${capture.jdkDefaults.source}`;

@@ -3,9 +3,13 @@ import type { SourceName } from '../model/types.js';
 import type { Source } from './types.js';
 import { PidfdSource } from './pidfd.js';
 import { ProcfsSource } from './procfs.js';
+import { KnetstatSource } from './knetstat.js';
+import { SockdiagSource } from './sockdiag.js';
 
 const factories: Partial<Record<SourceName, () => Source>> = {
   pidfd: () => new PidfdSource(),
+  knetstat: () => new KnetstatSource(),
+  sockdiag: () => new SockdiagSource(),
   procfs: () => new ProcfsSource(),
 };
 

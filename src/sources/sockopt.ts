@@ -75,6 +75,25 @@ export function tcpInfo(fd: number, source: SourceName): TcpInfo | undefined {
   return n > 0 ? parseTcpInfo(val, n, source) : undefined;
 }
 
+/**
+ * Equal readings (same option, value, source) are one shared, read-only object: a
+ * 50,000-socket capture holds ~30 readings per socket and most are the same few
+ * values. Bounded per option so a long-running process does not grow with it.
+ */
+const sharedReadings = new Map<string, Map<OptionValue, OptionReading>>();
+function reading(o: KernelOption, value: OptionValue, source: SourceName): OptionReading {
+  if (typeof value === 'object') return { value, source };
+  const key = source === 'pidfd' ? o.name : `${o.name}\u0000${source}`;
+  let m = sharedReadings.get(key);
+  if (!m) sharedReadings.set(key, (m = new Map()));
+  let r = m.get(value);
+  if (!r) {
+    r = { value, source };
+    if (m.size < 256) m.set(value, r);
+  }
+  return r;
+}
+
 function readOne(fd: number, o: KernelOption, source: SourceName): OptionReading {
   const size = o.type === 'linger' ? 8 : o.type === 'timeval' ? 16 : o.type === 'string' ? 16 : 4;
   const n = get(fd, o.levelNum, o.optname, size);
@@ -86,7 +105,7 @@ function readOne(fd: number, o: KernelOption, source: SourceName): OptionReading
     case 'string': value = val.toString('latin1', 0, n).replace(/\0.*$/s, ''); break;
     default: value = n >= 4 ? val.readInt32LE(0) : val.readUInt8(0);
   }
-  return { value, source };
+  return reading(o, value, source);
 }
 
 const byProtocol = new Map<string, KernelOption[]>();

@@ -6,7 +6,7 @@
 set -u
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/tmp LANG=C.UTF-8
-ROOT=/work/main
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 W=$ROOT/test/.work/kernel
 KO=$W/knetstat.ko
 FILES="tcpstat tcp6stat udpstat udp6stat"

@@ -91,6 +91,8 @@ mount -t devtmpfs dev /dev
 echo "KTEST TIME init \$(cut -d' ' -f1 /proc/uptime)"
 for m in $GUEST_MODS; do insmod /mods/\$m.ko || echo "KTEST FAIL insmod-\$m"; done
 if mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144,cache=loose hostroot /host; then
+	# The checkout may live under /tmp or /run, which get a fresh tmpfs below: keep it reachable.
+	mkdir -p /src && mount -o bind /host$ROOT /src
 	mount -t proc proc /host/proc
 	mount -t sysfs sys /host/sys
 	mount -t devtmpfs dev /host/dev
@@ -98,7 +100,8 @@ if mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144,cache=loose host
 	mount -t tmpfs shm /host/dev/shm
 	mount -t tmpfs tmp /host/tmp
 	mount -t tmpfs run /host/run
-	chroot /host /bin/bash /work/main/test/kernel/guest.sh
+	[ -d /host$ROOT ] || { mkdir -p /host$ROOT && mount -o bind /src /host$ROOT; }
+	chroot /host /bin/bash $ROOT/test/kernel/guest.sh
 	echo "KTEST GUEST-EXIT \$?"
 	umount /host/tmp /host/run /host/dev/shm 2>/dev/null
 else

@@ -1,0 +1,219 @@
+// Report + Policy -> CheckResult, a pure function. Each rule is applied to the
+// sockets it matches; each expectation passes, fails (with a message in Java
+// terms) or is unknown (the value could not be read: unknown is not a failure).
+import { mappings, type JavaOption } from '../mappings.js';
+import { formatEndpoint } from '../model/addr.js';
+import type { Linger, OptionValue, Report, ReportSocket, Role } from '../model/types.js';
+import { showValue } from '../render/text.js';
+import { javaArg } from '../java/analyze.js';
+import type { Match, OptionExpectation, Policy, Rule } from './policy.js';
+
+export type Status = 'pass' | 'fail' | 'skip' | 'unknown';
+
+export interface SocketCheck {
+  /** "tcp 127.0.0.1:8080 LISTEN fd 7" */
+  label: string;
+  fd: number;
+  inode: number;
+  status: Exclude<Status, 'skip'>;
+  failures: string[];
+  /** Expectations whose value could not be read, with why. */
+  unknowns: string[];
+  /** The socket's options and Java calls, one per line (JUnit system-out). */
+  details: string;
+}
+
+export interface RuleCheck {
+  name: string;
+  required: boolean;
+  status: Status;
+  /** Why a rule was skipped or failed without a socket. */
+  message?: string;
+  sockets: SocketCheck[];
+}
+
+export interface CheckResult {
+  origin: string;
+  status: Exclude<Status, 'skip'>;
+  counts: { rules: number; passed: number; failed: number; skipped: number; unknown: number };
+  rules: RuleCheck[];
+  /** What the data came from, for JUnit properties and the text header. */
+  context: {
+    pid: number; comm: string; cmdline: string[]; hostname: string; kernel: string; jvm: string;
+    source: string; capturedAt: string; toolVersion: string; redacted: boolean; snapshot?: string;
+  };
+}
+
+function family(addr: string): string {
+  return addr.toLowerCase().replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1');
+}
+
+export function matches(s: ReportSocket, m: Match): boolean {
+  if (m.protocol) {
+    const base = m.protocol.replace(/[46]$/, '');
+    if (!s.protocol.startsWith(base)) return false;
+    if (m.protocol.endsWith('6') && !s.protocol.endsWith('6')) return false;
+    if (m.protocol.endsWith('4') && s.protocol.endsWith('6')) return false;
+  }
+  if (m.state && s.state.toUpperCase() !== m.state) return false;
+  if (m.role && s.role !== m.role) return false;
+  if (m.localPort !== undefined && s.local.port !== m.localPort) return false;
+  if (m.remotePort !== undefined && s.remote.port !== m.remotePort) return false;
+  if (m.localAddress !== undefined && family(s.local.address) !== family(m.localAddress)) return false;
+  if (m.remoteAddress !== undefined && family(s.remote.address) !== family(m.remoteAddress)) return false;
+  return true;
+}
+
+export function socketLabel(s: ReportSocket): string {
+  const local = formatEndpoint(s.local.address, s.local.port);
+  const peer = s.role === 'listening' || (s.state === 'UNCONN' && s.remote.port === 0) ? '' : ` -> ${formatEndpoint(s.remote.address, s.remote.port)}`;
+  return `${s.protocol} ${local}${peer} ${s.state} fd ${s.fd}`;
+}
+
+/** Where a message says the socket is: the peer of a connection, the local address otherwise. */
+function where(s: ReportSocket): string {
+  const ep = s.role === 'connected' ? s.remote : s.local;
+  return `${formatEndpoint(ep.address, ep.port)} (fd ${s.fd})`;
+}
+
+const GROUP: Record<Role, 'socket' | 'server' | 'datagram'> = { connected: 'socket', accepted: 'socket', listening: 'server', udp: 'datagram' };
+
+/** The Java call that gives an option this kernel value on this kind of socket, or undefined when none does. */
+export function javaCallFor(option: string, v: OptionValue, r: Role): string | undefined {
+  const row = mappings().java.options.find((o) => o.option === option);
+  const t = row?.java[GROUP[r]] ?? row?.java.socket ?? row?.java.server ?? row?.java.datagram;
+  if (!row || !t) return undefined;
+  if (t.classic) return t.classic.replaceAll('{v}', javaArg(row, v, false));
+  if (t.option) return `setOption(${t.option}, ${javaArg(row, v, true)})`;
+  return undefined;
+}
+
+function sameValue(a: OptionValue, b: OptionValue): boolean {
+  if (typeof a === 'object' || typeof b === 'object') {
+    if (typeof a !== 'object' || typeof b !== 'object') return false;
+    return a.enabled === b.enabled && (!a.enabled || a.seconds === b.seconds);
+  }
+  return typeof a === 'number' && typeof b === 'number' ? a === b : String(a) === String(b);
+}
+
+function show(option: string, v: OptionValue): string {
+  if (typeof v === 'object') return `${option}=${(v as Linger).enabled ? `on,${(v as Linger).seconds}s` : 'off'}`;
+  return `${option}=${v}`;
+}
+
+function wanted(option: string, e: OptionExpectation, r: Role): string {
+  if (e.kind === 'exact') {
+    const call = javaCallFor(option, e.value, r);
+    return call ? `${call}` : show(option, e.value);
+  }
+  const bounds = [e.min !== undefined ? `>= ${e.min}` : '', e.max !== undefined ? `<= ${e.max}` : ''].filter(Boolean).join(' and ');
+  const calls = [e.min, e.max].filter((x): x is number => x !== undefined).map((x) => javaCallFor(option, x, r)).filter(Boolean);
+  const name = option === 'backlog' ? 'a listen backlog' : option;
+  return `${name} ${bounds}${calls.length ? ` (${calls.join(' .. ')})` : ''}`;
+}
+
+/** Does a Java call the report wrote for this socket match what the policy names? */
+function hasCall(s: ReportSocket, want: string): boolean {
+  const norm = (x: string) => x.replace(/\s+/g, '');
+  const w = norm(want);
+  return s.java.some((c) => {
+    const short = c.api.replace(/^java\.(net|nio\.channels)\./, '');
+    const forms = [c.call, `${short}.${c.call}`, `${c.api}.${c.call}`, ...(c.nio ? [c.nio, c.nio.replace(/^java\.nio\.channels\./, '')] : [])];
+    return forms.some((f) => norm(f) === w || norm(f).endsWith(`.${w}`));
+  });
+}
+
+function details(s: ReportSocket): string {
+  const lines = [socketLabel(s), `role: ${s.role} (${s.apis.join(' / ')})`, 'options:'];
+  for (const [name, o] of Object.entries(s.options)) {
+    lines.push(`  ${name}=${showValue(o.value)}${o.inferred ? ' (inferred)' : ''}${o.value === null && o.note ? ` (${o.note})` : ''}  [${o.source}]`);
+  }
+  lines.push('java:');
+  if (!s.java.length) lines.push('  nothing set: every option is as a fresh socket of this kind has it');
+  for (const c of s.java) lines.push(`  ${c.api === 'native' || c.call.startsWith('new ') ? '' : `${c.api}.`}${c.call}  (${c.origin})`);
+  return lines.join('\n');
+}
+
+/** Does the kernel have this option on this kind of socket (catalog: protocols, families, states)? */
+function applies(option: string, s: ReportSocket): boolean {
+  if (option === 'backlog') return s.state === 'LISTEN';
+  const k = mappings().kernel.find((o) => o.name === option);
+  if (!k) return false;
+  const proto = s.protocol.startsWith('tcp') ? 'tcp' : 'udp';
+  const fam = s.protocol.endsWith('6') ? 6 : 4;
+  return k.protocols.includes(proto) && k.families.includes(fam) && (!k.states || k.states.includes(s.state));
+}
+
+function checkSocket(s: ReportSocket, rule: Rule, missing: Set<string>, missingReason: string | undefined): SocketCheck {
+  const failures: string[] = [];
+  const unknowns: string[] = [];
+  for (const [option, e] of Object.entries(rule.expect)) {
+    const reading = s.options[option];
+    if (!reading || reading.value === null) {
+      // Unknown: the source tried and failed, or this capture could not read the option at all.
+      if (reading || (missing.has(option) && applies(option, s))) {
+        const why = reading?.error ?? reading?.note ?? missingReason ?? 'no source could read it';
+        unknowns.push(`${option} on ${where(s)} could not be read: ${why}`);
+      } else {
+        failures.push(`expected ${wanted(option, e, s.role)} on ${where(s)}, but a ${s.protocol} ${s.state} socket has no ${option}`);
+      }
+      continue;
+    }
+    const v = reading.value;
+    let ok: boolean;
+    if (e.kind === 'exact') ok = sameValue(v, e.value);
+    else {
+      const n = typeof v === 'number' ? v : Number.NaN;
+      ok = Number.isFinite(n) && (e.min === undefined || n >= e.min) && (e.max === undefined || n <= e.max);
+    }
+    if (!ok) {
+      const found = javaCallFor(option, v, s.role);
+      failures.push(`expected ${wanted(option, e, s.role)} on ${where(s)}, found ${show(option, v)}${found && e.kind === 'exact' ? ` (as after ${found})` : ''}`);
+    }
+  }
+  for (const c of rule.java.has) if (!hasCall(s, c)) failures.push(`expected ${c} on ${where(s)}, not found among: ${s.java.map((j) => j.call).join(', ') || 'no calls'}`);
+  for (const c of rule.java.not) if (hasCall(s, c)) failures.push(`expected no ${c} on ${where(s)}, but the socket is configured as after ${c}`);
+  const status = failures.length ? 'fail' : unknowns.length ? 'unknown' : 'pass';
+  return { label: socketLabel(s), fd: s.fd, inode: s.inode, status, failures, unknowns, details: details(s) };
+}
+
+function describeMatch(m: Match): string {
+  const parts = Object.entries(m).map(([k, v]) => `${k}=${v}`);
+  return parts.length ? parts.join(', ') : 'any socket';
+}
+
+export function evaluate(report: Report, policy: Policy, snapshot?: string): CheckResult {
+  // Options no source could read on this capture: a missing reading for them is unknown, not "does not apply".
+  const missing = new Set(report.missing?.options ?? []);
+  const rules: RuleCheck[] = policy.rules.map((rule) => {
+    const hit = report.sockets.filter((s) => matches(s, rule.match));
+    if (!hit.length) {
+      const message = `no socket matches ${describeMatch(rule.match)}`;
+      return { name: rule.name, required: rule.required, status: rule.required ? 'fail' : 'skip', message: rule.required ? `${message} (required)` : message, sockets: [] };
+    }
+    const sockets = hit.map((s) => checkSocket(s, rule, missing, report.missing?.reason));
+    const status: Status = sockets.some((s) => s.status === 'fail') ? 'fail' : sockets.some((s) => s.status === 'unknown') ? 'unknown' : 'pass';
+    return { name: rule.name, required: rule.required, status, sockets };
+  });
+  const counts = {
+    rules: rules.length,
+    passed: rules.filter((r) => r.status === 'pass').length,
+    failed: rules.filter((r) => r.status === 'fail').length,
+    skipped: rules.filter((r) => r.status === 'skip').length,
+    unknown: rules.filter((r) => r.status === 'unknown').length,
+  };
+  const p = report.process;
+  return {
+    origin: policy.origin,
+    status: counts.failed ? 'fail' : counts.unknown ? 'unknown' : 'pass',
+    counts,
+    rules,
+    context: {
+      pid: p.pid, comm: p.comm, cmdline: p.cmdline, hostname: report.host.hostname, kernel: report.host.kernel,
+      jvm: p.jvm ? `${p.jvm.vendor ? `${p.jvm.vendor} ` : ''}${p.jvm.version ?? 'unknown version'}` : 'not a JVM',
+      source: report.sources.filter((s) => s.used).map((s) => s.name).join(' + ') || 'none',
+      capturedAt: report.capturedAt, toolVersion: report.tool.version, redacted: report.redacted === true,
+      ...(snapshot ? { snapshot } : {}),
+    },
+  };
+}

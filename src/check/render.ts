@@ -1,0 +1,34 @@
+// Text and JSON for a CheckResult (JUnit: src/render/junit.ts renderCheckJunit).
+import { UsageError } from '../errors.js';
+import { renderCheckJunit } from '../render/junit.js';
+import { sanitize } from '../render/text.js';
+import type { CheckResult } from './evaluate.js';
+
+export function* renderCheckText(c: CheckResult): Generator<string> {
+  const x = c.context;
+  const { rules, passed, failed, skipped, unknown } = c.counts;
+  yield `knetstat-java check: pid ${x.pid} (${sanitize(x.comm)}) on ${sanitize(x.hostname)}${x.snapshot ? `, snapshot ${sanitize(x.snapshot)}` : ''}, policy ${sanitize(c.origin)}\n`;
+  yield `  ${rules} rule${rules === 1 ? '' : 's'}: ${passed} passed, ${failed} failed, ${skipped} skipped, ${unknown} unknown\n`;
+  for (const r of c.rules) {
+    const tag = { pass: 'PASS', fail: 'FAIL', skip: 'SKIP', unknown: 'UNKNOWN' }[r.status];
+    const n = r.sockets.length;
+    yield `${tag.padEnd(8)}${sanitize(r.name)}${n ? ` (${n} socket${n === 1 ? '' : 's'})` : ''}${r.message ? `: ${r.message}` : ''}\n`;
+    for (const s of r.sockets) {
+      for (const f of s.failures) yield `          ${sanitize(f)}\n`;
+      for (const u of s.unknowns) yield `          unknown: ${sanitize(u)}\n`;
+    }
+  }
+}
+
+export function* renderCheckJson(c: CheckResult): Generator<string> {
+  yield `${JSON.stringify(c, null, 2)}\n`;
+}
+
+export function checkRenderer(format: string): (c: CheckResult) => Iterable<string> {
+  switch (format) {
+    case 'text': return renderCheckText;
+    case 'json': return renderCheckJson;
+    case 'junit': return renderCheckJunit;
+    default: throw new UsageError(`unknown format '${format}' for check (choose one of: text, json, junit)`);
+  }
+}

@@ -1,0 +1,77 @@
+// knetstat-java check <pid> | --snapshot FILE  --policy FILE | --expect SPEC ...
+// Exit 0: every rule passed (or was skipped); 1: some rule failed; 2: bad input;
+// 3: no failure, but some expected value could not be read.
+import { Command, Option } from 'commander';
+import { capture } from '../../capture.js';
+import { evaluate } from '../../check/evaluate.js';
+import { knownOptions, loadPolicy, parseExpect, type Policy } from '../../check/policy.js';
+import { checkRenderer } from '../../check/render.js';
+import { parsePid } from '../../discover/process.js';
+import { EXIT, UsageError } from '../../errors.js';
+import { analyze } from '../../java/analyze.js';
+import { readSnapshot } from '../../snapshot/file.js';
+import { sourceOption, type ReportFlags } from '../main.js';
+import { writeOutput } from '../output.js';
+import { progressReporter } from '../progress.js';
+
+interface CheckFlags extends ReportFlags {
+  policy?: string;
+  expect?: string[];
+  snapshot?: string;
+}
+
+export async function checkCommand(pidText: string | undefined, flags: CheckFlags): Promise<number> {
+  if (pidText !== undefined && flags.snapshot) throw new UsageError('give a pid or --snapshot FILE, not both');
+  if (pidText === undefined && !flags.snapshot) throw new UsageError('missing pid: knetstat-java check <pid> --policy FILE, or check --snapshot FILE --policy FILE');
+  const pid = pidText !== undefined ? parsePid(pidText) : undefined;
+  const render = checkRenderer(flags.format);
+  if (!flags.policy && !flags.expect?.length) throw new UsageError('nothing to check: give --policy FILE or --expect MATCH:EXPECT (see README "Checks")');
+  // The policy is read before the target is touched: a bad policy costs no capture.
+  const known = knownOptions();
+  const rules = [...(flags.policy ? loadPolicy(flags.policy).rules : []), ...(flags.expect ?? []).map((e) => parseExpect(e, known))];
+  const policy: Policy = { rules, origin: [flags.policy, ...(flags.expect ?? []).map((e) => `--expect ${e}`)].filter(Boolean).join(', ') };
+
+  let cap;
+  if (flags.snapshot) {
+    cap = readSnapshot(flags.snapshot).capture;
+  } else {
+    const progress = progressReporter(flags.quiet);
+    try {
+      cap = await capture(pid!, { source: flags.source, any: flags.any, progress: progress.update, probeJdk: flags.probeJdk });
+    } finally {
+      progress.stop();
+    }
+  }
+  const result = evaluate(analyze(cap), policy, flags.snapshot);
+  await writeOutput(render(result), flags.output);
+  if (result.status === 'fail') {
+    process.stderr.write(`knetstat-java: check failed: ${result.counts.failed} of ${result.counts.rules} rule(s) failed\n`);
+    return EXIT.CHECK_FAILED;
+  }
+  if (result.status === 'unknown') {
+    process.stderr.write(`knetstat-java: check incomplete: ${result.counts.unknown} rule(s) need values that could not be read${cap.missing ? ` (${cap.missing.reason})` : ''}\n`);
+    return EXIT.PARTIAL;
+  }
+  return EXIT.OK;
+}
+
+export function registerCheck(program: Command): void {
+  // Subcommand options after the subcommand name belong to it, not to the report's own -f/-o/-q.
+  program.enablePositionalOptions();
+  program
+    .command('check')
+    .description('check sockets against a policy (exit 0 pass, 1 a rule failed, 2 bad input, 3 a value could not be read)')
+    .argument('[pid]', 'process id of the JVM (or --snapshot FILE)')
+    .option('-p, --policy <file>', 'policy JSON (see README "Checks")')
+    .option('-e, --expect <spec>', "quick rule 'remotePort=5432:SO_KEEPALIVE=1' (repeatable)", (v: string, prev: string[] = []) => [...prev, v])
+    .option('--snapshot <file>', 'check a snapshot file instead of a live process')
+    .addOption(new Option('-f, --format <format>', 'output format (text, json, junit)').choices(['text', 'json', 'junit']).default('text'))
+    .addOption(sourceOption())
+    .option('--any', 'do not warn when the process is not a JVM')
+    .option('-q, --quiet', 'no progress on stderr')
+    .option('--probe-jdk', "measure the JDK's own defaults from the target's JDK")
+    .option('-o, --output <file>', 'write the result to a file (created only when complete)')
+    .action(async (pid: string | undefined, flags: CheckFlags) => {
+      process.exitCode = await checkCommand(pid, flags);
+    });
+}

@@ -1,0 +1,40 @@
+// Reading JUnit XML as CI does: schema validation with xmllint against the
+// Jenkins junit-10.xsd (../shared beside the clone) and parsing with
+// python3-junitparser (Debian packages libxml2-utils, python3-junitparser).
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { ROOT } from './jvm.js';
+
+export const XSD = resolve(ROOT, '..', 'shared', 'junit-10.xsd');
+
+export function xmllint(file: string): { code: number; stderr: string } {
+  if (!existsSync(XSD)) throw new Error(`${XSD} is missing: CI keeps a copy of shared/ beside the clone`);
+  const r = spawnSync('xmllint', ['--noout', '--schema', XSD, file], { encoding: 'utf8' });
+  if (r.error) throw new Error(`xmllint: ${r.error.message} (apt-get install libxml2-utils)`);
+  return { code: r.status ?? -1, stderr: r.stderr };
+}
+
+export interface ParsedCase { name: string; classname: string; results: { kind: string; message: string | null; text: string | null }[]; systemOut: string | null }
+export interface ParsedSuite { name: string; tests: number; failures: number; errors: number; skipped: number; properties: Record<string, string>; cases: ParsedCase[] }
+
+const PY = `
+import json, sys
+from junitparser import JUnitXml
+x = JUnitXml.fromfile(sys.argv[1])
+out = []
+for s in x:
+    out.append({
+        "name": s.name, "tests": s.tests, "failures": s.failures, "errors": s.errors, "skipped": s.skipped,
+        "properties": {p.name: p.value for p in s.properties()},
+        "cases": [{"name": c.name, "classname": c.classname, "systemOut": c.system_out,
+                   "results": [{"kind": type(r).__name__, "message": r.message, "text": r.text} for r in c.result]} for c in s],
+    })
+print(json.dumps({"tests": x.tests, "failures": x.failures, "errors": x.errors, "skipped": x.skipped, "suites": out}))
+`;
+
+export function junitparser(file: string): { tests: number; failures: number; errors: number; skipped: number; suites: ParsedSuite[] } {
+  const r = spawnSync('/usr/bin/python3', ['-c', PY, file], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`junitparser failed (apt-get install python3-junitparser): ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}

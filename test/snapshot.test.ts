@@ -265,4 +265,28 @@ describe('progress', () => {
     expect(r.stdout).not.toContain('"sockets"');
     expect(r.stdout.replace(/\x1b\[[0-9;?]*[A-Za-z]|[\r\n]/g, '').replace(/[^\x20-\x7e]/g, '').replace(/reading sockets(: \d+\/\d+)?/g, '').trim()).toBe('');
   });
+
+  it('a long capture on a TTY shows ora progress on stderr; --quiet and CI=true keep it silent', async () => {
+    // 1,200 sockets: the pidfd source reports progress every 512 fds.
+    const many = await startJvm('ManySockets', ['1200', '4']);
+    try {
+      const run = (extra: string, e: NodeJS.ProcessEnv, size = 'stty cols 100 rows 30; ') => {
+        const out = join(dir, 'many.json');
+        const cmd = `${size}${process.execPath} ${CLI} ${many.pid} -f json ${extra} > ${out}`;
+        const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', env: { ...e, KNETSTAT_PROGRESS_DELAY_MS: '0' } });
+        expect(r.status, r.stdout).toBe(0);
+        expect(JSON.parse(readFileSync(out, 'utf8')).sockets.length).toBeGreaterThanOrEqual(1200);
+        return r.stdout; // what reached the terminal: stderr only, stdout went to the file
+      };
+      const shown = run('', env);
+      expect(shown).toMatch(/reading sockets: (512|1024)\/\d{4}/);
+      expect(shown).not.toContain('"sockets"');
+      expect(run('-q', env)).not.toContain('reading sockets');
+      expect(run('', { ...env, CI: 'true' })).not.toContain('reading sockets');
+      // A terminal without a size (serial console): no spinner rather than endless line clearing.
+      expect(run('', env, '')).not.toContain('reading sockets');
+    } finally {
+      await many.stop();
+    }
+  });
 });

@@ -8,19 +8,24 @@ export interface Progress {
 }
 
 export function progressWanted(quiet?: boolean): boolean {
-  return !quiet && process.stderr.isTTY === true && !process.env.CI;
+  // A terminal that reports no width (serial consoles, `script` without stty)
+  // would make ora clear an unbounded number of lines: no spinner there.
+  return !quiet && process.stderr.isTTY === true && !process.env.CI && (process.stderr.columns ?? 0) > 0;
 }
 
 export function progressReporter(quiet?: boolean, label = 'reading sockets'): Progress {
   if (!progressWanted(quiet)) return { update: () => {}, stop: () => {} };
   let spinner: Ora | undefined;
   const started = Date.now();
+  // Short captures finish before a spinner would be seen: start after 300 ms
+  // (KNETSTAT_PROGRESS_DELAY_MS changes that, for tests and slow terminals).
+  const delay = Number(process.env.KNETSTAT_PROGRESS_DELAY_MS ?? 300);
   return {
     update(done, total) {
-      // Short captures finish before a spinner would be seen: start after 300 ms.
-      if (!spinner && Date.now() - started < 300) return;
-      spinner ??= ora({ stream: process.stderr, text: label }).start();
-      spinner.text = `${label}: ${done}/${total}`;
+      if (!spinner && Date.now() - started < delay) return;
+      const text = `${label}: ${done}/${total}`;
+      if (spinner) spinner.text = text;
+      else spinner = ora({ stream: process.stderr, text }).start();
     },
     stop() {
       spinner?.stop();

@@ -5,6 +5,7 @@ import { socketFds } from './discover/fds.js';
 import { hostInfo } from './host/sysctl.js';
 import { freshDefaults, optionsFor } from './sources/sockopt.js';
 import { makeSource } from './sources/index.js';
+import { SockdiagEnricher } from './sources/sockdiag.js';
 import { UsageError } from './errors.js';
 import { TOOL } from './version.js';
 import { probeJdkDefaults } from './java/probe.js';
@@ -24,8 +25,20 @@ export interface CaptureOptions {
   probeJdk?: boolean;
 }
 
-/** auto: the richest source that works here. The procfs base is added for sources that do not list sockets themselves. */
-function plan(choice: SourceChoice, target: Target, statuses: SourceStatus[]): Source[] {
+interface Plan {
+  /** Sources that list and read the sockets (procfs first when the reader does not list them). */
+  primary: Source[];
+  /** Sources run after, adding only what the primary ones could not read. */
+  enrich: Source[];
+}
+
+/**
+ * auto: the richest source that works here (pidfd, then the knetstat module's
+ * files, then sock_diag, then /proc/<pid>/net alone), then enrichment: the
+ * module's sk_userlocks (who sized a buffer) and sock_diag's timers and
+ * shutdown state. A named source is used alone.
+ */
+function plan(choice: SourceChoice, target: Target, statuses: SourceStatus[]): Plan {
   const order: SourceName[] = choice === 'auto' ? ['pidfd', 'knetstat', 'sockdiag'] : choice === 'procfs' ? [] : [choice];
   for (const name of order) {
     const src = makeSource(name);
@@ -35,12 +48,23 @@ function plan(choice: SourceChoice, target: Target, statuses: SourceStatus[]): S
     }
     const ok = src.available(target);
     if (ok.ok) {
-      return name === 'pidfd' ? [src] : [makeSource('procfs')!, src];
+      const primary = name === 'pidfd' ? [src] : [makeSource('procfs')!, src];
+      if (choice !== 'auto') return { primary, enrich: [] };
+      const enrich: Source[] = [];
+      if (name === 'pidfd') {
+        const k = makeSource('knetstat');
+        if (k?.available(target).ok) enrich.push(k);
+      }
+      if (name !== 'sockdiag') {
+        const d = new SockdiagEnricher();
+        if (d.available(target).ok) enrich.push(d);
+      }
+      return { primary, enrich };
     }
     statuses.push({ name, used: false, reason: ok.reason, errno: ok.errno });
     if (choice !== 'auto') break;
   }
-  return [makeSource('procfs')!];
+  return { primary: [makeSource('procfs')!], enrich: [] };
 }
 
 export async function capture(pid: number, opts: CaptureOptions = {}): Promise<Capture> {
@@ -58,10 +82,10 @@ export async function capture(pid: number, opts: CaptureOptions = {}): Promise<C
 
   const sockets = new Map<number, RawSocket>();
   const vanished = new Set<number>();
-  const chosen = plan(opts.source ?? 'auto', target, statuses);
-  for (const src of chosen) {
-    const res = await src.collect({ target, sockets, progress: opts.progress });
-    statuses.push(res.status);
+  const { primary: chosen, enrich } = plan(opts.source ?? 'auto', target, statuses);
+  for (const src of [...chosen, ...enrich]) {
+    const res = await src.collect({ target, sockets, progress: enrich.includes(src) ? undefined : opts.progress });
+    statuses.push(enrich.includes(src) ? { ...res.status, role: 'enrich' } : res.status);
     for (const i of res.vanished ?? []) vanished.add(i);
     warnings.push(...(res.warnings ?? []));
   }

@@ -151,4 +151,20 @@ describe('pidfd_getfd refused', () => {
     expect(listener.options.TCP_NODELAY).toBeUndefined(); // never a guessed value
     expect(j.missing.options).toContain('TCP_NODELAY');
   });
+
+  it('auto falls back to sock_diag: names both sources, reads what sock_diag has, invents nothing, exits 3', () => {
+    const r = runCli([String(own.pid), '-f', 'json'], {
+      wrapper: ['setpriv', '--ruid=65534', `--euid=${uid}`, '--rgid=65534', `--egid=${uid}`, '--clear-groups'],
+    });
+    expect(r.code).toBe(3);
+    const j = JSON.parse(r.stdout);
+    expect(j.sources.find((s: any) => s.name === 'pidfd')).toMatchObject({ used: false, errno: 'EPERM' });
+    expect(j.sources.find((s: any) => s.name === 'sockdiag')).toMatchObject({ used: true });
+    const listener = j.sockets.find((s: any) => s.local.port === own.ready.sockets.s.localPort && s.state === 'LISTEN');
+    expect(listener.options.backlog).toMatchObject({ value: 77, source: 'sockdiag' });
+    expect(listener.options.TCP_NODELAY).toBeUndefined();
+    expect(j.missing.options).toContain('TCP_NODELAY');
+    expect(j.missing.reason).toMatch(/pidfd_getfd on process \d+ refused/);
+    expect(r.stderr).toMatch(/partial report: \d+ option\(s\) unreadable/);
+  });
 });

@@ -20,6 +20,7 @@ beforeAll(async () => {
     'm:mcast:ttl=4,loop=false',
     'd:dchannel:trafficClass=0x20',
     'd6:dchannel6',
+    'sd:client:shutdownOutput',
   ]);
   report = reportJson(jvm.pid);
 });
@@ -159,5 +160,36 @@ describe('Diag indicators from TCP_INFO on a real stalled connection', () => {
     expect(rd.diag).toContain('|<');
     expect(rd.recvQ).toBeGreaterThan(0);
     expect(byPorts(r, stall.ready.sockets.z.localPort).diag).toBe(''); // a listener has no window
+  });
+});
+
+describe('sock_diag enrichment after pidfd (auto)', () => {
+  it('is named as enrichment and adds only what pidfd cannot see', () => {
+    expect(report.sources.filter((s: any) => s.used).map((s: any) => [s.name, s.role ?? 'primary'])).toEqual([['pidfd', 'primary'], ['sockdiag', 'enrich']]);
+    const forced = reportJson(jvm.pid, ['--source', 'pidfd']);
+    expect(forced.sources.map((s: any) => s.name)).toEqual(['pidfd']);
+    // Same options, same values, same calls: enrichment never replaces what pidfd read.
+    for (const s of report.sockets) {
+      const f = forced.sockets.find((x: any) => x.inode === s.inode);
+      for (const [name, o] of Object.entries<any>(f.options)) expect(s.options[name].value, `${s.fd} ${name}`).toEqual(o.value);
+      expect(s.java.map((c: any) => c.call)).toEqual(f.java.map((c: any) => c.call));
+      expect(f.timer).toBeUndefined();
+    }
+  });
+
+  it('shows the keepalive timer of a socket with setKeepAlive(true), and none without', () => {
+    expect(sock('c').timer).toMatchObject({ kind: 'keepalive', source: 'sockdiag' });
+    // 60 s idle (TCP_KEEPIDLE=60): the timer fires within that.
+    expect(sock('c').timer.expiresMs).toBeGreaterThan(0);
+    expect(sock('c').timer.expiresMs).toBeLessThanOrEqual(60_000);
+    expect(sock('c6').timer).toBeUndefined();
+  });
+
+  it('shows shutdownOutput() as a shut-down write side, in JSON and text', () => {
+    expect(sock('sd').shutdown).toEqual({ read: false, write: true, source: 'sockdiag' });
+    expect(sock('c').shutdown).toBeUndefined();
+    const text = runCli([String(jvm.pid), '-q']).stdout;
+    const block = text.split('\n\n').find((b) => b.includes(`:${S('sd').localPort} ->`))!;
+    expect(block).toMatch(/shut down: shutdownOutput\(\) was called \(sockdiag\)/);
   });
 });

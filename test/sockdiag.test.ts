@@ -5,12 +5,22 @@
 // an ordinary user, and an ordinary user against a root JVM (exit 2).
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, startJvm, type Jvm } from './helpers/jvm.js';
+import { createInterface } from 'node:readline';
+import { ROOT, WORK, startJvm, type Jvm } from './helpers/jvm.js';
 import { runCli } from './helpers/cli.js';
-import { diagOptions, dumpAllInetDiag, dumpInetDiag, enrichWithSockdiag, parseDiagMessage, rawSocketFromDiag, type DiagRecord } from '../src/sources/sockdiag.js';
-import { buildInetDiagDump, INET_DIAG_REQ_V2_LEN, NLMSG_HDRLEN } from '../src/sys/netlink.js';
+import {
+  diagIoStats, diagOptions, dumpAllInetDiag, dumpInetDiag, enrichWithSockdiag, lookupSockId, lookupSockdiag, parseDiagMessage,
+  rawSocketFromDiag, resetDiagIoStats, type DiagIoStats, type DiagRecord, type EnrichResult,
+} from '../src/sources/sockdiag.js';
+import {
+  AF_NETLINK, DEFAULT_EXT, INET_DIAG_REQ_V2_LEN, NETLINK_SOCK_DIAG, NLMSG_ERROR, NLMSG_HDRLEN, SOCK_CLOEXEC, SOCK_RAW,
+  addressBytes, buildInetDiagDump, kernelAddress, messages, writeInetDiagLookup,
+} from '../src/sys/netlink.js';
+import * as libc from '../src/sys/libc.js';
+import { PidfdSource } from '../src/sources/pidfd.js';
+import { socketFds } from '../src/discover/fds.js';
 import type { RawSocket } from '../src/model/types.js';
 
 const ADDR = '127.0.0.77';
@@ -277,5 +287,412 @@ describe('as an ordinary user', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/permission denied/);
     expect(r.stderr).toMatch(/run knetstat-java as root/);
+  });
+});
+
+// ---- lookupSockdiag: exact lookups ----------------------------------------
+//
+// The samples in samples/java lack a few kinds exact lookups must handle
+// (connected IPv4 UDP, SO_REUSEPORT groups of several members, a bound-only
+// TCP socket, a socket closed on request): LookupLab below opens them all,
+// run with java's single-file source launcher.
+const LOOKUP_LAB = String.raw`import java.io.*;
+import java.net.*;
+import java.nio.channels.*;
+import java.util.*;
+
+/** Every kind of TCP/UDP socket an exact sock_diag lookup must find. stdin: "close <name>" closes one, answers "CLOSED <name>". */
+public class LookupLab {
+    static final Map<String, Closeable> byName = new LinkedHashMap<>();
+    static final Map<String, Integer> ports = new LinkedHashMap<>();
+    static int port(NetworkChannel c) throws IOException { SocketAddress a = c.getLocalAddress(); return a == null ? 0 : ((InetSocketAddress) a).getPort(); }
+    static <T extends NetworkChannel> T keep(String name, T c) { byName.put(name, c); return c; }
+
+    public static void main(String[] args) throws Exception {
+        InetAddress lo4 = InetAddress.getByName(args[0]);
+        InetAddress lo6 = InetAddress.getByName("::1");
+        for (String fam : new String[] {"4", "6"}) {
+            InetAddress lo = fam.equals("4") ? lo4 : lo6;
+            StandardProtocolFamily pf = fam.equals("4") ? StandardProtocolFamily.INET : StandardProtocolFamily.INET6;
+            ServerSocketChannel l = keep("listen" + fam, ServerSocketChannel.open(pf));
+            l.bind(new InetSocketAddress(lo, 0), 21);
+            keep("client" + fam, SocketChannel.open(pf)).connect(l.getLocalAddress());
+            keep("accepted" + fam, l.accept());
+            DatagramChannel u = keep("udp" + fam, DatagramChannel.open(pf));
+            u.bind(new InetSocketAddress(lo, 0));
+            DatagramChannel uc = keep("udpConnected" + fam, DatagramChannel.open(pf));
+            uc.bind(new InetSocketAddress(lo, 0));
+            uc.connect(u.getLocalAddress());
+            ServerSocketChannel r0 = keep("reuse" + fam + "a", ServerSocketChannel.open(pf));
+            r0.setOption(StandardSocketOptions.SO_REUSEPORT, true);
+            r0.bind(new InetSocketAddress(lo, 0));
+            DatagramChannel d0 = keep("udpReuse" + fam + "a", DatagramChannel.open(pf));
+            d0.setOption(StandardSocketOptions.SO_REUSEPORT, true);
+            d0.bind(new InetSocketAddress(lo, 0));
+            for (String s : new String[] {"b", "c"}) {
+                ServerSocketChannel r = keep("reuse" + fam + s, ServerSocketChannel.open(pf));
+                r.setOption(StandardSocketOptions.SO_REUSEPORT, true);
+                r.bind(r0.getLocalAddress());
+                DatagramChannel d = keep("udpReuse" + fam + s, DatagramChannel.open(pf));
+                d.setOption(StandardSocketOptions.SO_REUSEPORT, true);
+                d.bind(d0.getLocalAddress());
+            }
+            keep("boundOnly" + fam, SocketChannel.open(pf)).bind(new InetSocketAddress(lo, 0));
+        }
+        // java.net sockets on a dual-stack JDK are AF_INET6: v4-mapped addresses.
+        ServerSocket ms = new ServerSocket(0, 50, lo4);
+        Socket mc = new Socket();
+        mc.connect(ms.getLocalSocketAddress());
+        Socket ma = ms.accept();
+        byName.put("mappedListen", ms); byName.put("mappedClient", mc); byName.put("mappedAccepted", ma);
+        ports.put("mappedListen", ms.getLocalPort()); ports.put("mappedClient", mc.getLocalPort()); ports.put("mappedAccepted", ma.getLocalPort());
+        // DatagramChannel.open() is AF_INET6 too: bound to an IPv4 address, v4-mapped.
+        DatagramChannel um = keep("udpMapped", DatagramChannel.open());
+        um.bind(new InetSocketAddress(lo4, 0));
+        DatagramChannel umc = keep("udpMappedConnected", DatagramChannel.open());
+        umc.bind(new InetSocketAddress(lo4, 0));
+        umc.connect(um.getLocalAddress());
+        // A dual-stack wildcard listener, an IPv4 client of it, the (v4-mapped) accepted socket.
+        ServerSocketChannel w = keep("wildcard", ServerSocketChannel.open());
+        w.bind(new InetSocketAddress(0), 5);
+        keep("wildcardClient", SocketChannel.open(StandardProtocolFamily.INET)).connect(new InetSocketAddress(lo4, port(w)));
+        keep("wildcardAccepted", w.accept());
+        keep("unbound", SocketChannel.open(StandardProtocolFamily.INET));
+        for (var e : byName.entrySet()) if (e.getValue() instanceof NetworkChannel) ports.put(e.getKey(), port((NetworkChannel) e.getValue()));
+
+        StringBuilder json = new StringBuilder("{\"pid\":").append(ProcessHandle.current().pid()).append(",\"ports\":{");
+        boolean first = true;
+        for (var e : ports.entrySet()) {
+            json.append(first ? "" : ",").append('"').append(e.getKey()).append("\":").append(e.getValue());
+            first = false;
+        }
+        System.out.println("READY " + json.append("}}"));
+        System.out.flush();
+        BufferedReader in = new BufferedReader(new InputStreamReader(System.in));
+        String line;
+        while ((line = in.readLine()) != null) {
+            String[] p = line.trim().split("\\s+");
+            if (p.length == 2 && p[0].equals("close")) {
+                byName.remove(p[1]).close();
+                System.out.println("CLOSED " + p[1]);
+                System.out.flush();
+            }
+        }
+    }
+}
+`;
+const LAB_ADDR = '127.0.0.79';
+
+function labSource(): string {
+  const dir = join(WORK, 'lookup');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, 'LookupLab.java');
+  writeFileSync(file, LOOKUP_LAB);
+  return file;
+}
+
+/** The target's TCP/UDP sockets as the pidfd source reads them (what lookupSockdiag is given in the pipeline). */
+async function pidfdSockets(pid: number): Promise<Map<number, RawSocket>> {
+  const sockets = new Map<number, RawSocket>();
+  const res = await new PidfdSource().collect({ target: { pid, fds: socketFds(pid) }, sockets });
+  expect(res.status.used).toBe(true);
+  return sockets;
+}
+
+const cloneSockets = (m: Map<number, RawSocket>) => new Map([...m].map(([k, s]) => [k, structuredClone(s)]));
+
+function measured<T>(fn: () => T): [T, DiagIoStats] {
+  resetDiagIoStats();
+  const r = fn();
+  return [r, diagIoStats()];
+}
+
+/** The LookupLab socket of that name, told apart by protocol, port, state and (for accepted sockets) the client's port. */
+function labSocket(sockets: Map<number, RawSocket>, lab: Jvm, name: string): RawSocket {
+  const p = lab.ready.ports;
+  const udp = name.startsWith('udp');
+  const peer = name === 'accepted4' || name === 'accepted6' ? p[name.replace('accepted', 'client')]
+    : name === 'mappedAccepted' ? p.mappedClient : name === 'wildcardAccepted' ? p.wildcardClient : undefined;
+  const listen = /^(listen|mappedListen|wildcard$|reuse)/.test(name);
+  const found = [...sockets.values()].filter((s) => s.protocol.startsWith(udp ? 'udp' : 'tcp') && s.local.port === p[name]
+    && (peer !== undefined ? s.remote.port === peer : udp || (s.state === 'LISTEN') === listen));
+  expect(found, name).toHaveLength(1);
+  return found[0]!;
+}
+
+/** One exact request, sent and answered on its own socket: the kernel's answer, undecorated. */
+function rawLookup(s: RawSocket, id = lookupSockId(s)!): { errno?: number; inode?: number } {
+  const fd = libc.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+  expect(fd).toBeGreaterThanOrEqual(0);
+  try {
+    const req = Buffer.alloc(NLMSG_HDRLEN + INET_DIAG_REQ_V2_LEN);
+    writeInetDiagLookup(req, 0, s.protocol.endsWith('6') ? 10 : 2, s.protocol.startsWith('tcp') ? 6 : 17, DEFAULT_EXT, 0xffffffff, 42, id);
+    const dst = kernelAddress();
+    expect(libc.sendto(fd, req, req.length, 0, dst, dst.length)).toBe(req.length);
+    const buf = Buffer.alloc(16384);
+    const n = Number(libc.recv(fd, buf, buf.length, 0));
+    const [m] = [...messages(buf, n)];
+    expect(m!.seq).toBe(42);
+    return m!.type === NLMSG_ERROR ? { errno: -buf.readInt32LE(m!.payload) } : { inode: buf.readUInt32LE(m!.payload + 68) };
+  } finally {
+    libc.close(fd);
+  }
+}
+
+describe('exact sock_diag requests', () => {
+  it('an exact request is SOCK_DIAG_BY_FAMILY with NLM_F_REQUEST only, its id in each protocol\'s orientation', () => {
+    const buf = Buffer.alloc(80, 0xaa);
+    const id = { sport: 8080, dport: 40000, src: addressBytes('10.1.2.3', 4)!, dst: addressBytes('10.9.8.7', 4)!, ifindex: 3 };
+    expect(writeInetDiagLookup(buf, 4, 2, 6, DEFAULT_EXT, 0xffffffff, 99, id)).toBe(72);
+    const b = buf.subarray(4);
+    expect(b.readUInt32LE(0)).toBe(72);
+    expect(b.readUInt16LE(4)).toBe(20); // SOCK_DIAG_BY_FAMILY
+    expect(b.readUInt16LE(6)).toBe(0x1); // NLM_F_REQUEST, no NLM_F_DUMP
+    expect(b.readUInt32LE(8)).toBe(99);
+    expect([b[16], b[17], b[18], b[19]]).toEqual([2, 6, DEFAULT_EXT, 0]);
+    expect(b.readUInt16BE(24)).toBe(8080);
+    expect(b.readUInt16BE(26)).toBe(40000);
+    expect([...b.subarray(28, 32)]).toEqual([10, 1, 2, 3]);
+    expect([...b.subarray(44, 48)]).toEqual([10, 9, 8, 7]);
+    expect(b.readUInt32LE(60)).toBe(3);
+    expect([b.readUInt32LE(64), b.readUInt32LE(68)]).toEqual([0xffffffff, 0xffffffff]); // INET_DIAG_NOCOOKIE
+    expect(buf[3]).toBe(0xaa); // nothing written outside its 72 bytes
+    expect(buf[76]).toBe(0xaa);
+
+    const tcp: RawSocket = { protocol: 'tcp', fd: 5, inode: 1, local: { address: '127.0.0.1', port: 80 }, remote: { address: '127.0.0.2', port: 5555 }, state: 'ESTABLISHED', recvQ: 0, sendQ: 0, options: {}, diag: '', sources: [] };
+    expect(lookupSockId(tcp)).toMatchObject({ sport: 80, dport: 5555, src: addressBytes('127.0.0.1', 4), dst: addressBytes('127.0.0.2', 4) });
+    const udp: RawSocket = { ...tcp, protocol: 'udp' };
+    expect(lookupSockId(udp)).toMatchObject({ sport: 5555, dport: 80, src: addressBytes('127.0.0.2', 4), dst: addressBytes('127.0.0.1', 4) });
+    const listener: RawSocket = { ...tcp, protocol: 'tcp6', state: 'LISTEN', local: { address: '::ffff:127.0.0.1', port: 80 }, remote: { address: '::', port: 0 } };
+    expect(lookupSockId(listener)).toMatchObject({ sport: 80, dport: 0, dst: Buffer.alloc(16) });
+  });
+
+  it('encodes addresses as inet_diag_sockid holds them', () => {
+    const hex = (a: string, f: 4 | 6) => addressBytes(a, f)?.toString('hex');
+    expect(hex('127.0.0.1', 4)).toBe('7f000001' + '0'.repeat(24));
+    expect(hex('::', 6)).toBe('0'.repeat(32));
+    expect(hex('::1', 6)).toBe('0'.repeat(31) + '1');
+    expect(hex('::ffff:127.0.0.1', 6)).toBe('00000000000000000000ffff7f000001');
+    expect(hex('fe80::1:2%eth0', 6)).toBe('fe80' + '0'.repeat(20) + '00010002');
+    expect(hex('2001:db8:0:0:1:0:0:1', 6)).toBe('20010db8000000000001000000000001');
+    expect(hex('64:ff9b::192.0.2.33', 6)).toBe('0064ff9b0000000000000000c0000221');
+    for (const bad of ['1.2.3', '256.0.0.1', 'x']) expect(addressBytes(bad, 4), bad).toBeUndefined();
+    for (const bad of ['1::2::3', '1:2:3:4:5:6:7:8:9', '1:2:3', 'g::1', '::1.2.3']) expect(addressBytes(bad, 6), bad).toBeUndefined();
+  });
+
+  it('a dump narrowed to a local port carries idiag_sport and a sport >= p && sport <= p bytecode', () => {
+    const b = buildInetDiagDump(2, 6, 0, 1 << 10, 5, 4242);
+    expect(b.length).toBe(72 + 20);
+    expect(b.readUInt32LE(0)).toBe(92);
+    expect(b.readUInt16LE(6)).toBe(0x301);
+    expect(b.readUInt16BE(24)).toBe(4242);
+    expect([b.readUInt16LE(72), b.readUInt16LE(74)]).toEqual([20, 1]); // nlattr: INET_DIAG_REQ_BYTECODE
+    const ops = [0, 1, 2, 3].map((i) => [b[76 + 4 * i], b[77 + 4 * i], b.readUInt16LE(78 + 4 * i)]);
+    expect(ops).toEqual([[2, 8, 20], [0, 0, 4242], [3, 8, 12], [0, 0, 4242]]);
+  });
+});
+
+describe('lookupSockdiag (exact lookups) vs the sample JVMs', () => {
+  let kernel: Jvm;
+  let lab: Jvm;
+
+  beforeAll(async () => {
+    kernel = await startJvm('KernelSample');
+    lab = await startJvm(labSource(), [LAB_ADDR]);
+  });
+  afterAll(async () => {
+    await kernel?.stop();
+    await lab?.stop();
+  });
+
+  it('finds every TCP and UDP socket of the sample JVMs, with the records the dump has', async () => {
+    for (const jvm of [root, kernel, lab]) {
+      const sockets = await pidfdSockets(jvm.pid);
+      const unbound = [...sockets.values()].filter((s) => s.local.port === 0).map((s) => s.inode);
+      const [l, ls] = measured(() => lookupSockdiag(jvm.pid, cloneSockets(sockets)));
+      const e = enrichWithSockdiag(jvm.pid, cloneSockets(sockets));
+      expect(l.warnings).toEqual([]);
+      // Only an unbound socket (LookupLab's) is in no table: neither finds it.
+      expect(l.notFound.sort()).toEqual(unbound.sort());
+      expect(e.notFound.sort()).toEqual(unbound.sort());
+      expect(new Set(l.records.keys())).toEqual(new Set(e.records.keys()));
+      expect(l.records.size).toBe(sockets.size - unbound.length);
+      for (const [inode, rec] of l.records) {
+        const d = e.records.get(inode)!;
+        const what = `${rec.protocol} ${rec.state} ${rec.local.address}:${rec.local.port}`;
+        expect(rec.inode, what).toBe(inode);
+        const key = (r: DiagRecord) => ({ protocol: r.protocol, st: r.st, local: r.local, remote: r.remote, uid: r.uid, tos: r.tos, tclass: r.tclass, cong: r.cong, v6only: r.v6only, hasInfo: r.tcpInfo !== undefined });
+        expect(key(rec), what).toEqual(key(d));
+        if (rec.state === 'LISTEN' || !rec.protocol.startsWith('tcp')) {
+          expect([rec.wqueue, rec.skmem?.rcvbuf, rec.skmem?.sndbuf], what).toEqual([d.wqueue, d.skmem?.rcvbuf, d.skmem?.sndbuf]);
+        }
+        const sock = sockets.get(inode)!;
+        expect([rec.local, rec.protocol], what).toEqual([sock.local, sock.protocol]);
+      }
+      expect(ls.requests).toBeLessThan(sockets.size + 10); // one lookup a socket, a few narrow dumps
+    }
+  });
+
+  it('covers v4, v6, v4-mapped, listeners, connections, UDP bound and connected, SO_REUSEPORT groups, bound-only TCP', async () => {
+    const sockets = await pidfdSockets(lab.pid);
+    const res = lookupSockdiag(lab.pid, cloneSockets(sockets));
+    const names = Object.keys(lab.ready.ports).filter((n) => n !== 'unbound');
+    expect(names).toHaveLength(32);
+    const seen = new Set<string>();
+    for (const name of names) {
+      const s = name.startsWith('reuse') || name.startsWith('udpReuse')
+        ? undefined : labSocket(sockets, lab, name);
+      if (!s) continue;
+      const rec = res.records.get(s.inode);
+      expect(rec, name).toBeDefined();
+      expect(rec!.inode).toBe(s.inode);
+      seen.add(`${s.protocol} ${s.state}${s.local.address.startsWith('::ffff:') ? ' mapped' : ''}`);
+    }
+    expect([...seen].sort()).toEqual([
+      'tcp CLOSE', 'tcp ESTABLISHED', 'tcp LISTEN',
+      'tcp6 CLOSE', 'tcp6 ESTABLISHED', 'tcp6 ESTABLISHED mapped', 'tcp6 LISTEN', 'tcp6 LISTEN mapped',
+      'udp ESTABLISHED', 'udp UNCONN', 'udp6 ESTABLISHED', 'udp6 ESTABLISHED mapped', 'udp6 UNCONN', 'udp6 UNCONN mapped',
+    ]);
+    for (const g of ['reuse4', 'reuse6', 'udpReuse4', 'udpReuse6']) {
+      const members = [...sockets.values()].filter((s) => s.local.port === lab.ready.ports[`${g}a`]);
+      expect(members, g).toHaveLength(3);
+      for (const m of members) expect(res.records.get(m.inode)?.inode, `${g} ${m.inode}`).toBe(m.inode);
+    }
+  });
+
+  it('kernel semantics: TCP takes id.src as the local side, UDP id.dst; a reuseport group answers with one member', async () => {
+    const sockets = await pidfdSockets(lab.pid);
+    for (const name of ['client4', 'accepted6', 'mappedClient', 'udpConnected4', 'udpConnected6', 'udpMappedConnected', 'listen4', 'udp6']) {
+      const s = labSocket(sockets, lab, name);
+      expect(rawLookup(s), name).toEqual({ inode: s.inode });
+      const id = lookupSockId(s)!;
+      const swapped = { ...id, sport: id.dport, dport: id.sport, src: id.dst, dst: id.src };
+      // The other orientation asks for the peer's tuple: on loopback it finds the peer (or nothing), never this socket.
+      expect(rawLookup(s, swapped).inode, `${name} swapped`).not.toBe(s.inode);
+    }
+    for (const g of ['reuse4', 'reuse6', 'udpReuse4', 'udpReuse6']) {
+      const members = [...sockets.values()].filter((s) => s.local.port === lab.ready.ports[`${g}a`]);
+      const answers = members.map((m) => rawLookup(m).inode);
+      for (const a of answers) expect(members.map((m) => m.inode), g).toContain(a);
+      expect(new Set(answers).size, g).toBeLessThan(members.length); // some member is answered for by another
+    }
+    // A bound-only TCP socket is in no table a lookup reads.
+    expect(rawLookup(labSocket(sockets, lab, 'boundOnly4'))).toEqual({ errno: 2 });
+  });
+
+  it('adds backlog, timers and tcp_info without overwriting what pidfd read', async () => {
+    const sockets = await pidfdSockets(root.pid);
+    const listener = [...sockets.values()].find((s) => s.state === 'LISTEN' && s.local.port === root.ready.listen)!;
+    const client = [...sockets.values()].find((s) => s.local.port === root.ready.client)!;
+    expect(listener.options.backlog).toMatchObject({ value: 77, source: 'pidfd' }); // from TCP_INFO
+    expect(client.timer).toBeUndefined(); // pidfd sees no timers
+    delete listener.options.backlog; // as if pidfd could not read it: sock_diag's must be added
+    listener.options.SO_RCVBUF = { value: 12345, source: 'pidfd' }; // must survive
+    delete client.tcpInfo; // likewise
+    const before = cloneSockets(sockets);
+    const res = lookupSockdiag(root.pid, sockets);
+    expect(res.notFound).toEqual([]);
+    expect(res.enriched).toBe(sockets.size);
+    for (const [inode, s] of sockets) {
+      const was = before.get(inode)!;
+      for (const [name, r] of Object.entries(was.options)) expect(s.options[name], `${s.protocol} ${s.state} ${name}`).toEqual(r);
+      for (const [name, r] of Object.entries(s.options)) if (!(name in was.options)) expect(r.source, name).toBe('sockdiag');
+      expect(s.sources).toEqual(['pidfd', 'sockdiag']);
+      if (was.tcpInfo) expect(s.tcpInfo).toEqual(was.tcpInfo);
+      expect([s.local, s.remote, s.state, s.fd]).toEqual([was.local, was.remote, was.state, was.fd]);
+    }
+    expect(listener.options.backlog).toMatchObject({ value: 77, source: 'sockdiag' });
+    expect(listener.options.SO_RCVBUF).toEqual({ value: 12345, source: 'pidfd' });
+    expect(client.timer).toMatchObject({ kind: 'keepalive', source: 'sockdiag' });
+    expect(client.options.SO_KEEPALIVE).toMatchObject({ value: 1, source: 'pidfd' });
+    expect(client.options.SO_KEEPALIVE?.inferred).toBeUndefined();
+    expect(client.tcpInfo).toMatchObject({ state: 1, source: 'sockdiag' });
+    if (root.ready.listen6 !== undefined) {
+      const l6 = [...sockets.values()].find((s) => s.state === 'LISTEN' && s.local.port === root.ready.listen6)!;
+      expect(l6.options.backlog).toMatchObject({ value: 33, source: 'pidfd' }); // pidfd's reading kept
+    }
+  });
+
+  it('a socket closed meanwhile is reported in notFound and gets nothing', async () => {
+    const own = await startJvm(labSource(), [LAB_ADDR]);
+    try {
+      const sockets = await pidfdSockets(own.pid);
+      // SO_REUSEPORT members share a port: which one closed is seen in the fd table afterwards.
+      const closing = ['udp4', 'client4', 'listen6', 'boundOnly6', 'udpReuse4b', 'reuse6c'];
+      const named = closing.slice(0, 4).map((n) => labSocket(sockets, own, n));
+      const unbound = [...sockets.values()].filter((s) => s.local.port === 0).map((s) => s.inode);
+      const rl = createInterface({ input: own.proc.stdout! });
+      const done = new Promise<void>((res) => {
+        let n = 0;
+        rl.on('line', (l) => { if (l.startsWith('CLOSED') && ++n === closing.length) res(); });
+      });
+      for (const n of closing) own.proc.stdin!.write(`close ${n}\n`);
+      await done;
+      const open = new Set(socketFds(own.pid).values());
+      const closed = [...sockets.values()].filter((s) => !open.has(s.inode));
+      expect(closed).toHaveLength(closing.length);
+      for (const s of named) expect(closed).toContain(s);
+      expect(closed.filter((s) => s.local.port === own.ready.ports.udpReuse4a || s.local.port === own.ready.ports.reuse6a)).toHaveLength(2);
+      // The closed client's tuple is now held by its orphaned (FIN_WAIT) socket: an answer with inode 0.
+      expect(rawLookup(named[1]!)).toEqual({ inode: 0 });
+      expect(rawLookup(named[0]!)).toEqual({ errno: 2 });
+      const before = cloneSockets(sockets);
+      const res = lookupSockdiag(own.pid, sockets);
+      expect(res.notFound.sort()).toEqual([...closed.map((s) => s.inode), ...unbound].sort());
+      for (const s of closed) {
+        expect(res.records.has(s.inode)).toBe(false);
+        expect(s).toEqual(before.get(s.inode)); // untouched: nothing merged from another socket's reply
+      }
+      expect(res.records.size).toBe(sockets.size - closed.length - unbound.length);
+      expect(res.warnings).toEqual([]);
+    } finally {
+      await own.stop();
+    }
+  });
+});
+
+describe('lookupSockdiag cost: the target\'s sockets, not the host\'s', () => {
+  let noise: Jvm | undefined;
+  afterAll(async () => { await noise?.stop(); });
+
+  it('receives one message per wanted socket however many sockets the host holds; the dump receives them all', async () => {
+    const sockets = await pidfdSockets(root.pid);
+    const lookup = () => lookupSockdiag(root.pid, cloneSockets(sockets));
+    const enrich = () => enrichWithSockdiag(root.pid, cloneSockets(sockets));
+    const [l0, lio0] = measured(lookup);
+    const [, eio0] = measured(enrich);
+
+    noise = await startJvm('ManySockets', ['5000', '16'], { jvmArgs: ['-Xmx256m'], timeoutMs: 120_000 });
+    const held: number = noise.ready.sockets;
+    expect(held).toBeGreaterThanOrEqual(5000);
+    const [l1, lio1] = measured(lookup);
+    const [e1, eio1] = measured(enrich);
+
+    const found = (r: EnrichResult) => [...r.records.keys()].sort();
+    expect(found(l1)).toEqual(found(l0));
+    expect(found(l1)).toEqual(found(e1));
+    expect(l1.notFound).toEqual([]);
+    // Exact lookups: one request and one reply per socket, in one sendto, before and after.
+    expect(lio1).toEqual(lio0);
+    expect(lio1).toMatchObject({ sendto: 1, requests: sockets.size, messages: sockets.size, records: sockets.size });
+    // The dump: every socket of the namespace, the 5,000 new ones included.
+    expect(eio1.records).toBeGreaterThanOrEqual(held + sockets.size);
+    expect(eio1.records - eio0.records).toBeGreaterThan(held * 0.9);
+    expect(eio1.messages).toBeGreaterThan(lio1.messages * 500);
+  });
+
+  it('finds all of a 5,000-socket target in batches: one reply per socket', async () => {
+    expect(noise).toBeDefined();
+    const sockets = await pidfdSockets(noise!.pid);
+    expect(sockets.size).toBe(noise!.ready.sockets);
+    const [res, io] = measured(() => lookupSockdiag(noise!.pid, sockets, { chunk: 256 }));
+    expect(res.notFound).toEqual([]);
+    expect(res.warnings).toEqual([]);
+    expect(res.records.size).toBe(sockets.size);
+    for (const [inode, rec] of res.records) expect(rec.inode).toBe(inode);
+    expect(io.requests).toBe(sockets.size); // nothing asked twice, no dump
+    expect(io.messages).toBe(sockets.size);
+    expect(io.sendto).toBeGreaterThanOrEqual(Math.ceil(sockets.size / 256));
+    expect(io.sendto).toBeLessThan(sockets.size / 16);
   });
 });

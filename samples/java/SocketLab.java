@@ -18,7 +18,8 @@ import jdk.net.ExtendedSocketOptions;
  *        stall, stall6 (a listener, a writer and a reader that never reads: zero windows),
  *        dial (a client of host=<addr>,port=<n>; with other options as for client)
  * stdin: "write <id> <n>" writes n bytes to client/dial socket <id> and answers "OK ..." 
- * opts:  tcpNoDelay keepAlive soLinger reuseAddress reusePort rcvBuf sndBuf trafficClass
+ * opts:  shutdownInput shutdownOutput (client, after connect)
+ *        tcpNoDelay keepAlive soLinger reuseAddress reusePort rcvBuf sndBuf trafficClass
  *        oobInline broadcast ttl loop keepIdle keepInterval keepCount quickAck backlog
  *        child.<opt> (listeners: set on the accepted socket), client.<opt> (listeners: on their client)
  */
@@ -127,10 +128,14 @@ public class SocketLab {
                 ServerSocket peer = new ServerSocket(0, 50, loopback(v6));
                 keep.add(peer);
                 int local;
+                // shutdownInput/shutdownOutput: after connect, not options.
+                boolean shutIn = own.remove("shutdownInput") != null, shutOut = own.remove("shutdownOutput") != null;
                 if (k.equals("client")) {
                     Socket c = new Socket();
                     setSocket(c, own);
                     c.connect(peer.getLocalSocketAddress());
+                    if (shutIn) c.shutdownInput();
+                    if (shutOut) c.shutdownOutput();
                     local = c.getLocalPort();
                     keep.add(c);
                     byId.put(id, c);

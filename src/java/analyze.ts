@@ -101,6 +101,31 @@ function parseTriple(s: string | undefined): number[] {
   return (s ?? '').split(/\s+/).map(Number).filter((n) => Number.isFinite(n));
 }
 
+/** A kind of Java socket that could have made a socket of some role and family, with its JDK-defaults row. */
+interface KindRow {
+  kind: string;
+  api: string;
+  row: JdkDefaultRow | undefined;
+}
+
+/** Per (role, family): the kinds, and what is known about them before any socket is seen. */
+interface RoleFamily {
+  kinds: KindRow[];
+  /** Some kind has a JDK row: a kind without one cannot have made the socket. */
+  anyRow: boolean;
+  /** apis by the bit set of kinds that tie for best: one shared, read-only array per set. */
+  apis: (string[] | undefined)[];
+  /** [best][alt]: rows an "or a <alt> on which ..." hint can name (the two kinds' defaults differ). */
+  altRows: (JavaOption[] | undefined)[][];
+}
+
+/** A sysctl a value may equal: the text (as a number too) and what the report says when it does. */
+interface SysDefault {
+  want: string;
+  wantNum: number;
+  text: string;
+}
+
 interface Ctx {
   capture: Capture;
   sysctl: Record<string, string>;
@@ -109,43 +134,76 @@ interface Ctx {
   listeners: RawSocket[];
   /** listeners by local port: role() looks up, not scans (50,000-socket JVMs). */
   listenersByPort: Map<number, RawSocket[]>;
-  /** per-capture caches: jdkRow by kind/family, kernel defaults by protocol. */
+  /** per-capture caches: jdkRow by kind/family, kernel defaults by protocol, kinds by role and family. */
   rowCache: Map<string, JdkDefaultRow | undefined>;
   freshCache: Map<string, Record<string, OptionValue>>;
+  roleFamily: Map<string, RoleFamily>;
+  /** systemDefault() answers, per option, for TCP and for UDP sockets. */
+  sysTcp: Map<string, SysDefault>;
+  sysUdp: Map<string, SysDefault>;
+  /** net.core.rmem_max / wmem_max, parsed once. */
+  rmemMax: number | undefined;
+  wmemMax: number | undefined;
+  /**
+   * Verdicts that depend only on their inputs are one read-only object each (a 50,000-socket
+   * report has ~60 distinct ones among ~26 per socket): built once, not once per socket.
+   */
+  verdictOf: Map<string, OptionVerdict>;
+  /** Buffer verdicts without a lock flag, by option, protocol and listener-or-not, then by value. */
+  bufferVerdicts: Map<string, Map<number, OptionVerdict>>;
+  /** The same verdict with a systemDefault added, by verdict and sysctl text. */
+  withSd: Map<OptionVerdict, Map<string, OptionVerdict>>;
   /** Equal verdicts shared between the sockets of a report held whole (~60 distinct among 26 per socket); not when streaming. */
   verdictCache?: Map<string, OptionVerdict>;
   /** JDK-defaults rows in force: measured (--probe-jdk) or from mappings/. */
   jdk: JdkDefaultRow[];
 }
 
-function role(s: RawSocket, listeners: RawSocket[] = []): { role: Role; listener?: RawSocket } {
-  if (s.protocol.startsWith('udp')) return { role: 'udp' };
-  if (s.state === 'LISTEN') return { role: 'listening' };
-  const l = listeners.find((l) => l.local.port === s.local.port && l.protocol === s.protocol &&
-    (l.local.address === s.local.address || l.local.address === '0.0.0.0' || l.local.address === '::'));
-  return l ? { role: 'accepted', listener: l } : { role: 'connected' };
+function role(s: RawSocket, listeners: RawSocket[] | undefined): { role: Role; listener?: RawSocket } {
+  if (s.protocol.startsWith('udp')) return ROLE_UDP;
+  if (s.state === 'LISTEN') return ROLE_LISTENING;
+  if (listeners) {
+    for (const l of listeners) {
+      if (l.local.port === s.local.port && l.protocol === s.protocol &&
+        (l.local.address === s.local.address || l.local.address === '0.0.0.0' || l.local.address === '::')) return { role: 'accepted', listener: l };
+    }
+  }
+  return ROLE_CONNECTED;
+}
+const ROLE_UDP = { role: 'udp' as Role }, ROLE_LISTENING = { role: 'listening' as Role }, ROLE_CONNECTED = { role: 'connected' as Role };
+
+/** The sysctl each option's value may equal, read once per capture (see systemDefault). */
+function sysDefaults(sc: Record<string, string>, tcp: boolean): Map<string, SysDefault> {
+  const out = new Map<string, SysDefault>();
+  const add = (name: string, key: string, idx: number | undefined, text: (v: string) => string) => {
+    const raw = sc[key];
+    if (raw === undefined) return;
+    const want = idx === undefined ? raw : String(parseTriple(raw)[idx]);
+    out.set(name, { want, wantNum: Number(want), text: text(want) });
+  };
+  add('TCP_KEEPIDLE', 'net.ipv4.tcp_keepalive_time', undefined, (v) => `net.ipv4.tcp_keepalive_time = ${v}`);
+  add('TCP_KEEPINTVL', 'net.ipv4.tcp_keepalive_intvl', undefined, (v) => `net.ipv4.tcp_keepalive_intvl = ${v}`);
+  add('TCP_KEEPCNT', 'net.ipv4.tcp_keepalive_probes', undefined, (v) => `net.ipv4.tcp_keepalive_probes = ${v}`);
+  if (tcp) {
+    add('SO_RCVBUF', 'net.ipv4.tcp_rmem', 1, (v) => `net.ipv4.tcp_rmem default (${v})`);
+    add('SO_SNDBUF', 'net.ipv4.tcp_wmem', 1, (v) => `net.ipv4.tcp_wmem default (${v})`);
+  } else {
+    add('SO_RCVBUF', 'net.core.rmem_default', undefined, (v) => `net.core.rmem_default = ${v}`);
+    add('SO_SNDBUF', 'net.core.wmem_default', undefined, (v) => `net.core.wmem_default = ${v}`);
+  }
+  add('TCP_CONGESTION', 'net.ipv4.tcp_congestion_control', undefined, (v) => `net.ipv4.tcp_congestion_control = ${v}`);
+  add('IPV6_V6ONLY', 'net.ipv6.bindv6only', undefined, (v) => `net.ipv6.bindv6only = ${v}`);
+  add('backlog', 'net.core.somaxconn', undefined, (v) => `net.core.somaxconn = ${v} (listen() caps the backlog there)`);
+  return out;
 }
 
-/** Which sysctl a value equals, in words. */
-function systemDefault(name: string, s: RawSocket, v: OptionValue, sc: Record<string, string>): string | undefined {
-  const tcp = s.protocol.startsWith('tcp');
-  const eq = (key: string, idx?: number) => {
-    const raw = sc[key];
-    if (raw === undefined) return false;
-    const want = idx === undefined ? raw : String(parseTriple(raw)[idx]);
-    return String(v) === want;
-  };
-  switch (name) {
-    case 'TCP_KEEPIDLE': return eq('net.ipv4.tcp_keepalive_time') ? `net.ipv4.tcp_keepalive_time = ${v}` : undefined;
-    case 'TCP_KEEPINTVL': return eq('net.ipv4.tcp_keepalive_intvl') ? `net.ipv4.tcp_keepalive_intvl = ${v}` : undefined;
-    case 'TCP_KEEPCNT': return eq('net.ipv4.tcp_keepalive_probes') ? `net.ipv4.tcp_keepalive_probes = ${v}` : undefined;
-    case 'SO_RCVBUF': return tcp ? (eq('net.ipv4.tcp_rmem', 1) ? `net.ipv4.tcp_rmem default (${v})` : undefined) : eq('net.core.rmem_default') ? `net.core.rmem_default = ${v}` : undefined;
-    case 'SO_SNDBUF': return tcp ? (eq('net.ipv4.tcp_wmem', 1) ? `net.ipv4.tcp_wmem default (${v})` : undefined) : eq('net.core.wmem_default') ? `net.core.wmem_default = ${v}` : undefined;
-    case 'TCP_CONGESTION': return eq('net.ipv4.tcp_congestion_control') ? `net.ipv4.tcp_congestion_control = ${v}` : undefined;
-    case 'IPV6_V6ONLY': return eq('net.ipv6.bindv6only') ? `net.ipv6.bindv6only = ${v}` : undefined;
-    case 'backlog': return eq('net.core.somaxconn') ? `net.core.somaxconn = ${v} (listen() caps the backlog there)` : undefined;
-    default: return undefined;
-  }
+/** Which sysctl a value equals, in words: the value's text equals the sysctl's. */
+function systemDefault(ctx: Ctx, name: string, s: RawSocket, v: OptionValue): string | undefined {
+  const d = (s.protocol.startsWith('tcp') ? ctx.sysTcp : ctx.sysUdp).get(name);
+  if (d === undefined) return undefined;
+  // String(v) === want, without making the string: a number's text is want exactly when it is the number want reads as and want is that number's own text.
+  if (typeof v === 'number') return v === d.wantNum && String(d.wantNum) === d.want ? d.text : undefined;
+  return String(v) === d.want ? d.text : undefined;
 }
 
 /**
@@ -153,17 +211,30 @@ function systemDefault(name: string, s: RawSocket, v: OptionValue, sc: Record<st
  * without a lock, TCP autotunes the buffer of a connection by itself. Decide
  * from what can be seen and say how sure that is.
  */
-function bufferVerdict(name: string, s: RawSocket, v: number, fresh: number | undefined, r: Role, sc: Record<string, string>): OptionVerdict {
+function bufferVerdict(name: string, s: RawSocket, v: number, fresh: number | undefined, r: Role, ctx: Ctx): OptionVerdict {
   const locked = name === 'SO_RCVBUF' ? s.userLocks?.rcvbuf : s.userLocks?.sndbuf;
   if (locked !== undefined) {
     return locked
       ? { origin: 'application', confidence: 'certain', note: `locked by the application (sk_userlocks, ${s.userLocks!.source})` }
       : { origin: same(v, fresh) ? 'kernel-default' : 'autotuned', confidence: 'certain', note: `not locked (sk_userlocks, ${s.userLocks!.source}): the kernel sized it` };
   }
+  // Without a lock flag the verdict depends on the value, the option, the protocol and listener-or-not only.
+  const key = `${name}|${s.protocol}|${r === 'listening' ? 'l' : ''}`;
+  let byValue = ctx.bufferVerdicts.get(key);
+  if (!byValue) ctx.bufferVerdicts.set(key, (byValue = new Map()));
+  let out = byValue.get(v);
+  if (!out) {
+    out = unlockedBufferVerdict(name, s, v, fresh, r, ctx);
+    if (byValue.size < 4096) byValue.set(v, out);
+  }
+  return out;
+}
+
+function unlockedBufferVerdict(name: string, s: RawSocket, v: number, fresh: number | undefined, r: Role, ctx: Ctx): OptionVerdict {
   if (same(v, fresh)) {
     return { origin: 'kernel-default', confidence: 'likely', note: `equals the default; set${name === 'SO_RCVBUF' ? 'Receive' : 'Send'}BufferSize(${v / 2}) would read back the same, and only the knetstat module's lock flag could tell them apart` };
   }
-  const max = parseTriple(sc[name === 'SO_RCVBUF' ? 'net.core.rmem_max' : 'net.core.wmem_max'])[0];
+  const max = name === 'SO_RCVBUF' ? ctx.rmemMax : ctx.wmemMax;
   if (!s.protocol.startsWith('tcp') || r === 'listening') {
     // No autotuning on UDP sockets or listeners: a different value was set.
     return { origin: 'application', confidence: 'certain', note: max !== undefined && v === 2 * max ? `capped at 2 x net.core.${name === 'SO_RCVBUF' ? 'rmem' : 'wmem'}_max: the application may have asked for more` : undefined };
@@ -176,6 +247,26 @@ function bufferVerdict(name: string, s: RawSocket, v: number, fresh: number | un
   const round = Number.isInteger(half) && (half % 1000 === 0 || half % 1024 === 0);
   if (round) return { origin: 'application', confidence: 'likely', note: `twice a round number (${half}): most likely set by the application; TCP autotuning rarely lands there (confidence: likely)` };
   return { origin: 'autotuned', confidence: 'likely', note: `above the default and not twice a round number: most likely the kernel's ${kind} buffer autotuning, not a set call (confidence: likely)` };
+}
+
+/** A verdict that depends on nothing but its key: built once per capture, read-only. */
+function constVerdict(ctx: Ctx, key: string, make: () => OptionVerdict): OptionVerdict {
+  let v = ctx.verdictOf.get(key);
+  if (!v) ctx.verdictOf.set(key, (v = make()));
+  return v;
+}
+
+/** A shared verdict with a systemDefault added last (as setting it on a fresh verdict did), itself shared. */
+function withSystemDefault(ctx: Ctx, v: OptionVerdict, sd: string): OptionVerdict {
+  let bySd = ctx.withSd.get(v);
+  if (!bySd) ctx.withSd.set(v, (bySd = new Map()));
+  let out = bySd.get(sd);
+  if (!out) {
+    out = Object.assign({}, v);
+    out.systemDefault = sd;
+    bySd.set(sd, out);
+  }
+  return out;
 }
 
 function makeCall(row: JavaOption, group: Group, api: string, nioApi: string, v: OptionValue, origin: JavaCall['origin'], isMulticast: boolean): JavaCall | undefined {
@@ -207,8 +298,7 @@ function boundToIPv6(s: { local: { address: string }; protocol: string }, _r?: R
 }
 
 /** mappings/framework-hints.json: values that point to a framework's default. Hints, never facts. */
-function frameworkHints(s: RawSocket, r: Role, sc: Record<string, string>): string[] {
-  const out: string[] = [];
+function frameworkHints(s: RawSocket, r: Role, sc: Record<string, string>, out: string[]): void {
   for (const h of mappings().hints) {
     if (h.roles && !h.roles.includes(r)) continue;
     const v = s.options[h.option]?.value;
@@ -225,11 +315,11 @@ function frameworkHints(s: RawSocket, r: Role, sc: Record<string, string>): stri
     }
     out.push(h.hint);
   }
-  return out;
 }
 
 /** One call can explain two options (setTrafficClass sets IPV6_TCLASS and IP_TOS on a dual-stack socket). */
 function merge(calls: JavaCall[]): JavaCall[] {
+  if (calls.length < 2) return calls;
   const out: JavaCall[] = [];
   for (const c of calls) {
     const same = out.find((o) => o.api === c.api && o.call === c.call && o.origin === c.origin);
@@ -255,72 +345,130 @@ function cachedJdkRow(ctx: Ctx, kind: string, family: 4 | 6): JdkDefaultRow | un
   return ctx.rowCache.get(key);
 }
 
+/** What a fresh socket of this kind has: the JDK's value if its row sets one, else the kernel's. */
+function expectedValue(row: JdkDefaultRow | undefined, name: string, fresh: Record<string, OptionValue>): OptionValue | undefined {
+  const j = row?.options?.[name];
+  return j !== undefined ? (j as OptionValue) : fresh[name];
+}
+
+/** The JDK set it: its row has a value that differs from the kernel's. */
+function expectedFromJdk(row: JdkDefaultRow | undefined, name: string, fresh: Record<string, OptionValue>): boolean {
+  const j = row?.options?.[name];
+  return j !== undefined && !same(j as OptionValue, fresh[name]);
+}
+
+function freshFor(ctx: Ctx, protocol: Protocol): Record<string, OptionValue> {
+  let fresh = ctx.freshCache.get(protocol);
+  if (!fresh) {
+    fresh = { ...BUILTIN_DEFAULTS, ...(ctx.capture.host.kernelDefaults?.[protocol] ?? {}) };
+    ctx.freshCache.set(protocol, fresh);
+  }
+  return fresh;
+}
+
+function roleFamily(ctx: Ctx, r: Role, family: 4 | 6): RoleFamily {
+  const key = `${r}|${family}`;
+  let rf = ctx.roleFamily.get(key);
+  if (!rf) {
+    const kinds = KINDS[r].kinds.map((k) => ({ kind: k.kind, api: k.api, row: cachedJdkRow(ctx, k.kind, family) }));
+    rf = { kinds, anyRow: kinds.some((k) => k.row), apis: [], altRows: kinds.map(() => []) };
+    ctx.roleFamily.set(key, rf);
+  }
+  return rf;
+}
+
+/**
+ * Rows on which a socket that has the best kind's default would differ from the
+ * alternative kind's: only those can name a call the alternative needed (same()
+ * is an equivalence, so value = best's default and value != alt's default
+ * holds exactly when both defaults differ and the value equals best's).
+ */
+function altRowsFor(rf: RoleFamily, bi: number, ai: number, fresh: Record<string, OptionValue>): JavaOption[] {
+  let rows = rf.altRows[bi]![ai];
+  if (!rows) {
+    const best = rf.kinds[bi]!.row, alt = rf.kinds[ai]!.row;
+    rows = mappings().java.options.filter((row) => !row.dynamic && row.option !== 'backlog' && !/BUF$/.test(row.option)
+      && !same(expectedValue(alt, row.option, fresh), expectedValue(best, row.option, fresh))
+      && expectedValue(best, row.option, fresh) !== undefined);
+    rf.altRows[bi]![ai] = rows;
+  }
+  return rows;
+}
+
+/** Cost of a kind: how many options differ from what it leaves on a fresh socket (the application's calls it needs). */
+function kindCost(s: RawSocket, row: JdkDefaultRow | undefined, anyRow: boolean, fresh: Record<string, OptionValue>): number {
+  let c = anyRow && !row ? Infinity : 0;
+  const options = s.options;
+  for (const n in options) {
+    const value = options[n]!.value;
+    if (value !== null && n !== 'backlog' && !same(value, expectedValue(row, n, fresh))) c++;
+  }
+  return c;
+}
+
 function analyzeSocket(s: RawSocket, ctx: Ctx): ReportSocket {
   const { role: r, listener } = role(s, ctx.listenersByPort.get(s.local.port));
-  const { group, kinds } = KINDS[r];
+  const { group } = KINDS[r];
   const family: 4 | 6 = s.protocol.endsWith('6') ? 6 : 4;
-  let fresh = ctx.freshCache.get(s.protocol);
-  if (!fresh) {
-    fresh = { ...BUILTIN_DEFAULTS, ...(ctx.capture.host.kernelDefaults?.[s.protocol as Protocol] ?? {}) };
-    ctx.freshCache.set(s.protocol, fresh);
-  }
+  const fresh = freshFor(ctx, s.protocol);
   const api = mappings().java;
   const cls = api.classes[group];
   const verdicts: Record<string, OptionVerdict> = {};
   const hints: string[] = [];
   const unknown: string[] = [];
 
-  // Which JDK class explains the socket with the fewest application calls.
-  const rows = kinds.map((k) => ({ ...k, row: cachedJdkRow(ctx, k.kind, family) }));
-  const expected = (row: JdkDefaultRow | undefined, name: string): { v: OptionValue | undefined; jdk: boolean } => {
-    const j = row?.options?.[name];
-    if (j !== undefined) return { v: j as OptionValue, jdk: !same(j as OptionValue, fresh[name]) };
-    return { v: fresh[name], jdk: false };
-  };
-  const readings = Object.entries(s.options);
-  // A kind with no row for this family cannot have made the socket (DatagramSocket never makes
-  // an AF_INET socket in a dual-stack JVM; DatagramChannel.open(INET) does), unless no kind has one.
-  const anyRow = rows.some((k) => k.row);
-  const costs = new Map<JdkDefaultRow | undefined, number>();
-  const cost = (row: JdkDefaultRow | undefined): number => {
-    let c = costs.get(row);
-    if (c === undefined) {
-      c = (anyRow && !row ? Infinity : 0) + readings.filter(([n, o]) => o.value !== null && n !== 'backlog' && !same(o.value, expected(row, n).v)).length;
-      costs.set(row, c);
-    }
-    return c;
-  };
-  const ranked = [...rows].sort((a, b) => cost(a.row) - cost(b.row));
-  const best = ranked[0]!;
-  const ties = ranked.filter((k) => cost(k.row) === cost(best.row));
-  const apis = [...new Set([...ties.map((k) => k.api), ...kinds.map((k) => k.api)])];
+  // Which JDK class explains the socket with the fewest application calls: kinds in the order a stable sort by cost puts them.
+  const rf = roleFamily(ctx, r, family);
+  const kinds = rf.kinds;
+  const n = kinds.length;
+  const costs: number[] = [];
+  const ranked: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const c = kindCost(s, kinds[i]!.row, rf.anyRow, fresh);
+    costs.push(c);
+    let j = ranked.length;
+    while (j > 0 && costs[ranked[j - 1]!]! > c) j--;
+    ranked.splice(j, 0, i);
+  }
+  const bi = ranked[0]!;
+  const best = kinds[bi]!;
+  let tieMask = 0;
+  for (let i = 0; i < n; i++) if (costs[i] === costs[bi]) tieMask |= 1 << i;
+  let apis = rf.apis[tieMask];
+  if (!apis) {
+    const ties = ranked.filter((i) => costs[i] === costs[bi]).map((i) => kinds[i]!);
+    apis = rf.apis[tieMask] = [...new Set([...ties.map((k) => k.api), ...kinds.map((k) => k.api)])];
+  }
   const isMulticast = best.kind === 'MulticastSocket';
   const mainApi = r === 'udp' ? best.api : cls.classic;
   // Other classes that could have made the same socket with other calls: say so rather than pick silently.
-  for (const alt of ranked.slice(1)) {
-    if (!alt.row || !Number.isFinite(cost(alt.row)) || alt.api === best.api) continue;
-    const diff = api.options.filter((row) => !row.dynamic && row.option !== 'backlog' && !/BUF$/.test(row.option)
-      && s.options[row.option]?.value != null && !same(s.options[row.option]!.value!, expected(alt.row, row.option).v)
-      && same(s.options[row.option]!.value!, expected(best.row, row.option).v));
+  for (let k = 1; k < n; k++) {
+    const ai = ranked[k]!;
+    const alt = kinds[ai]!;
+    if (!alt.row || !Number.isFinite(costs[ai]) || alt.api === best.api) continue;
+    const candidates = altRowsFor(rf, bi, ai, fresh);
+    if (!candidates.length) continue;
+    const diff = candidates.filter((row) => s.options[row.option]?.value != null && same(s.options[row.option]!.value!, expectedValue(best.row, row.option, fresh)));
     if (!diff.length) continue;
     const altCalls = diff.map((row) => makeCall(row, group, alt.api, cls.nio, s.options[row.option]!.value!, 'application', alt.kind === 'MulticastSocket')?.call ?? `${row.option}=${show(s.options[row.option]!.value!)}`);
     hints.push(`or a ${alt.api} on which the application called ${altCalls.join(', ')}: both leave this socket as it is`);
   }
 
   const java: JavaCall[] = [];
+  const tos = Number(s.options.IP_TOS?.value ?? 0);
   for (const row of api.options) {
     const reading = s.options[row.option];
     if (!reading) continue;
     if (reading.value === null) { unknown.push(row.option); continue; }
     const v = reading.value;
-    if (row.dynamic) { verdicts[row.option] = { origin: 'unknown', note: row.dynamic }; continue; }
-    const sd = systemDefault(row.option, s, v, ctx.sysctl);
+    if (row.dynamic) { verdicts[row.option] = constVerdict(ctx, `dynamic|${row.option}`, () => ({ origin: 'unknown', note: row.dynamic })); continue; }
+    const sd = systemDefault(ctx, row.option, s, v);
 
     if (row.option === 'backlog') {
       const n = Number(v);
       const jdkDefault = best.row?.backlog ?? 50;
       const origin = n === jdkDefault ? 'jdk-default' : 'application';
-      verdicts.backlog = { origin, systemDefault: sd };
+      verdicts.backlog = constVerdict(ctx, `backlog|${origin}|${sd ?? ''}`, () => ({ origin, systemDefault: sd }));
       const c = makeCall(row, 'server', cls.classic, cls.nio, v, origin, false);
       if (c) {
         if (origin === 'jdk-default') { c.call = 'new ServerSocket(port) / bind(addr)'; c.nio = `${cls.nio}.bind(addr)`; c.note = `no backlog given (or 0): the JDK asks listen() for ${jdkDefault}`; }
@@ -357,24 +505,34 @@ function analyzeSocket(s: RawSocket, ctx: Ctx): ReportSocket {
       }
     }
 
-    const exp = expected(best.row, row.option);
     let verdict: OptionVerdict;
+    /** verdict is one shared object: a systemDefault goes on a shared copy, not on it. */
+    let isShared = true;
     const boundV6 = row.option === 'IPV6_V6ONLY' && v === 1 && boundToIPv6(s, r, r === 'accepted' ? listener : undefined);
-    const tos = Number(s.options.IP_TOS?.value ?? 0);
     if (row.option === 'SO_PRIORITY' && tos !== 0 && v === tosToPriority(tos)) {
       verdict = { origin: 'kernel-default', note: `set by the kernel from IP_TOS 0x${tos.toString(16)} (rt_tos2priority), not by a call of its own` };
+      isShared = false;
     } else if (boundV6) {
-      verdict = { origin: 'kernel-default', note: 'the kernel sets IPV6_V6ONLY when a socket binds to a specific IPv6 address (not :: or ::ffff:*)' };
+      verdict = constVerdict(ctx, 'boundV6', () => ({ origin: 'kernel-default', note: 'the kernel sets IPV6_V6ONLY when a socket binds to a specific IPv6 address (not :: or ::ffff:*)' }));
     } else if (row.option === 'SO_RCVBUF' || row.option === 'SO_SNDBUF') {
-      verdict = bufferVerdict(row.option, s, Number(v), fresh[row.option] as number | undefined, r, ctx.sysctl);
-    } else if (same(v, exp.v)) {
-      verdict = { origin: exp.jdk ? 'jdk-default' : 'kernel-default' };
-    } else if (exp.v === undefined) {
-      verdict = { origin: 'unknown', note: 'no default known for this kind of socket' };
+      verdict = bufferVerdict(row.option, s, Number(v), fresh[row.option] as number | undefined, r, ctx);
+      isShared = s.userLocks === undefined;
     } else {
-      verdict = { origin: 'application' };
+      const exp = expectedValue(best.row, row.option, fresh);
+      if (same(v, exp)) {
+        verdict = expectedFromJdk(best.row, row.option, fresh)
+          ? constVerdict(ctx, 'jdk-default', () => ({ origin: 'jdk-default' }))
+          : constVerdict(ctx, 'kernel-default', () => ({ origin: 'kernel-default' }));
+      } else if (exp === undefined) {
+        verdict = constVerdict(ctx, 'no-default', () => ({ origin: 'unknown', note: 'no default known for this kind of socket' }));
+      } else {
+        verdict = constVerdict(ctx, 'application', () => ({ origin: 'application' }));
+      }
     }
-    if (sd) verdict.systemDefault = sd;
+    if (sd) {
+      if (isShared) verdict = withSystemDefault(ctx, verdict, sd);
+      else verdict.systemDefault = sd;
+    }
     verdicts[row.option] = verdict;
 
     if (verdict.origin === 'application' || verdict.origin === 'jdk-default') {
@@ -392,24 +550,41 @@ function analyzeSocket(s: RawSocket, ctx: Ctx): ReportSocket {
     }
   }
 
-  hints.push(...frameworkHints(s, r, ctx.sysctl));
+  frameworkHints(s, r, ctx.sysctl, hints);
   if (ctx.verdictCache) for (const k in verdicts) verdicts[k] = shared(ctx.verdictCache, verdicts[k]!);
-  return {
-    ...s, role: r, apis, java: merge(java), verdicts, unobservable: UNOBSERVABLE[r], hints, unknown,
-    listener: listener ? { fd: listener.fd, inode: listener.inode, local: listener.local } : undefined,
-  };
+  // The RawSocket's fields in its own order, then the analysis: what {...s, role, ...} makes, without
+  // the spread (V8 builds a spread-then-extended literal on a slow path that tenures every copy).
+  const out = Object.assign({}, s) as ReportSocket;
+  out.role = r;
+  out.apis = apis;
+  out.java = merge(java);
+  out.verdicts = verdicts;
+  out.unobservable = UNOBSERVABLE[r];
+  out.hints = hints;
+  out.unknown = unknown;
+  out.listener = listener ? { fd: listener.fd, inode: listener.inode, local: listener.local } : undefined;
+  return out;
 }
 
 function context(capture: Capture): Ctx {
   const jvm = capture.process.jvm;
   const v4stack = jvm?.properties['java.net.preferIPv4Stack'] === 'true';
   const listeners = capture.sockets.filter((s) => s.state === 'LISTEN');
+  const sc = capture.host.sysctls;
   const ctx: Ctx = {
-    capture, sysctl: capture.host.sysctls, feature: jvm?.feature, v4stack,
+    capture, sysctl: sc, feature: jvm?.feature, v4stack,
     listeners,
     listenersByPort: new Map(),
     rowCache: new Map(),
     freshCache: new Map(),
+    roleFamily: new Map(),
+    sysTcp: sysDefaults(sc, true),
+    sysUdp: sysDefaults(sc, false),
+    rmemMax: parseTriple(sc['net.core.rmem_max'])[0],
+    wmemMax: parseTriple(sc['net.core.wmem_max'])[0],
+    verdictOf: new Map(),
+    bufferVerdicts: new Map(),
+    withSd: new Map(),
     jdk: capture.jdkDefaults?.rows ?? mappings().jdk,
   };
   for (const l of listeners) {

@@ -84,6 +84,8 @@ export interface RawSocket {
   userLocks?: { rcvbuf: boolean; sndbuf: boolean; source: SourceName };
   /** Timers reported by sock_diag (keepalive, retransmit ...). */
   timer?: { kind: string; expiresMs: number; retrans: number; source: SourceName };
+  /** shutdown(2) already called on it (sock_diag INET_DIAG_SHUTDOWN): which directions. */
+  shutdown?: { read: boolean; write: boolean; source: SourceName };
   /** The socket closed (or the process exited) while it was being read. */
   vanished?: boolean;
   /** Sources that contributed to this socket. */
@@ -131,6 +133,8 @@ export interface SourceStatus {
   /** One-line reason a source was unavailable or refused, with the remedy. */
   reason?: string;
   errno?: string;
+  /** enrich: ran after the primary source, adding only what it could not read. */
+  role?: 'primary' | 'enrich';
 }
 
 export interface Capture {

@@ -86,6 +86,11 @@ export function socketText(s: ReportSocket): string {
   out.push(`  ${s.role}: ${s.apis.join(' / ')}${via}`);
   const opts = optionList(s);
   if (opts) out.push(wrap(opts, 100, '    '));
+  if (s.timer) out.push(`  timer: ${s.timer.kind}, fires in ${(s.timer.expiresMs / 1000).toFixed(1)} s${s.timer.retrans ? `, ${s.timer.retrans} retransmissions/probes so far` : ''} (${s.timer.source})`);
+  if (s.shutdown) {
+    const dirs = [s.shutdown.read ? 'Input' : '', s.shutdown.write ? 'Output' : ''].filter(Boolean);
+    out.push(`  shut down: ${dirs.map((d) => `shutdown${d}()`).join(' and ')} was called (${s.shutdown.source})`);
+  }
   if (s.unknown.length) out.push(`  unknown (could not be read): ${s.unknown.join(', ')}`);
   if (s.java.length) {
     out.push('  Java:');

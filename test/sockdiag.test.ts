@@ -5,10 +5,10 @@
 // an ordinary user, and an ordinary user against a root JVM (exit 2).
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { ROOT, WORK, startJvm, type Jvm } from './helpers/jvm.js';
+import { ROOT, startJvm, type Jvm } from './helpers/jvm.js';
 import { runCli } from './helpers/cli.js';
 import {
   diagIoStats, diagOptions, dumpAllInetDiag, dumpInetDiag, enrichWithSockdiag, lookupSockId, lookupSockdiag, parseDiagMessage,
@@ -294,102 +294,9 @@ describe('as an ordinary user', () => {
 //
 // The samples in samples/java lack a few kinds exact lookups must handle
 // (connected IPv4 UDP, SO_REUSEPORT groups of several members, a bound-only
-// TCP socket, a socket closed on request): LookupLab below opens them all,
-// run with java's single-file source launcher.
-const LOOKUP_LAB = String.raw`import java.io.*;
-import java.net.*;
-import java.nio.channels.*;
-import java.util.*;
-
-/** Every kind of TCP/UDP socket an exact sock_diag lookup must find. stdin: "close <name>" closes one, answers "CLOSED <name>". */
-public class LookupLab {
-    static final Map<String, Closeable> byName = new LinkedHashMap<>();
-    static final Map<String, Integer> ports = new LinkedHashMap<>();
-    static int port(NetworkChannel c) throws IOException { SocketAddress a = c.getLocalAddress(); return a == null ? 0 : ((InetSocketAddress) a).getPort(); }
-    static <T extends NetworkChannel> T keep(String name, T c) { byName.put(name, c); return c; }
-
-    public static void main(String[] args) throws Exception {
-        InetAddress lo4 = InetAddress.getByName(args[0]);
-        InetAddress lo6 = InetAddress.getByName("::1");
-        for (String fam : new String[] {"4", "6"}) {
-            InetAddress lo = fam.equals("4") ? lo4 : lo6;
-            StandardProtocolFamily pf = fam.equals("4") ? StandardProtocolFamily.INET : StandardProtocolFamily.INET6;
-            ServerSocketChannel l = keep("listen" + fam, ServerSocketChannel.open(pf));
-            l.bind(new InetSocketAddress(lo, 0), 21);
-            keep("client" + fam, SocketChannel.open(pf)).connect(l.getLocalAddress());
-            keep("accepted" + fam, l.accept());
-            DatagramChannel u = keep("udp" + fam, DatagramChannel.open(pf));
-            u.bind(new InetSocketAddress(lo, 0));
-            DatagramChannel uc = keep("udpConnected" + fam, DatagramChannel.open(pf));
-            uc.bind(new InetSocketAddress(lo, 0));
-            uc.connect(u.getLocalAddress());
-            ServerSocketChannel r0 = keep("reuse" + fam + "a", ServerSocketChannel.open(pf));
-            r0.setOption(StandardSocketOptions.SO_REUSEPORT, true);
-            r0.bind(new InetSocketAddress(lo, 0));
-            DatagramChannel d0 = keep("udpReuse" + fam + "a", DatagramChannel.open(pf));
-            d0.setOption(StandardSocketOptions.SO_REUSEPORT, true);
-            d0.bind(new InetSocketAddress(lo, 0));
-            for (String s : new String[] {"b", "c"}) {
-                ServerSocketChannel r = keep("reuse" + fam + s, ServerSocketChannel.open(pf));
-                r.setOption(StandardSocketOptions.SO_REUSEPORT, true);
-                r.bind(r0.getLocalAddress());
-                DatagramChannel d = keep("udpReuse" + fam + s, DatagramChannel.open(pf));
-                d.setOption(StandardSocketOptions.SO_REUSEPORT, true);
-                d.bind(d0.getLocalAddress());
-            }
-            keep("boundOnly" + fam, SocketChannel.open(pf)).bind(new InetSocketAddress(lo, 0));
-        }
-        // java.net sockets on a dual-stack JDK are AF_INET6: v4-mapped addresses.
-        ServerSocket ms = new ServerSocket(0, 50, lo4);
-        Socket mc = new Socket();
-        mc.connect(ms.getLocalSocketAddress());
-        Socket ma = ms.accept();
-        byName.put("mappedListen", ms); byName.put("mappedClient", mc); byName.put("mappedAccepted", ma);
-        ports.put("mappedListen", ms.getLocalPort()); ports.put("mappedClient", mc.getLocalPort()); ports.put("mappedAccepted", ma.getLocalPort());
-        // DatagramChannel.open() is AF_INET6 too: bound to an IPv4 address, v4-mapped.
-        DatagramChannel um = keep("udpMapped", DatagramChannel.open());
-        um.bind(new InetSocketAddress(lo4, 0));
-        DatagramChannel umc = keep("udpMappedConnected", DatagramChannel.open());
-        umc.bind(new InetSocketAddress(lo4, 0));
-        umc.connect(um.getLocalAddress());
-        // A dual-stack wildcard listener, an IPv4 client of it, the (v4-mapped) accepted socket.
-        ServerSocketChannel w = keep("wildcard", ServerSocketChannel.open());
-        w.bind(new InetSocketAddress(0), 5);
-        keep("wildcardClient", SocketChannel.open(StandardProtocolFamily.INET)).connect(new InetSocketAddress(lo4, port(w)));
-        keep("wildcardAccepted", w.accept());
-        keep("unbound", SocketChannel.open(StandardProtocolFamily.INET));
-        for (var e : byName.entrySet()) if (e.getValue() instanceof NetworkChannel) ports.put(e.getKey(), port((NetworkChannel) e.getValue()));
-
-        StringBuilder json = new StringBuilder("{\"pid\":").append(ProcessHandle.current().pid()).append(",\"ports\":{");
-        boolean first = true;
-        for (var e : ports.entrySet()) {
-            json.append(first ? "" : ",").append('"').append(e.getKey()).append("\":").append(e.getValue());
-            first = false;
-        }
-        System.out.println("READY " + json.append("}}"));
-        System.out.flush();
-        BufferedReader in = new BufferedReader(new InputStreamReader(System.in));
-        String line;
-        while ((line = in.readLine()) != null) {
-            String[] p = line.trim().split("\\s+");
-            if (p.length == 2 && p[0].equals("close")) {
-                byName.remove(p[1]).close();
-                System.out.println("CLOSED " + p[1]);
-                System.out.flush();
-            }
-        }
-    }
-}
-`;
+// TCP socket, a socket closed on request): samples/java/LookupLab.java opens them all.
 const LAB_ADDR = '127.0.0.79';
 
-function labSource(): string {
-  const dir = join(WORK, 'lookup');
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, 'LookupLab.java');
-  writeFileSync(file, LOOKUP_LAB);
-  return file;
-}
 
 /** The target's TCP/UDP sockets as the pidfd source reads them (what lookupSockdiag is given in the pipeline). */
 async function pidfdSockets(pid: number): Promise<Map<number, RawSocket>> {
@@ -498,7 +405,7 @@ describe('lookupSockdiag (exact lookups) vs the sample JVMs', () => {
 
   beforeAll(async () => {
     kernel = await startJvm('KernelSample');
-    lab = await startJvm(labSource(), [LAB_ADDR]);
+    lab = await startJvm('LookupLab', [LAB_ADDR]);
   });
   afterAll(async () => {
     await kernel?.stop();
@@ -614,7 +521,7 @@ describe('lookupSockdiag (exact lookups) vs the sample JVMs', () => {
   });
 
   it('a socket closed meanwhile is reported in notFound and gets nothing', async () => {
-    const own = await startJvm(labSource(), [LAB_ADDR]);
+    const own = await startJvm('LookupLab', [LAB_ADDR]);
     try {
       const sockets = await pidfdSockets(own.pid);
       // SO_REUSEPORT members share a port: which one closed is seen in the fd table afterwards.

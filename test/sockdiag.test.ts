@@ -295,7 +295,7 @@ describe('as an ordinary user', () => {
 // The samples in samples/java lack a few kinds exact lookups must handle
 // (connected IPv4 UDP, SO_REUSEPORT groups of several members, a bound-only
 // TCP socket, a socket closed on request): samples/java/LookupLab.java opens them all.
-const LAB_ADDR = '127.0.0.79';
+const LAB_ADDR = '127.0.0.80'; // distinct from other suites' addresses (host.test.ts: .79)
 
 
 /** The target's TCP/UDP sockets as the pidfd source reads them (what lookupSockdiag is given in the pipeline). */

@@ -17,6 +17,7 @@ export function socketJson(s: ReportSocket): Record<string, unknown> {
     listener: s.listener ? s.listener : undefined,
     userLocks: s.userLocks ? s.userLocks : undefined,
     timer: s.timer ? s.timer : undefined,
+    shutdown: s.shutdown ? s.shutdown : undefined,
     uid: s.uid,
     vanished: s.vanished ? true : undefined,
     sources: s.sources,

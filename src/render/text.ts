@@ -76,6 +76,19 @@ function header(r: Report): string {
   return lines.join('\n');
 }
 
+// States in which the kernel has taken a FIN from the peer: it sets the read
+// side's shutdown bit itself (tcp_fin), so that bit is not shutdownInput().
+const FIN_RECEIVED = new Set(['CLOSE_WAIT', 'LAST_ACK', 'CLOSING', 'TIME_WAIT']);
+
+function shutdownText(s: ReportSocket): string {
+  const { read, write } = s.shutdown!;
+  if (s.state === 'CLOSE') return 'the connection is over (reset, or closed by the kernel): nothing more can be sent or received';
+  const parts: string[] = [];
+  if (write) parts.push('shutdownOutput() was called: no more data will be sent');
+  if (read) parts.push(FIN_RECEIVED.has(s.state) ? 'the peer closed its side: reads return end of stream' : 'shutdownInput() was called: reads return end of stream');
+  return parts.join('; ');
+}
+
 export function socketText(s: ReportSocket): string {
   const out: string[] = [];
   const local = formatEndpoint(s.local.address, s.local.port);
@@ -87,10 +100,7 @@ export function socketText(s: ReportSocket): string {
   const opts = optionList(s);
   if (opts) out.push(wrap(opts, 100, '    '));
   if (s.timer) out.push(`  timer: ${s.timer.kind}, fires in ${(s.timer.expiresMs / 1000).toFixed(1)} s${s.timer.retrans ? `, ${s.timer.retrans} retransmissions/probes so far` : ''} (${s.timer.source})`);
-  if (s.shutdown) {
-    const dirs = [s.shutdown.read ? 'Input' : '', s.shutdown.write ? 'Output' : ''].filter(Boolean);
-    out.push(`  shut down: ${dirs.map((d) => `shutdown${d}()`).join(' and ')} was called (${s.shutdown.source})`);
-  }
+  if (s.shutdown) out.push(`  shut down: ${shutdownText(s)} (${s.shutdown.source})`);
   if (s.unknown.length) out.push(`  unknown (could not be read): ${s.unknown.join(', ')}`);
   if (s.java.length) {
     out.push('  Java:');

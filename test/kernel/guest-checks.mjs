@@ -239,6 +239,34 @@ function cli() {
     `listener ${ready.l4}: ${JSON.stringify((l4?.java ?? []).map((j) => j.call))}`);
 }
 
+/**
+ * Automatic choice: a JVM of an ordinary user, and the tool run with that
+ * user's effective uid but another real uid, so pidfd_getfd is refused
+ * (EPERM, as under Yama). auto must take the module's files, enrich them
+ * with sock_diag, and say what it could not read (exit 3).
+ */
+function auto() {
+  const uid = String(ready.uid);
+  let out, status = 0;
+  try {
+    out = execFileSync('setpriv', ['--ruid=65534', `--euid=${uid}`, '--rgid=65534', `--egid=${uid}`, '--clear-groups',
+      'node', MAIN, String(ready.pid), '--format', 'json', '-q'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120000 });
+  } catch (e) {
+    status = e.status;
+    out = e.stdout;
+    if (!out) { report(false, 'cli-auto-runs', `exit ${e.status}: ${String(e.stderr ?? e.message).trim().split('\n')[0]}`); return; }
+  }
+  const j = JSON.parse(out);
+  const used = j.sources.filter((x) => x.used).map((x) => `${x.name}:${x.role ?? 'primary'}`).join(',');
+  const pidfd = j.sources.find((x) => x.name === 'pidfd');
+  report(status === 3 && pidfd?.used === false && pidfd.errno === 'EPERM' && used === 'procfs:primary,knetstat:primary,sockdiag:enrich',
+    'cli-auto-picks-knetstat', `exit ${status}, sources ${used}, pidfd ${pidfd?.errno}`);
+  const l4 = j.sockets.find((x) => x.local?.port === ready.l4 && x.state === 'LISTEN');
+  report(l4?.options?.SO_KEEPALIVE?.source === 'knetstat' && l4?.options?.backlog?.source === 'sockdiag' &&
+    l4.java?.some((c) => c.call === 'setReceiveBufferSize(65536)') && (j.missing?.options ?? []).includes('TCP_MAXSEG'),
+    'cli-auto-knetstat-enriched', `listener ${ready.l4}: backlog ${JSON.stringify(l4?.options?.backlog)}, calls ${JSON.stringify((l4?.java ?? []).map((c) => c.call))}, missing ${(j.missing?.options ?? []).length}${j.warnings?.length ? `, warnings: ${j.warnings.join(' | ')}` : ''}`);
+}
+
 /** Options Java cannot set, from `stress hold` (C): see stress.c. */
 function hold() {
   const { listener, c1, c2, udp, pid } = ready;
@@ -313,6 +341,7 @@ try {
   if (mode === 'sample') sample();
   else if (mode === 'diag') await diag();
   else if (mode === 'cli') cli();
+  else if (mode === 'auto') auto();
   else if (mode === 'dump') dump();
   else if (mode === 'timewait') timewait();
   else if (mode === 'hold') hold();

@@ -30,6 +30,9 @@ files_absent() {
 
 say TIME chroot "$(up)"
 ip link set lo up
+# The kernel's own module autoload runs /sbin/modprobe from the initramfs root,
+# which has none: load the sock_diag handlers a normal host would autoload.
+modprobe -a inet_diag tcp_diag udp_diag 2>/tmp/modprobe.err || say INFO "modprobe sock_diag handlers: $(head -c 200 /tmp/modprobe.err)"
 check insmod insmod "$KO"
 check files-present files_present
 say INFO "$(uname -r) $(grep -c . /proc/net/tcpstat) tcpstat lines"
@@ -89,6 +92,31 @@ fi
 exec 3>&-
 kill $JVM 2>/dev/null
 wait $JVM 2>/dev/null
+
+# --- 2b. automatic choice without ptrace rights: the JVM of an ordinary user ---
+UJVM_UID=4242
+mkfifo /tmp/ujvm.in
+setpriv --reuid=$UJVM_UID --regid=$UJVM_UID --clear-groups \
+	java -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto -Xmx64m -Djava.io.tmpdir=/tmp \
+	-cp "$W/classes" KernelSample </tmp/ujvm.in >/tmp/ujvm.out 2>/tmp/ujvm.err &
+UJVM=$!
+exec 4>/tmp/ujvm.in
+UREADY=
+for _ in $(seq 1200); do
+	UREADY=$(sed -n 's/^READY //p' /tmp/ujvm.out)
+	[ -n "$UREADY" ] && break
+	kill -0 $UJVM 2>/dev/null || break
+	sleep 0.1
+done
+if [ -n "$UREADY" ]; then
+	node $ROOT/test/kernel/guest-checks.mjs auto "${UREADY%\}},\"uid\":$UJVM_UID}"
+	say TIME check-2b "$(up)"
+else
+	say FAIL cli-auto-jvm-ready "$(head -c 300 /tmp/ujvm.err | tr '\n' ' ')"
+fi
+exec 4>&-
+kill $UJVM 2>/dev/null
+wait $UJVM 2>/dev/null
 
 # --- 4. stress: churn + readers + rmmod/insmod ---------------------------
 : >/tmp/reload.log

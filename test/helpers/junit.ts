@@ -1,15 +1,16 @@
 // Reading JUnit XML as CI does: schema validation with xmllint against the
-// Jenkins junit-10.xsd (../shared beside the clone) and parsing with
+// Jenkins xunit plugin's junit-10.xsd (../shared beside the clone, else the
+// MIT-licensed copy in test/fixtures) and parsing with
 // python3-junitparser (Debian packages libxml2-utils, python3-junitparser).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ROOT } from './jvm.js';
 
-export const XSD = resolve(ROOT, '..', 'shared', 'junit-10.xsd');
+const SHARED_XSD = resolve(ROOT, '..', 'shared', 'junit-10.xsd');
+export const XSD = existsSync(SHARED_XSD) ? SHARED_XSD : resolve(ROOT, 'test', 'fixtures', 'junit-10.xsd');
 
 export function xmllint(file: string): { code: number; stderr: string } {
-  if (!existsSync(XSD)) throw new Error(`${XSD} is missing: CI keeps a copy of shared/ beside the clone`);
   const r = spawnSync('xmllint', ['--noout', '--schema', XSD, file], { encoding: 'utf8' });
   if (r.error) throw new Error(`xmllint: ${r.error.message} (apt-get install libxml2-utils)`);
   return { code: r.status ?? -1, stderr: r.stderr };

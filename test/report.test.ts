@@ -190,6 +190,7 @@ describe('sock_diag enrichment after pidfd (auto)', () => {
     expect(sock('c').shutdown).toBeUndefined();
     const text = runCli([String(jvm.pid), '-q']).stdout;
     const block = text.split('\n\n').find((b) => b.includes(`:${S('sd').localPort} ->`))!;
+    expect(text).toMatch(/^  source: pidfd, enriched by sockdiag \(what pidfd cannot see: timers, shutdown state\)$/m);
     expect(block).toMatch(/shut down: shutdownOutput\(\) was called: no more data will be sent \(sockdiag\)/);
     // Its peer got the FIN: the kernel shut its read side, the application did not call shutdownInput().
     const peer = byPorts(report, S('sd').remotePort, S('sd').localPort);

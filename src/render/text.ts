@@ -58,8 +58,9 @@ function header(r: Report): string {
   const props = Object.entries(p.jvm?.properties ?? {});
   if (props.length) lines.push(`  properties: ${props.map(([k, v]) => `-D${k}=${sanitize(v)}`).join(' ')}`);
   lines.push(`  host ${sanitize(r.host.hostname)}, Linux ${r.host.kernel}, captured ${r.capturedAt}${r.redacted ? ', redacted' : ''}`);
-  const used = r.sources.filter((s) => s.used).map((s) => s.name).join(' + ') || 'none';
-  lines.push(`  source: ${used}`);
+  const used = r.sources.filter((s) => s.used && s.role !== 'enrich').map((s) => s.name).join(' + ') || 'none';
+  const enrich = r.sources.filter((s) => s.used && s.role === 'enrich').map((s) => s.name);
+  lines.push(`  source: ${used}${enrich.length ? `, enriched by ${enrich.join(' + ')} (what ${used} cannot see: timers, shutdown state${enrich.includes('knetstat') ? ', buffer locks' : ''})` : ''}`);
   for (const s of r.sources) if (!s.used && s.reason) lines.push(`  ${s.name} not used: ${s.reason}`);
   const roles = new Map<string, number>();
   for (const s of r.sockets) roles.set(s.role, (roles.get(s.role) ?? 0) + 1);

@@ -10,7 +10,13 @@ const pid = Number(process.argv[2]);
 /** Live heap: after a full GC when run with --expose-gc (bench/run.js does). */
 const live = () => { globalThis.gc?.(); return Math.round(process.memoryUsage().heapUsed / 1e6); };
 const out = {};
+// The pidfd source alone first (also warms the code up), then the default: pidfd plus sock_diag's enrichment.
 let t = performance.now();
+let alone = await capture(pid, { source: 'pidfd' });
+out.capturePidfdMs = Math.round(performance.now() - t);
+out.pidfdSockets = alone.sockets.length;
+alone = undefined; // not part of the live heap measured below
+t = performance.now();
 const c = await capture(pid, {});
 out.captureMs = Math.round(performance.now() - t);
 out.sockets = c.sockets.length;

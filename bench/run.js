@@ -83,6 +83,8 @@ function medianRun(runs) {
   return { wall: median(runs.map((r) => r.wall)), cpu: median(runs.map((r) => r.user + r.sys)), user: median(runs.map((r) => r.user)), sys: median(runs.map((r) => r.sys)), rssMb: median(runs.map((r) => r.rssKb)) / 1024, codes: [...new Set(runs.map((r) => r.code))] };
 }
 const tool = (pid) => [process.execPath, CLI, String(pid), '--format', 'json', '-q'];
+/** The pidfd source alone, without sock_diag's enrichment (timers, shutdown state): what each part costs. */
+const toolPidfd = (pid) => [...tool(pid), '--source', 'pidfd'];
 const SS = ['ss', '-tanuipeim'];
 
 /** strace -c -f: total syscalls and the biggest few. */
@@ -173,10 +175,11 @@ for (const want of SIZES) {
       ssBytesPerSocket = readFileSync(ssOut).length / held;
     }
     const reps = n >= 20_000 ? Math.max(2, REPS - 1) : REPS;
-    const t = [first], s = [];
+    const t = [first], s = [], p = [];
     s.push(timed(SS));
-    for (let i = 1; i < reps; i++) { t.push(timed(tool(jvm.pid))); s.push(timed(SS)); }
-    const tr = medianRun(t), sr = medianRun(s);
+    p.push(timed(toolPidfd(jvm.pid)));
+    for (let i = 1; i < reps; i++) { t.push(timed(tool(jvm.pid))); s.push(timed(SS)); p.push(timed(toolPidfd(jvm.pid))); }
+    const tr = medianRun(t), sr = medianRun(s), pr = medianRun(p);
     let st, ss;
     if (STRACE) { log(`N=${n}: strace -c`); st = straceCount(tool(jvm.pid)); ss = straceCount(SS); }
     const ph = JSON.parse(spawnSync(process.execPath, ['--expose-gc', join(ROOT, 'bench', 'phases.js'), String(jvm.pid)], { encoding: 'utf8' }).stdout.trim().split('\n').at(-1));
@@ -185,7 +188,7 @@ for (const want of SIZES) {
       if (PROFILE) { log(`N=${n}: cpu profile`); profile = cpuProfile(jvm.pid); }
       if (STRACE) access = hostWideAccess(jvm.pid);
     }
-    rows.push({ want, n, held, reported, tool: tr, ss: sr, st, sst: ss, ph, bytes: text.length });
+    rows.push({ want, n, held, reported, tool: tr, ss: sr, pidfd: pr, st, sst: ss, ph, bytes: text.length });
     log(`N=${n}: tool ${f2(tr.wall)} s wall, ${f2(tr.cpu)} s cpu, ${f0(tr.rssMb)} MB; ss ${f2(sr.wall)} s; reported ${reported}/${held}`);
   } finally {
     await jvm.stop();
@@ -250,6 +253,18 @@ if (rows.length >= 2) {
   L.push(`- fit through the two largest: wall ≈ ${f2(fixed)} s + ${f0(perSocket * 1e6)} µs × sockets (ss: ${f0(((last.ss.wall - prev.ss.wall) / (last.held - prev.held)) * 1e6)} µs × sockets); peak RSS grows ${f1(rssPer)} KiB per socket`);
   L.push(`- extrapolated to 50,000 sockets: ~${f1(fixed + perSocket * 50_000)} s wall, ~${f0(last.tool.rssMb + (rssPer * (50_000 - last.held)) / 1024)} MB peak RSS${last.held < 50_000 ? ` (not measured: the JVM could hold only ${f0(last.held)} here)` : ''}`, '');
 }
+L.push('Peak RSS and CPU by source (medians; `--source pidfd` leaves out the sock_diag enrichment that auto adds):', '');
+L.push('| sockets | auto: CPU s | auto: peak RSS MB | pidfd only: CPU s | pidfd only: peak RSS MB | enrichment: CPU s | enrichment: RSS MB |', '|---|---|---|---|---|---|---|');
+for (const r of rows) {
+  L.push(`| ${f0(r.held)} | ${f2(r.tool.cpu)} | ${f0(r.tool.rssMb)} | ${f2(r.pidfd.cpu)} | ${f0(r.pidfd.rssMb)} | ${f2(r.tool.cpu - r.pidfd.cpu)} | ${f0(r.tool.rssMb - r.pidfd.rssMb)} |`);
+}
+if (rows.length >= 2) {
+  const last = rows.at(-1), prev = rows.at(-2);
+  const per = (k) => ((last[k].rssMb - prev[k].rssMb) * 1024) / (last.held - prev.held);
+  const at50k = (k) => last[k].rssMb + (per(k) * (50_000 - last.held)) / 1024;
+  L.push('', `Peak RSS per socket (two largest sizes): auto ${f1(per('tool'))} KiB, pidfd only ${f1(per('pidfd'))} KiB; extrapolated to 50,000 sockets: auto ~${f0(at50k('tool'))} MB, pidfd only ~${f0(at50k('pidfd'))} MB`);
+}
+L.push('');
 if (rows.some((r) => r.st)) {
   L.push('Syscalls per socket by call (tool, strace -c -f):', '');
   const r = rows.at(-1);
@@ -258,7 +273,7 @@ if (rows.some((r) => r.st)) {
 }
 if (phases) {
   L.push(`## Where the time goes (${f0(phases.sockets)} sockets, in process)`, '');
-  L.push(`- capture (pidfd_getfd + fstat + ~30 getsockopt + names + ioctls + close per socket): ${f0(phases.captureMs)} ms (${f1((phases.captureMs * 1000) / phases.sockets)} µs/socket); live heap after it ${phases.liveHeapAfterCaptureMb} MB (${f2((phases.liveHeapAfterCaptureMb * 1000) / phases.sockets)} KB/socket: the RawSockets, held until the end)`);
+  L.push(`- capture (pidfd_getfd + statx + ~30 getsockopt + names + ioctls + close per socket, then sock_diag's enrichment): ${f0(phases.captureMs)} ms (${f1((phases.captureMs * 1000) / phases.sockets)} µs/socket), of which the pidfd source alone ${f0(phases.capturePidfdMs)} ms (${f1((phases.capturePidfdMs * 1000) / phases.sockets)} µs/socket); live heap after it ${phases.liveHeapAfterCaptureMb} MB (${f2((phases.liveHeapAfterCaptureMb * 1000) / phases.sockets)} KB/socket: the RawSockets, held until the end)`);
   L.push(`- analyze (roles, verdicts, Java calls), streamed: ${f0(phases.analyzeMs)} ms (${f1((phases.analyzeMs * 1000) / phases.sockets)} µs/socket)`);
   L.push(`- render JSON, streamed: ${f0(phases.renderMs)} ms (${f1((phases.renderMs * 1000) / phases.sockets)} µs/socket) for ${f1(phases.jsonBytes / 1e6)} MB (${f0(phases.jsonBytes / phases.sockets)} bytes/socket; ss prints ~${f0(ssBytesPerSocket)} bytes/socket)`);
   L.push(`- for comparison, the whole report held at once (--format text): live heap ${phases.liveHeapWholeReportMb} MB`);
@@ -278,7 +293,11 @@ if (hostRows.length === 2) L.push(`Tool ×${f2(hostRows[1].tool.wall / hostRows[
 if (access) {
   L.push(`Host-wide reads on the pidfd path (strace -e openat,socket of one report): /proc/net files opened: ${access.procNet.length ? access.procNet.join('; ') : 'none'}; netlink sockets: ${access.netlink.length || 'none'}; other processes' /proc entries: ${access.procPidOther.length ? access.procPidOther.join(', ') : 'none'}.`, '');
 }
-const md = L.join('\n');
-writeFileSync(join(ROOT, 'bench', 'results.md'), md);
+// The hand-written notes at the end of results.md survive a regeneration.
+const RESULTS = join(ROOT, 'bench', 'results.md');
+const old = existsSync(RESULTS) ? readFileSync(RESULTS, 'utf8') : '';
+const notesAt = old.indexOf('\n## Notes');
+const md = `${L.join('\n')}${notesAt >= 0 ? `\n${old.slice(notesAt + 1)}` : ''}`;
+writeFileSync(RESULTS, md);
 process.stdout.write(`${md}\n`);
 rmSync(WORK, { recursive: true, force: true });

@@ -149,6 +149,9 @@ interface Ctx {
    * report has ~60 distinct ones among ~26 per socket): built once, not once per socket.
    */
   verdictOf: Map<string, OptionVerdict>;
+  dynamicVerdicts: Map<JavaOption, OptionVerdict>;
+  /** Every verdict above: one object for many sockets, never changed. */
+  sharedVerdicts: Set<OptionVerdict>;
   /** Buffer verdicts without a lock flag, by option, protocol and listener-or-not, then by value. */
   bufferVerdicts: Map<string, Map<number, OptionVerdict>>;
   /** The same verdict with a systemDefault added, by verdict and sysctl text. */
@@ -225,7 +228,7 @@ function bufferVerdict(name: string, s: RawSocket, v: number, fresh: number | un
   let out = byValue.get(v);
   if (!out) {
     out = unlockedBufferVerdict(name, s, v, fresh, r, ctx);
-    if (byValue.size < 4096) byValue.set(v, out);
+    if (byValue.size < 4096) { byValue.set(v, out); ctx.sharedVerdicts.add(out); }
   }
   return out;
 }
@@ -252,7 +255,14 @@ function unlockedBufferVerdict(name: string, s: RawSocket, v: number, fresh: num
 /** A verdict that depends on nothing but its key: built once per capture, read-only. */
 function constVerdict(ctx: Ctx, key: string, make: () => OptionVerdict): OptionVerdict {
   let v = ctx.verdictOf.get(key);
-  if (!v) ctx.verdictOf.set(key, (v = make()));
+  if (!v) { ctx.verdictOf.set(key, (v = make())); ctx.sharedVerdicts.add(v); }
+  return v;
+}
+
+/** An option that changes by itself (TCP_QUICKACK, TCP_MAXSEG): one verdict per option. */
+function dynamicVerdict(ctx: Ctx, row: JavaOption): OptionVerdict {
+  let v = ctx.dynamicVerdicts.get(row);
+  if (!v) { ctx.dynamicVerdicts.set(row, (v = { origin: 'unknown', note: row.dynamic })); ctx.sharedVerdicts.add(v); }
   return v;
 }
 
@@ -265,6 +275,7 @@ function withSystemDefault(ctx: Ctx, v: OptionVerdict, sd: string): OptionVerdic
     out = Object.assign({}, v);
     out.systemDefault = sd;
     bySd.set(sd, out);
+    ctx.sharedVerdicts.add(out);
   }
   return out;
 }
@@ -395,15 +406,70 @@ function altRowsFor(rf: RoleFamily, bi: number, ai: number, fresh: Record<string
   return rows;
 }
 
-/** Cost of a kind: how many options differ from what it leaves on a fresh socket (the application's calls it needs). */
-function kindCost(s: RawSocket, row: JdkDefaultRow | undefined, anyRow: boolean, fresh: Record<string, OptionValue>): number {
-  let c = anyRow && !row ? Infinity : 0;
+/**
+ * Cost of each kind: how many options differ from what it leaves on a fresh
+ * socket (the application's calls it needs). A kind expects the kernel's value
+ * except where its JDK row sets one, so: the differences from the kernel's
+ * defaults, counted once, corrected on each kind's few JDK-set options.
+ */
+function kindCosts(s: RawSocket, rf: RoleFamily, fresh: Record<string, OptionValue>, costs: number[]): void {
   const options = s.options;
+  let base = 0;
   for (const n in options) {
     const value = options[n]!.value;
-    if (value !== null && n !== 'backlog' && !same(value, expectedValue(row, n, fresh))) c++;
+    if (value !== null && n !== 'backlog' && !same(value, fresh[n])) base++;
   }
-  return c;
+  for (let i = 0; i < rf.kinds.length; i++) {
+    const row = rf.kinds[i]!.row;
+    let c = rf.anyRow && !row ? Infinity : base;
+    const jdk = row?.options;
+    if (jdk) {
+      for (const n in jdk) {
+        const j = jdk[n] as OptionValue | undefined;
+        const reading = n === 'backlog' ? undefined : options[n];
+        if (j === undefined || reading === undefined || reading.value === null) continue;
+        c += (same(reading.value, j) ? 0 : 1) - (same(reading.value, fresh[n]) ? 0 : 1);
+      }
+    }
+    costs[i] = c;
+  }
+}
+
+/**
+ * Verdicts objects with fast properties: ~26 keyed stores into {} leave V8 a
+ * dictionary (larger, and slower to walk when the report is written). The
+ * verdicts go into a scratch array by mapping row, then onto a copy of a
+ * template with exactly those keys in that order, one template per key set.
+ */
+const verdictScratch: (OptionVerdict | undefined)[] = [];
+const verdictTemplates = new Map<number, Record<string, OptionVerdict | undefined>>();
+const POW2 = Array.from({ length: 53 }, (_, i) => 2 ** i);
+
+function verdictsObject(rows: JavaOption[]): Record<string, OptionVerdict> {
+  if (rows.length > POW2.length) {
+    // More mapping rows than a mask can number: the plain object.
+    const out: Record<string, OptionVerdict> = {};
+    for (let i = 0; i < rows.length; i++) {
+      const v = verdictScratch[i];
+      if (v !== undefined) { out[rows[i]!.option] = v; verdictScratch[i] = undefined; }
+    }
+    return out;
+  }
+  let mask = 0;
+  for (let i = 0; i < rows.length; i++) if (verdictScratch[i] !== undefined) mask += POW2[i]!;
+  let template = verdictTemplates.get(mask);
+  if (!template) {
+    const keyed: Record<string, OptionVerdict | undefined> = {};
+    for (let i = 0; i < rows.length; i++) if (verdictScratch[i] !== undefined) keyed[rows[i]!.option] = undefined;
+    template = { ...keyed };
+    verdictTemplates.set(mask, template);
+  }
+  const out = { ...template };
+  for (let i = 0; i < rows.length; i++) {
+    const v = verdictScratch[i];
+    if (v !== undefined) { out[rows[i]!.option] = v; verdictScratch[i] = undefined; }
+  }
+  return out as Record<string, OptionVerdict>;
 }
 
 function analyzeSocket(s: RawSocket, ctx: Ctx): ReportSocket {
@@ -413,19 +479,20 @@ function analyzeSocket(s: RawSocket, ctx: Ctx): ReportSocket {
   const fresh = freshFor(ctx, s.protocol);
   const api = mappings().java;
   const cls = api.classes[group];
-  const verdicts: Record<string, OptionVerdict> = {};
   const hints: string[] = [];
   const unknown: string[] = [];
+  const rows = api.options;
+  for (let i = 0; i < rows.length; i++) verdictScratch[i] = undefined;
 
   // Which JDK class explains the socket with the fewest application calls: kinds in the order a stable sort by cost puts them.
   const rf = roleFamily(ctx, r, family);
   const kinds = rf.kinds;
   const n = kinds.length;
   const costs: number[] = [];
+  kindCosts(s, rf, fresh, costs);
   const ranked: number[] = [];
   for (let i = 0; i < n; i++) {
-    const c = kindCost(s, kinds[i]!.row, rf.anyRow, fresh);
-    costs.push(c);
+    const c = costs[i]!;
     let j = ranked.length;
     while (j > 0 && costs[ranked[j - 1]!]! > c) j--;
     ranked.splice(j, 0, i);
@@ -456,19 +523,20 @@ function analyzeSocket(s: RawSocket, ctx: Ctx): ReportSocket {
 
   const java: JavaCall[] = [];
   const tos = Number(s.options.IP_TOS?.value ?? 0);
-  for (const row of api.options) {
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i]!;
     const reading = s.options[row.option];
     if (!reading) continue;
     if (reading.value === null) { unknown.push(row.option); continue; }
     const v = reading.value;
-    if (row.dynamic) { verdicts[row.option] = constVerdict(ctx, `dynamic|${row.option}`, () => ({ origin: 'unknown', note: row.dynamic })); continue; }
+    if (row.dynamic) { verdictScratch[i] = dynamicVerdict(ctx, row); continue; }
     const sd = systemDefault(ctx, row.option, s, v);
 
     if (row.option === 'backlog') {
       const n = Number(v);
       const jdkDefault = best.row?.backlog ?? 50;
       const origin = n === jdkDefault ? 'jdk-default' : 'application';
-      verdicts.backlog = constVerdict(ctx, `backlog|${origin}|${sd ?? ''}`, () => ({ origin, systemDefault: sd }));
+      verdictScratch[i] = constVerdict(ctx, `backlog|${origin}|${sd ?? ''}`, () => ({ origin, systemDefault: sd }));
       const c = makeCall(row, 'server', cls.classic, cls.nio, v, origin, false);
       if (c) {
         if (origin === 'jdk-default') { c.call = 'new ServerSocket(port) / bind(addr)'; c.nio = `${cls.nio}.bind(addr)`; c.note = `no backlog given (or 0): the JDK asks listen() for ${jdkDefault}`; }
@@ -484,9 +552,10 @@ function analyzeSocket(s: RawSocket, ctx: Ctx): ReportSocket {
         const lrow = cachedJdkRow(ctx, 'ServerSocket', family);
         const ljdk = lrow?.options?.[row.option];
         const viaJdk = ljdk !== undefined && same(ljdk as OptionValue, lv);
-        verdicts[row.option] = { origin: viaJdk ? 'jdk-default' : 'application', systemDefault: sd, note: `inherited from listener fd ${listener.fd} (${formatEndpoint(listener.local.address, listener.local.port)})` };
+        const inherited: OptionVerdict = { origin: viaJdk ? 'jdk-default' : 'application', systemDefault: sd, note: `inherited from listener fd ${listener.fd} (${formatEndpoint(listener.local.address, listener.local.port)})` };
+        verdictScratch[i] = inherited;
         if (viaJdk || (row.option === 'IPV6_V6ONLY' && boundToIPv6(listener, 'listening'))) {
-          verdicts[row.option]!.origin = viaJdk ? 'jdk-default' : 'kernel-default';
+          inherited.origin = viaJdk ? 'jdk-default' : 'kernel-default';
           continue; // the JDK or the kernel set it on the listener: nothing for the application to change
         }
         const target = row.java.server ? 'server' : 'socket';
@@ -506,17 +575,13 @@ function analyzeSocket(s: RawSocket, ctx: Ctx): ReportSocket {
     }
 
     let verdict: OptionVerdict;
-    /** verdict is one shared object: a systemDefault goes on a shared copy, not on it. */
-    let isShared = true;
     const boundV6 = row.option === 'IPV6_V6ONLY' && v === 1 && boundToIPv6(s, r, r === 'accepted' ? listener : undefined);
     if (row.option === 'SO_PRIORITY' && tos !== 0 && v === tosToPriority(tos)) {
       verdict = { origin: 'kernel-default', note: `set by the kernel from IP_TOS 0x${tos.toString(16)} (rt_tos2priority), not by a call of its own` };
-      isShared = false;
     } else if (boundV6) {
       verdict = constVerdict(ctx, 'boundV6', () => ({ origin: 'kernel-default', note: 'the kernel sets IPV6_V6ONLY when a socket binds to a specific IPv6 address (not :: or ::ffff:*)' }));
     } else if (row.option === 'SO_RCVBUF' || row.option === 'SO_SNDBUF') {
       verdict = bufferVerdict(row.option, s, Number(v), fresh[row.option] as number | undefined, r, ctx);
-      isShared = s.userLocks === undefined;
     } else {
       const exp = expectedValue(best.row, row.option, fresh);
       if (same(v, exp)) {
@@ -530,10 +595,11 @@ function analyzeSocket(s: RawSocket, ctx: Ctx): ReportSocket {
       }
     }
     if (sd) {
-      if (isShared) verdict = withSystemDefault(ctx, verdict, sd);
+      // A shared verdict gets its systemDefault on a shared copy; one made for this socket alone, on itself.
+      if (ctx.sharedVerdicts.has(verdict)) verdict = withSystemDefault(ctx, verdict, sd);
       else verdict.systemDefault = sd;
     }
-    verdicts[row.option] = verdict;
+    verdictScratch[i] = verdict;
 
     if (verdict.origin === 'application' || verdict.origin === 'jdk-default') {
       const origin = verdict.origin;
@@ -551,7 +617,11 @@ function analyzeSocket(s: RawSocket, ctx: Ctx): ReportSocket {
   }
 
   frameworkHints(s, r, ctx.sysctl, hints);
-  if (ctx.verdictCache) for (const k in verdicts) verdicts[k] = shared(ctx.verdictCache, verdicts[k]!);
+  const verdicts = verdictsObject(rows);
+  // Whole reports: the verdicts made for this socket alone join their equals too (those above are shared already).
+  if (ctx.verdictCache) {
+    for (const k in verdicts) if (!ctx.sharedVerdicts.has(verdicts[k]!)) verdicts[k] = shared(ctx.verdictCache, verdicts[k]!);
+  }
   // The RawSocket's fields in its own order, then the analysis: what {...s, role, ...} makes, without
   // the spread (V8 builds a spread-then-extended literal on a slow path that tenures every copy).
   const out = Object.assign({}, s) as ReportSocket;
@@ -583,6 +653,8 @@ function context(capture: Capture): Ctx {
     rmemMax: parseTriple(sc['net.core.rmem_max'])[0],
     wmemMax: parseTriple(sc['net.core.wmem_max'])[0],
     verdictOf: new Map(),
+    dynamicVerdicts: new Map(),
+    sharedVerdicts: new Set(),
     bufferVerdicts: new Map(),
     withSd: new Map(),
     jdk: capture.jdkDefaults?.rows ?? mappings().jdk,

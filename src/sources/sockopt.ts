@@ -19,14 +19,16 @@ const TCP_LISTEN = 10;
 // ESTABLISHED, FIN_WAIT1, FIN_WAIT2, CLOSE_WAIT, LAST_ACK, CLOSING
 const SYNCHRONIZED = new Set([1, 4, 5, 8, 9, 11]);
 
-const val = Buffer.alloc(256);
-const len = Buffer.alloc(4);
-const addr = Buffer.alloc(128);
+// Native memory rather than Buffers: ~35 calls per socket pass these, and a
+// pointer of our own skips koffi's Buffer-to-pointer step on each.
+const { ptr: valPtr, buf: val } = libc.nativeBuffer(256);
+const { ptr: lenPtr, buf: len } = libc.nativeBuffer(4);
+const { ptr: addrPtr, buf: addr } = libc.nativeBuffer(128);
 
 /** getsockopt into the shared buffer; returns the length read, or -errno. */
 function get(fd: number, level: number, name: number, size: number): number {
   len.writeUInt32LE(size, 0);
-  if (libc.getsockopt(fd, level, name, val, len) < 0) return -libc.errno();
+  if (libc.getsockopt(fd, level, name, valPtr, lenPtr) < 0) return -libc.errno();
   return len.readUInt32LE(0);
 }
 
@@ -38,36 +40,95 @@ function getInt(fd: number, level: number, name: number): number | undefined {
 export interface Identity {
   protocol: Protocol;
   family: 4 | 6;
+  /**
+   * The local address, when identify() already asked getsockname (its family
+   * stands for SO_DOMAIN): readSocket() with this Identity does not ask again.
+   */
+  local?: Endpoint;
+}
+
+function getsockname(fd: number): boolean {
+  len.writeUInt32LE(addr.length, 0);
+  return libc.getsockname(fd, addrPtr, lenPtr) === 0;
 }
 
 /** TCP or UDP over IPv4/IPv6? undefined for every other kind of socket. */
 export function identify(fd: number): Identity | undefined {
-  const domain = getInt(fd, SOL_SOCKET, SO_DOMAIN);
+  let domain: number | undefined;
+  let local: Endpoint | undefined;
+  if (getsockname(fd) && len.readUInt32LE(0) >= 2) {
+    domain = addr.readUInt16LE(0);
+    if (domain === AF_INET || domain === AF_INET6) local = decodeSockaddr(addr);
+  } else {
+    domain = getInt(fd, SOL_SOCKET, SO_DOMAIN);
+  }
   if (domain !== AF_INET && domain !== AF_INET6) return undefined;
   const proto = getInt(fd, SOL_SOCKET, SO_PROTOCOL);
   const type = getInt(fd, SOL_SOCKET, SO_TYPE);
   const family = domain === AF_INET ? 4 : 6;
   // A raw socket can carry IPPROTO_TCP too: only stream/datagram sockets are TCP/UDP endpoints.
-  if (proto === 6 && type === 1) return { protocol: family === 4 ? 'tcp' : 'tcp6', family };
-  if (proto === 17 && type === 2) return { protocol: family === 4 ? 'udp' : 'udp6', family };
+  if (proto === 6 && type === 1) return { protocol: family === 4 ? 'tcp' : 'tcp6', family, local };
+  if (proto === 17 && type === 2) return { protocol: family === 4 ? 'udp' : 'udp6', family, local };
   return undefined; // raw, sctp, udplite...
+}
+
+/**
+ * Address text, made once per address: a capture's sockets share a few local
+ * addresses (and their peers), so equal addresses are one string, not one per
+ * socket. IPv4 (and v4-mapped IPv6) by number, other IPv6 by their 16 bytes.
+ */
+const ipv4Text = new Map<number, string>();
+const ipv6Text = new Map<string, string>();
+const MAX_ADDRESSES = 65536;
+
+function ipv4(buf: Buffer, off: number): string {
+  const key = buf.readUInt32BE(off);
+  let a = ipv4Text.get(key);
+  if (a === undefined) {
+    a = formatIPv4(buf, off);
+    if (ipv4Text.size < MAX_ADDRESSES) ipv4Text.set(key, a);
+  }
+  return a;
+}
+
+function ipv6(buf: Buffer, off: number): string {
+  // ::ffff:a.b.c.d: keyed by the IPv4 number above 2^32.
+  if (buf.readUInt32BE(off) === 0 && buf.readUInt32BE(off + 4) === 0 && buf.readUInt32BE(off + 8) === 0xffff) {
+    const key = 0x100000000 + buf.readUInt32BE(off + 12);
+    let a = ipv4Text.get(key);
+    if (a === undefined) {
+      a = formatIPv6(buf, off);
+      if (ipv4Text.size < MAX_ADDRESSES) ipv4Text.set(key, a);
+    }
+    return a;
+  }
+  const key = buf.toString('latin1', off, off + 16);
+  let a = ipv6Text.get(key);
+  if (a === undefined) {
+    a = formatIPv6(buf, off);
+    if (ipv6Text.size < MAX_ADDRESSES) ipv6Text.set(key, a);
+  }
+  return a;
 }
 
 function decodeSockaddr(buf: Buffer): Endpoint | undefined {
   const fam = buf.readUInt16LE(0);
   const port = buf.readUInt16BE(2);
-  if (fam === AF_INET) return { address: formatIPv4(buf, 4), port };
-  if (fam === AF_INET6) return { address: formatIPv6(buf, 8), port };
+  if (fam === AF_INET) return { address: ipv4(buf, 4), port };
+  if (fam === AF_INET6) return { address: ipv6(buf, 8), port };
   return undefined;
 }
 
-export function addresses(fd: number, family: 4 | 6): { local: Endpoint; remote: Endpoint; connected: boolean } {
-  const any: Endpoint = { address: family === 4 ? '0.0.0.0' : '::', port: 0 };
+function anyAddress(family: 4 | 6): Endpoint {
+  return { address: family === 4 ? '0.0.0.0' : '::', port: 0 };
+}
+
+/** local: what getsockname already said of this fd (identify()), else it is asked. */
+export function addresses(fd: number, family: 4 | 6, known?: Endpoint): { local: Endpoint; remote: Endpoint; connected: boolean } {
+  const local = known ?? (getsockname(fd) ? decodeSockaddr(addr) : undefined);
   len.writeUInt32LE(addr.length, 0);
-  const local = libc.getsockname(fd, addr, len) === 0 ? decodeSockaddr(addr) ?? any : any;
-  len.writeUInt32LE(addr.length, 0);
-  const peer = libc.getpeername(fd, addr, len) === 0 ? decodeSockaddr(addr) : undefined;
-  return { local, remote: peer ?? any, connected: peer !== undefined };
+  const peer = libc.getpeername(fd, addrPtr, lenPtr) === 0 ? decodeSockaddr(addr) : undefined;
+  return { local: local ?? anyAddress(family), remote: peer ?? anyAddress(family), connected: peer !== undefined };
 }
 
 export function tcpInfo(fd: number, source: SourceName): TcpInfo | undefined {
@@ -80,18 +141,28 @@ export function tcpInfo(fd: number, source: SourceName): TcpInfo | undefined {
  * 50,000-socket capture holds ~30 readings per socket and most are the same few
  * values. Bounded per option so a long-running process does not grow with it.
  */
-const sharedReadings = new Map<string, Map<OptionValue, OptionReading>>();
+const sharedReadings = new Map<string, Map<number | string, OptionReading>>();
 function reading(o: KernelOption, value: OptionValue, source: SourceName): OptionReading {
-  if (typeof value === 'object') return { value, source };
   const key = source === 'pidfd' ? o.name : `${o.name}\u0000${source}`;
   let m = sharedReadings.get(key);
   if (!m) sharedReadings.set(key, (m = new Map()));
-  let r = m.get(value);
+  // SO_LINGER's {enabled, seconds}: keyed by one number, the pair packed.
+  const k = typeof value === 'object' ? (value.enabled ? 1 : 0) + 2 * value.seconds : value;
+  let r = m.get(k);
   if (!r) {
     r = { value, source };
-    if (m.size < 256) m.set(value, r);
+    if (m.size < 256) m.set(k, r);
   }
   return r;
+}
+
+/**
+ * A signed 64-bit little-endian integer as the nearest Number, what
+ * Number(buf.readBigInt64LE(off)) gives, without a BigInt: the high half times
+ * 2^32 is exact, so adding the low half rounds once, to the same Number.
+ */
+export function readInt64LE(buf: Buffer, off: number): number {
+  return buf.readInt32LE(off + 4) * 0x100000000 + buf.readUInt32LE(off);
 }
 
 function readOne(fd: number, o: KernelOption, source: SourceName): OptionReading {
@@ -101,8 +172,9 @@ function readOne(fd: number, o: KernelOption, source: SourceName): OptionReading
   let value: OptionValue;
   switch (o.type) {
     case 'linger': value = { enabled: val.readInt32LE(0) !== 0, seconds: val.readInt32LE(4) }; break;
-    case 'timeval': value = Number(val.readBigInt64LE(0)) * 1000 + Math.floor(Number(val.readBigInt64LE(8)) / 1000); break;
-    case 'string': value = val.toString('latin1', 0, n).replace(/\0.*$/s, ''); break;
+    // struct timeval {s64 sec; s64 usec}.
+    case 'timeval': value = readInt64LE(val, 0) * 1000 + Math.floor(readInt64LE(val, 8) / 1000); break;
+    case 'string': { const end = val.indexOf(0); value = val.toString('latin1', 0, end >= 0 && end < n ? end : n); break; }
     default: value = n >= 4 ? val.readInt32LE(0) : val.readUInt8(0);
   }
   return reading(o, value, source);
@@ -135,7 +207,7 @@ export interface SocketReading {
 
 /** Everything readable from one fd of a TCP/UDP socket. */
 export function readSocket(fd: number, id: Identity, source: SourceName): SocketReading {
-  const { local, remote, connected } = addresses(fd, id.family);
+  const { local, remote, connected } = addresses(fd, id.family, id.local);
   const options: Record<string, OptionReading> = {};
   let ti: TcpInfo | undefined;
   let state: string, recvQ = 0, sendQ = 0, diag = '';
@@ -148,8 +220,8 @@ export function readSocket(fd: number, id: Identity, source: SourceName): Socket
       recvQ = ti?.unacked ?? 0;
       options.backlog = ti?.sacked !== undefined ? { value: ti.sacked, source, note: 'max accept queue (sk_max_ack_backlog) from TCP_INFO' } : { value: null, source };
     } else {
-      if (libc.ioctl(fd, SIOCINQ, len) === 0) recvQ = len.readInt32LE(0);
-      if (libc.ioctl(fd, SIOCOUTQ, len) === 0) sendQ = len.readInt32LE(0);
+      if (libc.ioctl(fd, SIOCINQ, lenPtr) === 0) recvQ = len.readInt32LE(0);
+      if (libc.ioctl(fd, SIOCOUTQ, lenPtr) === 0) sendQ = len.readInt32LE(0);
     }
     // Windows mean something only on a synchronized connection (not LISTEN, SYN_*, TIME_WAIT, CLOSE).
     if (ti && SYNCHRONIZED.has(st)) diag = diagFromTcpInfo(ti);
@@ -163,7 +235,9 @@ export function readSocket(fd: number, id: Identity, source: SourceName): Socket
     if (o.states && !o.states.includes(state)) continue;
     options[o.name] = readOne(fd, o, source);
   }
-  return { protocol: id.protocol, local, remote, state, recvQ, sendQ, options, tcpInfo: ti, diag };
+  // ~30 keyed stores leave V8 a dictionary-mode object (~1.6 KB); its copy has fast properties (~0.3 KB).
+  // A capture holds one per socket until the report is written.
+  return { protocol: id.protocol, local, remote, state, recvQ, sendQ, options: { ...options }, tcpInfo: ti, diag };
 }
 
 /** Options of a fresh socket of each kind, made in this process: the kernel's defaults on this host. */

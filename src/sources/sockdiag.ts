@@ -823,6 +823,8 @@ export class SockdiagSource implements Source {
  * shutdown state, and whatever the primary source could not read) by exact
  * lookups, so the cost follows the target's sockets, not the host's.
  */
+const ENRICH_SLICE = 2048;
+
 export class SockdiagEnricher implements Source {
   readonly name = 'sockdiag' as const;
 
@@ -832,8 +834,14 @@ export class SockdiagEnricher implements Source {
 
   async collect(ctx: SourceContext): Promise<SourceResult> {
     try {
-      const res = lookupSockdiag(ctx.target.pid, ctx.sockets);
-      return { status: { name: this.name, used: true, role: 'enrich' }, warnings: res.warnings };
+      // In slices: each slice's replies are merged and dropped before the next,
+      // so the working set stays bounded on 50,000-socket JVMs.
+      const all = [...ctx.sockets.values()];
+      const warnings = new Set<string>();
+      for (let i = 0; i < all.length; i += ENRICH_SLICE) {
+        for (const w of lookupSockdiag(ctx.target.pid, all.slice(i, i + ENRICH_SLICE)).warnings) warnings.add(w);
+      }
+      return { status: { name: this.name, used: true, role: 'enrich' }, warnings: [...warnings] };
     } catch (err) {
       if (err instanceof SysError && err.exitCode !== 70) {
         return { status: { name: this.name, used: false, role: 'enrich', reason: err.message, errno: err.errno } };

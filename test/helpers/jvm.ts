@@ -4,10 +4,11 @@
 // waits until it is killed or its stdin closes.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { ROOT } from './root.js';
 
-export const ROOT = resolve(import.meta.dirname, '..', '..');
+export { ROOT };
 export const WORK = join(ROOT, 'test', '.work');
 export const CLASSES = join(WORK, 'classes');
 const SRC = join(ROOT, 'samples', 'java');

@@ -6,13 +6,13 @@ import { describe, expect, it } from 'vitest';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { FormatError } from '../src/errors.js';
+import { FormatError } from '../../src/errors.js';
 import {
   KnetstatSource, deferAcceptSeconds, optionReadings, parseKnetstat, parseKnetstatTable, type KnetstatRow,
-} from '../src/sources/knetstat.js';
-import type { RawSocket } from '../src/model/types.js';
+} from '../../src/sources/knetstat.js';
+import type { RawSocket } from '../../src/model/types.js';
 
-const SAMPLES = resolve(import.meta.dirname, '..', 'samples', 'knetstat');
+const SAMPLES = resolve(import.meta.dirname, '..', '..', 'samples', 'knetstat');
 const read = (...p: string[]) => readFileSync(join(SAMPLES, ...p), 'utf8');
 const ready = JSON.parse(read('ours', 'ready')) as Record<string, number>;
 

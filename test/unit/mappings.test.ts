@@ -5,9 +5,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { mappings } from '../src/mappings.js';
-import { withTable } from '../src/cli/docs.js';
-import { ROOT } from './helpers/jvm.js';
+import { mappings } from '../../src/mappings.js';
+import { withTable } from '../../src/cli/docs.js';
+import { ROOT } from '../helpers/root.js';
 
 describe('mappings/kernel-options.json', () => {
   it('every level and option number matches this machine\'s C headers', () => {

@@ -2,13 +2,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { formatIPv6, parseProcAddress } from '../src/model/addr.js';
-import { parseProcNet } from '../src/discover/procnet.js';
-import { diagFromTcpInfo, parseTcpInfo } from '../src/model/tcpinfo.js';
-import { covers } from '../src/java/analyze.js';
-import { mainClassOf, javaHomeFromMaps, parsePid } from '../src/discover/process.js';
-import { sanitize } from '../src/render/text.js';
-import { ROOT } from './helpers/jvm.js';
+import { formatIPv6, parseProcAddress } from '../../src/model/addr.js';
+import { parseProcNet } from '../../src/discover/procnet.js';
+import { diagFromTcpInfo, parseTcpInfo } from '../../src/model/tcpinfo.js';
+import { covers } from '../../src/java/analyze.js';
+import { mainClassOf, javaHomeFromMaps, parsePid } from '../../src/discover/process.js';
+import { sanitize } from '../../src/render/text.js';
+import { ROOT } from '../helpers/root.js';
 
 const sample = (f: string) => readFileSync(join(ROOT, 'samples', 'proc', f), 'latin1');
 

@@ -15,8 +15,9 @@ import { createInterface } from 'node:readline';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const sd = await import(join(ROOT, 'dist', 'sources', 'sockdiag.js'));
+const diag = await import(join(ROOT, 'dist', 'linux', 'diagsocket.js'));
 const { PidfdSource } = await import(join(ROOT, 'dist', 'sources', 'pidfd.js'));
-const { socketFds } = await import(join(ROOT, 'dist', 'discover', 'fds.js'));
+const { socketFds } = await import(join(ROOT, 'dist', 'linux', 'proc.js'));
 
 const args = process.argv.slice(2);
 const opt = (name, def) => { const i = args.indexOf(`--${name}`); return i >= 0 ? Number(args[i + 1]) : def; };
@@ -49,11 +50,11 @@ function measure(pid, sockets) {
   for (let i = 0; i < REPS; i++) {
     for (const [name, fn] of [['lookup', sd.lookupSockdiag], ['enrich', sd.enrichWithSockdiag]]) {
       const input = clone(sockets);
-      sd.resetDiagIoStats();
+      diag.resetDiagIoStats();
       const t0 = process.hrtime.bigint();
       const r = fn(pid, input);
       t[name].push(Number(process.hrtime.bigint() - t0) / 1e6);
-      io[name] = { ...sd.diagIoStats(), found: r.records.size, notFound: r.notFound.length };
+      io[name] = { ...diag.diagIoStats(), found: r.records.size, notFound: r.notFound.length };
     }
   }
   return { ms: { lookup: median(t.lookup), enrich: median(t.enrich) }, io };

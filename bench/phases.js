@@ -4,7 +4,7 @@
 import { capture } from '../dist/capture.js';
 import { analyze, analyzeSockets } from '../dist/java/analyze.js';
 import { renderJson } from '../dist/render/json.js';
-import * as libc from '../dist/sys/libc.js';
+import * as libc from '../dist/linux/libc.js';
 
 const pid = Number(process.argv[2]);
 /** Live heap: after a full GC when run with --expose-gc (bench/run.js does). */

@@ -1,18 +1,16 @@
 // pid -> Capture: the process, its socket fds, and what the chosen sources
 // read from them. Everything a report or a snapshot needs, nothing rendered.
 import { inspectProcess } from './discover/process.js';
-import { socketFds } from './discover/fds.js';
-import { hostInfo } from './host/sysctl.js';
-import { freshDefaults, optionsFor } from './sources/sockopt.js';
+import { ProbeError, UsageError } from './errors.js';
+import { probeJdkDefaults } from './java/probe.js';
+import { socketFds } from './linux/proc.js';
+import { freshDefaults, optionsFor } from './linux/sockopt.js';
+import { hostInfo } from './linux/sysctl.js';
+import { FORMAT_VERSION, type Capture, type RawSocket, type SourceName, type SourceStatus } from './model/types.js';
 import { makeSource } from './sources/index.js';
 import { SockdiagEnricher } from './sources/sockdiag.js';
-import { UsageError } from './errors.js';
-import { TOOL } from './version.js';
-import { probeJdkDefaults } from './java/probe.js';
-import type { Capture, RawSocket, SourceName, SourceStatus } from './model/types.js';
 import type { Source, Target } from './sources/types.js';
-
-export const FORMAT_VERSION = 1;
+import { TOOL } from './version.js';
 
 export type SourceChoice = 'auto' | SourceName;
 
@@ -111,12 +109,20 @@ export async function capture(pid: number, opts: CaptureOptions = {}): Promise<C
     missing = { options: [...unread].sort(), reason: why };
   }
   let jdkDefaults: Capture['jdkDefaults'];
+  let probeFailed = false;
   if (opts.probeJdk) {
     const home = proc.jvm?.javaHome;
     if (!home) warnings.push('--probe-jdk: the target is not a JVM (no java.home): using mappings/jdk-defaults.json');
     else {
-      const rows = await probeJdkDefaults(home, proc.jvm?.version, (p) => capture(p, { source: 'pidfd', any: true }));
-      jdkDefaults = { rows, source: `live probe of ${home} (JDK ${proc.jvm?.version ?? '?'}) at ${new Date().toISOString()}` };
+      try {
+        const rows = await probeJdkDefaults(home, proc.jvm?.version, (p) => capture(p, { source: 'pidfd', any: true }));
+        jdkDefaults = { rows, source: `live probe of ${home} (JDK ${proc.jvm?.version ?? '?'}) at ${new Date().toISOString()}` };
+      } catch (err) {
+        // Not bad input: the report is made with the shipped table, and says so (partial: exit 3).
+        if (!(err instanceof ProbeError)) throw err;
+        warnings.push(`${err.message}${err.remedy ? ` (${err.remedy})` : ''}: JDK defaults from mappings/jdk-defaults.json instead, which may not match the target's JDK`);
+        probeFailed = true;
+      }
     }
   }
   return {
@@ -127,7 +133,7 @@ export async function capture(pid: number, opts: CaptureOptions = {}): Promise<C
     process: proc,
     sources: statuses,
     warnings,
-    partial: missing !== undefined,
+    partial: missing !== undefined || probeFailed,
     missing,
     sockets: list,
     ...(jdkDefaults ? { jdkDefaults } : {}),

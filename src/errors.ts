@@ -1,26 +1,17 @@
-// Typed errors. Library code throws these; only the CLI entry turns them into
-// exit codes and one-line messages (see README "Exit codes").
-
-export const EXIT = {
-  OK: 0,
-  /** check: some rule failed. */
-  CHECK_FAILED: 1,
-  /** Bad input: pid, file, flag, policy; or a process we may not even look at. */
-  USAGE: 2,
-  /** A report was produced but some data could not be read (permissions, kernel). */
-  PARTIAL: 3,
-  /** Internal error: a bug. */
-  INTERNAL: 70,
-} as const;
+// Typed errors. Library code throws these, keeping errno and cause; only the
+// CLI (src/cli/exit.ts) turns them into exit codes and one-line messages (see
+// README "Exit codes").
+import { constants } from 'node:os';
+import { getSystemErrorMap } from 'node:util';
 
 export class KnetstatError extends Error {
-  readonly exitCode: number;
+  /** errno name ("EACCES") when a system call or file read failed. */
   readonly errno?: string;
+  /** What the user can do about it, printed in parentheses after the message. */
   readonly remedy?: string;
-  constructor(message: string, opts: { exitCode?: number; errno?: string; remedy?: string; cause?: unknown } = {}) {
+  constructor(message: string, opts: { errno?: string; remedy?: string; cause?: unknown } = {}) {
     super(message, opts.cause !== undefined ? { cause: opts.cause } : undefined);
     this.name = new.target.name;
-    this.exitCode = opts.exitCode ?? EXIT.USAGE;
     this.errno = opts.errno;
     this.remedy = opts.remedy;
   }
@@ -32,28 +23,45 @@ export class UsageError extends KnetstatError {}
 /** The target process cannot be inspected (gone, zombie, not ours). */
 export class TargetError extends KnetstatError {}
 
-/** A file we were asked to read (snapshot, policy, knetstat table) is malformed. */
+/** Malformed input: a file we were asked to read (snapshot, policy, knetstat table), or a kernel table or message. */
 export class FormatError extends KnetstatError {}
 
-/** A system call failed; keeps the errno name. */
+/** A system call failed; keeps the errno number and name. */
 export class SysError extends KnetstatError {
   readonly syscall: string;
   readonly code: number;
-  constructor(syscall: string, code: number, message?: string, opts: { remedy?: string; exitCode?: number; cause?: unknown } = {}) {
+  constructor(syscall: string, code: number, message?: string, opts: { remedy?: string; cause?: unknown } = {}) {
     super(message ?? `${syscall} failed: ${errnoName(code)}`, { errno: errnoName(code), ...opts });
     this.syscall = syscall;
     this.code = code;
   }
 }
 
-const ERRNO_NAMES: Record<number, string> = {
-  1: 'EPERM', 2: 'ENOENT', 3: 'ESRCH', 4: 'EINTR', 9: 'EBADF', 11: 'EAGAIN', 12: 'ENOMEM', 13: 'EACCES',
-  14: 'EFAULT', 22: 'EINVAL', 24: 'EMFILE', 38: 'ENOSYS', 88: 'ENOTSOCK', 92: 'ENOPROTOOPT',
-  93: 'EPROTONOSUPPORT', 95: 'EOPNOTSUPP', 97: 'EAFNOSUPPORT', 107: 'ENOTCONN',
-};
+/**
+ * A failure after which the tool's own state cannot be trusted (it could not
+ * return to its own network namespace): nothing more may be read, no source
+ * may catch it and go on.
+ */
+export class FatalSysError extends SysError {}
 
+/** --probe-jdk could not measure the target JDK's defaults (no java or javac there, or the probe JVM did not start). */
+export class ProbeError extends KnetstatError {}
+
+/**
+ * errno number -> name, from Node's tables for this platform (os.constants.errno,
+ * then libuv's map for the few it lacks): no copy of ours. Of two names for one
+ * number the kernel's is kept: glibc's ENOTSUP and EWOULDBLOCK are aliases of
+ * EOPNOTSUPP and EAGAIN (what strace prints, and what the kernel returns).
+ */
+const ERRNO_NAMES = new Map<number, string>();
+for (const [name, n] of Object.entries(constants.errno)) {
+  if (name !== 'ENOTSUP' && name !== 'EWOULDBLOCK' && !ERRNO_NAMES.has(n)) ERRNO_NAMES.set(n, name);
+}
+const SYSTEM_ERRORS = getSystemErrorMap();
+
+/** "EACCES" for 13. */
 export function errnoName(code: number): string {
-  return ERRNO_NAMES[code] ?? `errno ${code}`;
+  return ERRNO_NAMES.get(code) ?? SYSTEM_ERRORS.get(-code)?.[0] ?? `errno ${code}`;
 }
 
 /** Node's fs errors carry .code ("ENOENT"); map them to our names. */

@@ -6,9 +6,9 @@ import { spawnSync } from 'node:child_process';
 import { CLI } from './helpers/cli.js';
 import { startJvm, type Jvm } from './helpers/jvm.js';
 import { PidfdSource } from '../src/sources/pidfd.js';
-import { socketFds } from '../src/discover/fds.js';
+import { socketFds } from '../src/linux/proc.js';
 import { capture } from '../src/capture.js';
-import { PROTOCOLS, readProcNet } from '../src/discover/procnet.js';
+import { PROTOCOLS, readProcNet } from '../src/linux/procnet.js';
 import type { RawSocket } from '../src/model/types.js';
 
 let jvm: Jvm;

@@ -14,8 +14,8 @@ import { ROOT, startJvm, type Jvm } from './helpers/jvm.js';
 import { capture } from '../src/capture.js';
 import { analyze, analyzeSockets } from '../src/java/analyze.js';
 import { renderJson, renderJsonString, socketJson } from '../src/render/json.js';
-import { addresses, identify, readInt64LE, readSocket } from '../src/sources/sockopt.js';
-import * as libc from '../src/sys/libc.js';
+import { addresses, identify, readInt64LE, readSocket } from '../src/linux/sockopt.js';
+import * as libc from '../src/linux/libc.js';
 import type { Capture, Report, ReportSocket } from '../src/model/types.js';
 
 /** The report as JSON.stringify lays out each socket: the text renderJson must produce. */

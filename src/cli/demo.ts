@@ -5,7 +5,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { PROJECT_ROOT } from '../mappings.js';
-import { exitFor, reportCommand } from './main.js';
+import { exitFor } from './exit.js';
+import { reportCommand } from './main.js';
 
 const SOCKETS = [
   'web:server:backlog=128,child.tcpNoDelay,child.keepAlive',

@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 // The CLI entry. The only place that turns errors into exit codes and
 // one-line messages; everything below it throws typed errors.
-import { Command, CommanderError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { capture, type SourceChoice } from '../capture.js';
 import { parsePid } from '../discover/process.js';
 import { analyze, analyzeSockets } from '../java/analyze.js';
 import { renderJson } from '../render/json.js';
 import { renderer, formats } from '../render/index.js';
-import { EXIT, KnetstatError } from '../errors.js';
+import { KnetstatError } from '../errors.js';
+import { EXIT, exitFor } from './exit.js';
 import { TOOL } from '../version.js';
 import { writeOutput } from './output.js';
 import { progressReporter } from './progress.js';
@@ -101,23 +102,6 @@ export async function main(argv: string[]): Promise<void> {
   } catch (err) {
     process.exitCode = exitFor(err);
   }
-}
-
-/** One line on stderr, the documented exit code; a stack trace only for bugs, and only with KNETSTAT_DEBUG. */
-export function exitFor(err: unknown): number {
-  if (err instanceof CommanderError) {
-    if (err.exitCode === 0) return 0; // --help, --version
-    process.stderr.write(`knetstat-java: ${err.message.replace(/^error: /, '')}\n`);
-    return EXIT.USAGE;
-  }
-  if (err instanceof KnetstatError) {
-    process.stderr.write(`knetstat-java: ${err.message}${err.remedy ? ` (${err.remedy})` : ''}\n`);
-    return err.exitCode;
-  }
-  const e = err as Error;
-  process.stderr.write(`knetstat-java: internal error: ${e?.message ?? String(err)}\n`);
-  if (process.env.KNETSTAT_DEBUG) process.stderr.write(`${e?.stack}\n`);
-  return EXIT.INTERNAL;
 }
 
 // Run when executed, not when imported by tests.

@@ -4,17 +4,19 @@
 // process that holds the socket, and what sock_diag adds (tcp_info for the
 // Diag column, timers). Sockets no process holds (TIME_WAIT, request
 // sockets, orphans) have no options.
-import { fstatSync } from 'node:fs';
-import * as libc from '../sys/libc.js';
-import { errnoName } from '../errors.js';
-import { PROTOCOLS, readProcNet } from '../discover/procnet.js';
-import { identify, readSocket, freshDefaults } from '../sources/sockopt.js';
-import { dumpAllInetDiag, mergeDiagRecord } from '../sources/sockdiag.js';
-import { socketOwners, type SocketHolder } from './owner.js';
+import { FatalSysError, SysError, errnoName } from '../errors.js';
+import { dumpAllInetDiag } from '../linux/diagsocket.js';
+import { ERRNO, netstatSendQ } from '../linux/inet.js';
+import { forEachDuplicate } from '../linux/pidfd.js';
+import { PROTOCOLS, readProcNet } from '../linux/procnet.js';
+import { freshDefaults, identify, readSocket } from '../linux/sockopt.js';
 import type { OptionValue, Protocol, RawSocket } from '../model/types.js';
-import type { KnetstatRowInput } from '../render/knetstat.js';
+import { mergeDiagRecord } from '../sources/diagrecord.js';
+import { socketOwners, type SocketHolder } from './owner.js';
 
-export interface HostRow extends KnetstatRowInput {
+const { EPERM, EACCES, ENOENT } = ERRNO;
+
+export interface HostRow {
   socket: RawSocket;
   /** "pid/name" of each holder. */
   owners: string[];
@@ -24,6 +26,8 @@ export interface HostRow extends KnetstatRowInput {
 export interface HostCapture {
   rows: HostRow[];
   warnings: string[];
+  /** What this capture could not read that a run as root would (each also a warning): exit 3. */
+  incomplete: string[];
   kernelDefaults: Partial<Record<Protocol, Record<string, OptionValue>>>;
 }
 
@@ -38,15 +42,15 @@ export interface HostCaptureOptions {
 
 export async function captureHost(opts: HostCaptureOptions = {}): Promise<HostCapture> {
   const warnings: string[] = [];
+  const incomplete: string[] = [];
   const nsPid = opts.pid ?? 'self';
   const rows: HostRow[] = [];
   const byInode = new Map<number, HostRow>();
   for (const protocol of PROTOCOLS) {
     for (const r of readProcNet(nsPid, protocol)) {
-      const listen = r.state === 'LISTEN';
       const socket: RawSocket = {
         protocol, fd: -1, inode: r.inode, local: r.local, remote: r.remote, state: r.state,
-        recvQ: r.rxQueue, sendQ: listen ? 0 : r.txQueue, uid: r.uid, options: {}, diag: '', sources: ['procfs'],
+        recvQ: r.rxQueue, sendQ: netstatSendQ(r.state, r.txQueue), uid: r.uid, options: {}, diag: '', sources: ['procfs'],
       };
       const row: HostRow = { socket, owners: [], holders: [] };
       rows.push(row);
@@ -55,9 +59,11 @@ export async function captureHost(opts: HostCaptureOptions = {}): Promise<HostCa
   }
   const scan = socketOwners({ inodes: new Set(byInode.keys()) });
   if (scan.unreadable.length > 0) {
-    warnings.push(`${scan.unreadable.length} process(es) could not be inspected (not permitted): their sockets show no owner (run as root)`);
+    const w = `${scan.unreadable.length} process(es) could not be inspected (not permitted): their sockets show no owner (run as root)`;
+    warnings.push(w);
+    incomplete.push(w);
   }
-  const byPid = new Map<number, { fd: number; inode: number }[]>();
+  const byPid = new Map<number, [fd: number, inode: number][]>();
   for (const [inode, holders] of scan.owners) {
     const row = byInode.get(inode)!;
     row.holders = holders;
@@ -66,47 +72,46 @@ export async function captureHost(opts: HostCaptureOptions = {}): Promise<HostCa
     const h = holders[0]!;
     let l = byPid.get(h.pid);
     if (!l) byPid.set(h.pid, (l = []));
-    l.push({ fd: h.fd, inode });
+    l.push([h.fd, inode]);
   }
   if (opts.options !== false) {
     const refused: string[] = [];
     for (const [pid, fds] of byPid) {
-      const pidfd = libc.pidfdOpen(pid);
-      if (pidfd < 0) continue; // exited
-      try {
-        for (const { fd, inode } of fds) {
-          const dup = libc.pidfdGetfd(pidfd, fd);
-          if (dup < 0) {
-            const e = libc.errno();
-            if (e === 1 || e === 13) { refused.push(`${pid} (${errnoName(e)})`); break; }
-            continue; // closed meanwhile
-          }
-          try {
-            if (fstatSync(dup).ino !== inode) continue;
-            const id = identify(dup);
-            if (!id) continue;
-            const rd = readSocket(dup, id, 'pidfd');
-            const s = byInode.get(inode)!.socket;
-            // Queues stay as /proc/net printed them (same moment as the rest of the row).
-            s.options = rd.options;
-            if (rd.tcpInfo) s.tcpInfo = rd.tcpInfo;
-            s.diag = rd.diag;
-            s.fd = fd;
-            s.sources = [...s.sources, 'pidfd'];
-          } finally {
-            libc.close(dup);
-          }
-        }
-      } finally {
-        libc.close(pidfd);
-      }
+      // A process that exited meanwhile (pidfd_open fails) has nothing to read.
+      await forEachDuplicate(pid, fds, {
+        vanished: () => {},
+        // Every fd of a process refuses alike: one refusal ends that process.
+        refused: (_fd, _inode, e) => {
+          if (e === EPERM || e === EACCES) { refused.push(`${pid} (${errnoName(e)})`); return false; }
+          return true;
+        },
+        socket: (fd, inode, dup) => {
+          const id = identify(dup);
+          if (!id) return;
+          const rd = readSocket(dup, id, 'pidfd');
+          const s = byInode.get(inode)!.socket;
+          // Queues stay as /proc/net printed them (same moment as the rest of the row).
+          s.options = rd.options;
+          if (rd.tcpInfo) s.tcpInfo = rd.tcpInfo;
+          s.diag = rd.diag;
+          s.fd = fd;
+          s.sources = [...s.sources, 'pidfd'];
+        },
+      });
     }
-    if (refused.length > 0) warnings.push(`pidfd_getfd refused for process(es) ${refused.join(', ')}: their sockets show no options (run as root)`);
+    if (refused.length > 0) {
+      const w = `pidfd_getfd refused for process(es) ${refused.join(', ')}: their sockets show no options (run as root)`;
+      warnings.push(w);
+      incomplete.push(w);
+    }
   }
   if (opts.sockdiag !== false) {
     try {
       const d = dumpAllInetDiag({ pid: opts.pid, inodes: new Set(byInode.keys()) });
       warnings.push(...d.warnings);
+      // A kernel without a kind's handler has nothing more to give; a refusal is a run without the rights.
+      for (const f of d.failed) if (f.errno !== ENOENT) incomplete.push(`sock_diag ${f.kind}: ${errnoName(f.errno)}`);
+      if (d.netns === 'own' && opts.pid !== undefined) incomplete.push(`sock_diag: not in the network namespace of process ${opts.pid}`);
       for (const [inode, rec] of d.records) {
         const row = byInode.get(inode);
         if (!row) continue;
@@ -119,8 +124,10 @@ export async function captureHost(opts: HostCaptureOptions = {}): Promise<HostCa
         if (row.holders.length > 0 && !before.SO_KEEPALIVE && inferredKeepalive) before.SO_KEEPALIVE = inferredKeepalive;
       }
     } catch (err) {
-      warnings.push(`sock_diag: ${(err as Error).message}`);
+      // No sock_diag here (no socket, refused): the tables go without Diag and timers.
+      if (!(err instanceof SysError) || err instanceof FatalSysError) throw err;
+      warnings.push(`sock_diag: ${err.message}`);
     }
   }
-  return { rows, warnings, kernelDefaults: freshDefaults() };
+  return { rows, warnings, incomplete, kernelDefaults: freshDefaults() };
 }

@@ -1,11 +1,10 @@
 // Which processes hold a socket: one pass over /proc/*/fd building
 // inode -> holders, and `knetstat-java owner <inode>|<[addr:]port>`.
-import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
-import { socketInode } from '../discover/fds.js';
-import { javaHomeFromMaps, mainClassOf, userName } from '../discover/process.js';
-import { PROTOCOLS, readProcNet } from '../discover/procnet.js';
-import { UsageError } from '../errors.js';
+import { TargetError, UsageError } from '../errors.js';
+import { javaHomeFromMaps, mainClassOf } from '../java/jvm.js';
+import { allPids, comm, parseCmdline, readProcFileOrUndefined, realUid, socketFds, status, userName } from '../linux/proc.js';
+import { PROTOCOLS, readProcNet } from '../linux/procnet.js';
 import type { Endpoint, Protocol } from '../model/types.js';
 
 export interface SocketHolder {
@@ -21,13 +20,9 @@ export interface OwnerScan {
   unreadable: number[];
 }
 
-/** Every numeric entry of /proc. */
-export function allPids(): number[] {
-  return readdirSync('/proc').filter((n) => /^[0-9]+$/.test(n)).map(Number).sort((a, b) => a - b);
-}
-
-export function comm(pid: number): string {
-  try { return readFileSync(`/proc/${pid}/comm`, 'latin1').trimEnd(); } catch { return '?'; }
+/** comm of a process, '?' when it is gone. */
+function commOr(pid: number): string {
+  try { return comm(pid); } catch { return '?'; }
 }
 
 /** inode -> holders over all processes (or only `pids`); `inodes` limits what is kept. */
@@ -35,21 +30,21 @@ export function socketOwners(opts: { pids?: number[]; inodes?: Set<number> } = {
   const owners = new Map<number, SocketHolder[]>();
   const unreadable: number[] = [];
   for (const pid of opts.pids ?? allPids()) {
-    let names: string[];
-    try { names = readdirSync(`/proc/${pid}/fd`); } catch (err) {
-      if ((err as { code?: string }).code !== 'ENOENT') unreadable.push(pid);
+    let fds: Map<number, number>;
+    try {
+      fds = socketFds(pid);
+    } catch (err) {
+      if (!(err instanceof TargetError)) throw err;
+      if (err.errno !== 'ENOENT') unreadable.push(pid);
       continue;
     }
     let name: string | undefined;
-    for (const n of names) {
-      let link: string;
-      try { link = readlinkSync(`/proc/${pid}/fd/${n}`); } catch { continue; }
-      const inode = socketInode(link);
-      if (inode === undefined || (opts.inodes && !opts.inodes.has(inode))) continue;
-      name ??= comm(pid);
+    for (const [fd, inode] of fds) {
+      if (opts.inodes && !opts.inodes.has(inode)) continue;
+      name ??= commOr(pid);
       let list = owners.get(inode);
       if (!list) owners.set(inode, (list = []));
-      list.push({ pid, comm: name, fd: Number(n) });
+      list.push({ pid, comm: name, fd });
     }
   }
   return { owners, unreadable };
@@ -102,26 +97,25 @@ export function parseOwnerQuery(text: string): OwnerQuery {
   throw new UsageError(`not a socket inode or [address:]port: '${text}' (e.g. 123456, 8080, 127.0.0.1:8080, [::1]:8080)`);
 }
 
+/** The same address, an IPv4 one also in its v4-mapped form. A wildcard listener does not match a concrete address. */
 function sameAddress(a: string, b: string): boolean {
   if (a === b) return true;
   const strip = (x: string) => x.replace(/^::ffff:/, '');
-  if (strip(a) === strip(b)) return true;
-  // A query for a concrete address also matches a wildcard listener that serves it.
-  return false;
+  return strip(a) === strip(b);
 }
 
+/** Whether pid is a JVM (undefined: its memory map is not readable), and its main class. */
 function isJvmPid(pid: number): { isJvm?: boolean; mainClass?: string } {
-  try {
-    const maps = readFileSync(`/proc/${pid}/maps`, 'latin1');
-    const isJvm = javaHomeFromMaps(maps) !== undefined;
-    if (!isJvm) return { isJvm };
-    const argv = readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').filter((x) => x !== '');
-    return { isJvm, mainClass: mainClassOf(argv) };
-  } catch { return {}; }
+  const maps = readProcFileOrUndefined(pid, 'maps');
+  if (maps === undefined) return {};
+  const isJvm = javaHomeFromMaps(maps) !== undefined;
+  if (!isJvm) return { isJvm };
+  const argv = readProcFileOrUndefined(pid, 'cmdline');
+  return argv === undefined ? {} : { isJvm, mainClass: mainClassOf(parseCmdline(argv).filter((x) => x !== '')) };
 }
 
 function uidOf(pid: number): number | undefined {
-  try { return statSync(`/proc/${pid}`).uid; } catch { return undefined; }
+  try { return realUid(status(pid)); } catch { return undefined; }
 }
 
 /**

@@ -3,11 +3,10 @@
 // <java.home>/release, owner, namespaces relative to ours, and how many
 // TCP/UDP sockets each holds (fd -> inode -> the /proc/<pid>/net table of its
 // own network namespace).
-import { readFileSync, statSync } from 'node:fs';
-import { javaHomeFromMaps, mainClassOf, readRelease, userName } from '../discover/process.js';
-import { socketFds } from '../discover/fds.js';
-import { PROTOCOLS, readProcNet } from '../discover/procnet.js';
-import { allPids } from './owner.js';
+import { TargetError } from '../errors.js';
+import { javaHomeFromMaps, mainClassOf, readJdkVersion } from '../java/jvm.js';
+import { allPids, namespaceOf, parseCmdline, parseStatus, readProcFileOrUndefined, realUid, socketFds, userName } from '../linux/proc.js';
+import { PROTOCOLS, readProcNet } from '../linux/procnet.js';
 import type { Protocol } from '../model/types.js';
 
 export interface ProcessEntry {
@@ -33,21 +32,6 @@ export interface ProcessEntry {
   note?: string;
 }
 
-function read(path: string): string | undefined {
-  try { return readFileSync(path, 'latin1'); } catch { return undefined; }
-}
-
-function ns(pid: number, kind: 'net' | 'pid', ours: number | undefined): { inode: number; own: boolean } | undefined {
-  try {
-    const inode = statSync(`/proc/${pid}/ns/${kind}`).ino;
-    return { inode, own: inode === ours };
-  } catch { return undefined; }
-}
-
-function ownNs(kind: 'net' | 'pid'): number | undefined {
-  try { return statSync(`/proc/self/ns/${kind}`).ino; } catch { return undefined; }
-}
-
 /** Per network namespace: socket inode -> table, read once through one of its processes. */
 class TableCache {
   private byNs = new Map<number, Map<number, Protocol>>();
@@ -71,43 +55,42 @@ export interface ListOptions {
 }
 
 export function listProcesses(opts: ListOptions = {}): ProcessEntry[] {
-  const ourNet = ownNs('net'), ourPid = ownNs('pid');
   const cache = new TableCache();
   const out: ProcessEntry[] = [];
   for (const pid of allPids()) {
-    const status = read(`/proc/${pid}/status`);
-    if (status === undefined) continue; // exited
-    const state = /^State:\s+(\S)/m.exec(status)?.[1];
-    if (state === 'Z' || state === 'X') continue;
-    const cmdlineRaw = read(`/proc/${pid}/cmdline`) ?? '';
-    if (cmdlineRaw === '' && (pid === 2 || /^PPid:\s+2$/m.test(status))) continue; // kernel threads
-    const comm = (read(`/proc/${pid}/comm`) ?? '?').trimEnd();
-    const cmdline = cmdlineRaw.split('\0').filter((x, i, a) => !(x === '' && i === a.length - 1));
-    const maps = read(`/proc/${pid}/maps`);
+    const statusText = readProcFileOrUndefined(pid, 'status');
+    if (statusText === undefined) continue; // exited
+    const st = parseStatus(statusText);
+    if (st.state === 'Z' || st.state === 'X') continue;
+    const cmdlineRaw = readProcFileOrUndefined(pid, 'cmdline') ?? '';
+    if (cmdlineRaw === '' && (pid === 2 || st.ppid === 2)) continue; // kernel threads
+    const comm = (readProcFileOrUndefined(pid, 'comm') ?? '?').trimEnd();
+    const cmdline = parseCmdline(cmdlineRaw);
+    const maps = readProcFileOrUndefined(pid, 'maps');
     const javaHome = maps ? javaHomeFromMaps(maps) : undefined;
     // Without the map (another user's process), a java launcher name is a hint, not proof.
     const isJvm = javaHome !== undefined;
     if (!isJvm && !opts.allProcesses) {
       if (maps !== undefined || !/(^|\/)java$/.test(cmdline[0] ?? '')) continue;
     }
-    const uid = Number(/^Uid:\s+(\d+)/m.exec(status)?.[1] ?? NaN);
+    const uid = realUid(st);
     const e: ProcessEntry = {
       pid, comm, cmdline, isJvm, container: false,
-      ...(Number.isFinite(uid) ? { uid, user: userName(uid) } : {}),
+      ...(uid !== undefined ? { uid, user: userName(uid) } : {}),
     };
     if (maps === undefined) e.note = 'memory map not readable (another user\'s process): run as root to tell a JVM for sure';
     if (isJvm || /(^|\/)java$/.test(cmdline[0] ?? '')) e.mainClass = mainClassOf(cmdline);
     if (javaHome) {
       e.javaHome = javaHome;
-      const rel = readRelease(javaHome);
-      if (rel.version) e.javaVersion = rel.version;
+      const rel = readJdkVersion(javaHome);
+      if (rel) e.javaVersion = rel.version;
     }
-    e.netns = ns(pid, 'net', ourNet);
-    e.pidns = ns(pid, 'pid', ourPid);
+    e.netns = namespaceOf(pid, 'net');
+    e.pidns = namespaceOf(pid, 'pid');
     e.container = (e.netns !== undefined && !e.netns.own) || (e.pidns !== undefined && !e.pidns.own);
     if (opts.sockets !== false) {
       try {
-        const fds = socketFds(pid, Number.isFinite(uid) ? uid : undefined);
+        const fds = socketFds(pid, uid);
         const tables = cache.tables(pid, e.netns?.inode);
         const counts: Record<Protocol, number> = { tcp: 0, tcp6: 0, udp: 0, udp6: 0 };
         for (const inode of new Set(fds.values())) {
@@ -115,7 +98,8 @@ export function listProcesses(opts: ListOptions = {}): ProcessEntry[] {
           if (p) counts[p]++;
         }
         e.sockets = counts;
-      } catch {
+      } catch (err) {
+        if (!(err instanceof TargetError)) throw err;
         e.note ??= 'open files not readable (another user\'s process): run as root or as its user';
       }
     }

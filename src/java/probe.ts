@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { KnetstatError } from '../errors.js';
+import { ProbeError } from '../errors.js';
 import { PROJECT_ROOT, type JdkDefaultRow } from '../mappings.js';
 import type { Capture, OptionValue } from '../model/types.js';
 
@@ -36,7 +36,7 @@ function compileLab(javaHome: string): string {
   try {
     execFileSync(javac, ['--release', '11', '-d', dir, src], { stdio: 'pipe' });
   } catch (err) {
-    throw new KnetstatError(`--probe-jdk needs javac (JDK 11 or newer) to compile its probe: ${(err as Error).message.split('\n')[0]}`, { remedy: 'install a JDK, or drop --probe-jdk to use mappings/jdk-defaults.json' });
+    throw new ProbeError(`--probe-jdk needs javac (JDK 11 or newer) to compile its probe: ${(err as Error).message.split('\n')[0]}`, { remedy: 'install a JDK, or drop --probe-jdk to use mappings/jdk-defaults.json' });
   }
   return dir;
 }
@@ -45,10 +45,10 @@ async function runLab(java: string, cp: string, v4stack: boolean): Promise<{ pid
   const args = ['-Xmx32m', '-XX:TieredStopAtLevel=1', ...(v4stack ? ['-Djava.net.preferIPv4Stack=true'] : []), '-cp', cp, 'SocketLab', ...KINDS.filter((k) => k[1]).map(([id, kind]) => `${id}:${kind}`)];
   const p = spawn(java, args, { stdio: ['pipe', 'pipe', 'ignore'] });
   const ready = await new Promise<any>((res, rej) => {
-    const t = setTimeout(() => rej(new KnetstatError('--probe-jdk: the probe JVM did not start within 30 s')), 30_000);
+    const t = setTimeout(() => rej(new ProbeError('--probe-jdk: the probe JVM did not start within 30 s')), 30_000);
     createInterface({ input: p.stdout! }).on('line', (l) => { if (l.startsWith('READY ')) { clearTimeout(t); res(JSON.parse(l.slice(6))); } });
-    p.on('error', (e) => { clearTimeout(t); rej(new KnetstatError(`--probe-jdk: cannot run ${java}: ${e.message}`)); });
-    p.on('exit', (c) => { clearTimeout(t); rej(new KnetstatError(`--probe-jdk: the probe JVM exited with ${c}`)); });
+    p.on('error', (e) => { clearTimeout(t); rej(new ProbeError(`--probe-jdk: cannot run ${java}: ${e.message}`)); });
+    p.on('exit', (c) => { clearTimeout(t); rej(new ProbeError(`--probe-jdk: the probe JVM exited with ${c}`)); });
   });
   return { pid: ready.pid, sockets: ready.sockets, stop: () => { p.stdin?.end(); p.kill('SIGKILL'); } };
 }
@@ -56,7 +56,7 @@ async function runLab(java: string, cp: string, v4stack: boolean): Promise<{ pid
 /** The JDK-defaults rows of the JDK at javaHome, measured now. */
 export async function probeJdkDefaults(javaHome: string, version: string | undefined, captureFn: (pid: number) => Promise<Capture>): Promise<JdkDefaultRow[]> {
   const java = join(javaHome, 'bin', 'java');
-  if (!existsSync(java)) throw new KnetstatError(`--probe-jdk: no ${java} (the target's java.home)`, { remedy: 'drop --probe-jdk' });
+  if (!existsSync(java)) throw new ProbeError(`--probe-jdk: no ${java} (the target's java.home)`, { remedy: 'drop --probe-jdk' });
   const cp = compileLab(javaHome);
   const rows: JdkDefaultRow[] = [];
   for (const v4stack of [false, true]) {

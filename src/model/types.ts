@@ -3,9 +3,23 @@
 // Report is a Capture analysed: roles, Java calls, defaults. Renderers take a
 // Report and nothing else.
 
+/**
+ * The format of a Capture, and of the snapshot file that stores one
+ * (snapshot/file.ts migrates older ones forward). Also the report JSON's
+ * formatVersion.
+ */
+export const FORMAT_VERSION = 1;
+
 export type Protocol = 'tcp' | 'tcp6' | 'udp' | 'udp6';
 export type SourceName = 'pidfd' | 'knetstat' | 'sockdiag' | 'procfs';
 export type Role = 'listening' | 'accepted' | 'connected' | 'udp';
+
+/**
+ * knetstat's Diag column, one indicator as the module prints it: ">|<" both
+ * windows 0, "|<" ours, ">|" the peer's, ">#" unacknowledged data and no ACK
+ * for over a second; '' otherwise and outside ESTABLISHED.
+ */
+export type Diag = '' | '>|<' | '|<' | '>|' | '>#';
 
 export interface Endpoint {
   address: string;
@@ -78,8 +92,8 @@ export interface RawSocket {
   /** Option name (the kernel's, as knetstat prints it) -> reading. "backlog" for a listener's backlog. */
   options: Record<string, OptionReading>;
   tcpInfo?: TcpInfo;
-  /** knetstat Diag indicators, computed from tcp_info or read from the module. */
-  diag: string;
+  /** knetstat's Diag indicator, by the module's rule (linux/knetstat.ts): computed from tcp_info or read from the module. */
+  diag: Diag;
   /** sk_userlocks from the knetstat module: which buffers the application locked. */
   userLocks?: { rcvbuf: boolean; sndbuf: boolean; source: SourceName };
   /** Timers reported by sock_diag (keepalive, retransmit ...). */

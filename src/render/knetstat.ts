@@ -12,16 +12,10 @@
 // buffer differs from a fresh socket's (no autotuning there). A value no
 // source read is not printed.
 import { readFileSync } from 'node:fs';
+import { knetstatStateCode } from '../linux/inet.js';
+import { KNETSTAT_ADDR_WIDTH, KNETSTAT_DIAG_WIDTH, KNETSTAT_TCP_HEADER, KNETSTAT_UDP_HEADER, normalDiag } from '../linux/knetstat.js';
 import type { Linger, OptionValue, Protocol, RawSocket, Report } from '../model/types.js';
 import { registerRenderer } from './index.js';
-
-export const KNETSTAT_TCP_HEADER = 'Recv-Q Send-Q Local Address           Foreign Address         Stat Diag Options';
-export const KNETSTAT_UDP_HEADER = 'Recv-Q Send-Q Local Address           Foreign Address         Options';
-
-const STAT: Record<string, string> = {
-  ESTABLISHED: 'ESTB', SYN_SENT: 'SYNS', SYN_RECV: 'SYNR', NEW_SYN_RECV: 'SYNR', FIN_WAIT1: 'FNW1', FIN_WAIT2: 'FNW2',
-  TIME_WAIT: 'TIMW', CLOSE: 'CLSD', CLOSE_WAIT: 'CLSW', LAST_ACK: 'LACK', LISTEN: 'LSTN', CLOSING: 'CLSG',
-};
 
 export interface KnetstatRowInput {
   socket: RawSocket;
@@ -40,17 +34,7 @@ export interface KnetstatRenderOptions {
 
 /** "addr:port" as %pI4 / %pI6c print it (IPv6 without brackets), port 0 as "*", padded to 23 + a blank. */
 export function knetstatEndpoint(address: string, port: number): string {
-  return `${address}:${port === 0 ? '*' : port}`.padEnd(23) + ' ';
-}
-
-/** The module's Diag: ">|<" both windows 0, "|<", ">|", else ">#"; ESTABLISHED only. */
-export function knetstatDiag(s: RawSocket): string {
-  if (s.state !== 'ESTABLISHED' || !s.diag) return '';
-  const snd = s.diag.includes('>|'), rcv = s.diag.includes('|<');
-  if (snd && rcv) return '>|<';
-  if (rcv) return '|<';
-  if (snd) return '>|';
-  return s.diag.includes('>#') ? '>#' : '';
+  return `${address}:${port === 0 ? '*' : port}`.padEnd(KNETSTAT_ADDR_WIDTH) + ' ';
 }
 
 function sysctlInt(name: string): number | undefined {
@@ -124,7 +108,7 @@ export function knetstatRow(s: RawSocket, opts: KnetstatRenderOptions = {}, owne
   const tcp = s.protocol.startsWith('tcp');
   let line = `${String(s.recvQ).padStart(6)} ${String(s.sendQ).padStart(6)} ` +
     knetstatEndpoint(s.local.address, s.local.port) + knetstatEndpoint(s.remote.address, s.remote.port);
-  if (tcp) line += `${STAT[s.state] ?? 'NONE'} ${knetstatDiag(s).padEnd(4)} `;
+  if (tcp) line += `${knetstatStateCode(s.state)} ${normalDiag(s.state, s.diag).padEnd(KNETSTAT_DIAG_WIDTH)} `;
   const options = knetstatOptions(s, opts);
   line += options;
   if (opts.ownerColumn) line += `${options ? ' ' : ''}${owners && owners.length > 0 ? owners.join(',') : '-'}`;

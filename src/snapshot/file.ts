@@ -5,12 +5,13 @@
 // damaged ones with one line that names what is wrong.
 import { readFileSync } from 'node:fs';
 import { FormatError, fsCode } from '../errors.js';
-import type { Capture } from '../model/types.js';
+import { normalDiag } from '../linux/knetstat.js';
+import { FORMAT_VERSION, type Capture } from '../model/types.js';
 import { TOOL } from '../version.js';
 
 export const SNAPSHOT_KIND = 'knetstat-java-snapshot';
-/** The envelope format this tool writes and the newest it reads. */
-export const SNAPSHOT_FORMAT = 1;
+/** The format this tool writes and the newest it reads. */
+const SNAPSHOT_FORMAT = FORMAT_VERSION;
 
 export interface Snapshot {
   kind: typeof SNAPSHOT_KIND;
@@ -91,7 +92,8 @@ function validate(c: unknown, origin: string): Capture {
     if (typeof sock.fd !== 'number') bad(`${at}.fd`, 'not a number');
     if (typeof sock.state !== 'string') bad(`${at}.state`, 'not a string');
     if (!isObject(sock.options)) bad(`${at}.options`, 'not an object');
-    if (typeof sock.diag !== 'string') sock.diag = '';
+    // Older tools stored Diag indicators side by side, on any synchronized state: the module's rule now.
+    sock.diag = typeof sock.diag === 'string' && typeof sock.state === 'string' ? normalDiag(sock.state, sock.diag) : '';
     if (!Array.isArray(sock.sources)) sock.sources = [];
   });
   return cap as unknown as Capture;

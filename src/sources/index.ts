@@ -15,10 +15,6 @@ const factories: Partial<Record<SourceName, () => Source>> = {
 
 export const SOURCE_NAMES: SourceName[] = ['pidfd', 'knetstat', 'sockdiag', 'procfs'];
 
-export function registerSource(name: SourceName, make: () => Source): void {
-  factories[name] = make;
-}
-
 export function makeSource(name: SourceName): Source | undefined {
   return factories[name]?.();
 }

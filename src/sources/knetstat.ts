@@ -1,195 +1,17 @@
-// The knetstat source: /proc/<pid>/net/{tcp,tcp6,udp,udp6}stat, printed by
-// the knetstat kernel module (native/). Two formats exist:
-//  - ours (native/knetstat.c): a trailing Inode column, so rows join to the
-//    target's fds exactly;
-//  - upstream knetstat (no Inode): rows are joined to /proc/<pid>/net/tcp...
-//    by (local, remote, state). Rows that share those are ambiguous: they are
-//    reported as warnings, never guessed, unless all of them print the very
-//    same options (then any of them says the same).
+// The knetstat source: the knetstat kernel module's tables (native/), parsed
+// by linux/knetstat.ts. Rows of our format join to the target's fds by their
+// Inode column; rows of upstream knetstat (no Inode) are joined to
+// /proc/<pid>/net/tcp... by (local, remote, state). Rows that share those are
+// ambiguous: they are reported as warnings, never guessed, unless all of them
+// print the very same options (then any of them says the same).
 // Values are converted to the units getsockopt reports (what the pidfd source
-// stores); see native/README.md for the format and which options are printed
-// when.
-import { accessSync, constants, readFileSync } from 'node:fs';
-import { isIPv4, isIPv6 } from 'node:net';
-import { FormatError, fsCode } from '../errors.js';
-import { formatIPv6 } from '../model/addr.js';
-import { PROTOCOLS, parseProcNet, type ProcNetRow } from '../discover/procnet.js';
+// stores); see native/README.md for which options are printed when.
+import { accessSync, constants } from 'node:fs';
+import { fsCode } from '../errors.js';
+import { deferAcceptSeconds, parseKnetstat, type KnetstatFormat, type KnetstatRow } from '../linux/knetstat.js';
+import { PROTOCOLS, parseProcNet, readProcNetText, type ProcNetRow } from '../linux/procnet.js';
 import type { Endpoint, OptionReading, Protocol, RawSocket } from '../model/types.js';
 import type { Source, SourceContext, SourceResult, Target } from './types.js';
-
-export type KnetstatFormat = 'upstream' | 'ours';
-
-export interface KnetstatOption {
-  /** As printed after '=' ("65536", "7s", "100ms"). */
-  raw: string;
-  value: number;
-  unit: '' | 's' | 'ms';
-}
-
-export interface KnetstatRow {
-  file: string;
-  /** 1-based line number in the file. */
-  line: number;
-  protocol: Protocol;
-  recvQ: number;
-  sendQ: number;
-  local: Endpoint;
-  remote: Endpoint;
-  /** knetstat's 4-letter state (TCP only): ESTB, LSTN, TIMW ... */
-  stat?: string;
-  /** The state as the model spells it: ESTABLISHED, LISTEN, ...; UDP: ESTABLISHED (connected) or UNCONN. */
-  state: string;
-  /** Diag column: '', '>|', '|<', '>|<' or '>#'. Always '' for UDP. */
-  diag: string;
-  /** The Options column as printed ('' for TIME_WAIT and request sockets). */
-  optionsText: string;
-  options: Record<string, KnetstatOption>;
-  /** False for TIME_WAIT and SYN_RECV request rows, which have no options. */
-  full: boolean;
-  /** Socket inode (our format only; 0 for rows that are not full sockets). */
-  inode?: number;
-}
-
-export interface KnetstatTable {
-  file: string;
-  format: KnetstatFormat;
-  protocol: Protocol;
-  rows: KnetstatRow[];
-}
-
-const STATES: Record<string, string> = {
-  ESTB: 'ESTABLISHED', SYNS: 'SYN_SENT', SYNR: 'SYN_RECV', FNW1: 'FIN_WAIT1', FNW2: 'FIN_WAIT2',
-  TIMW: 'TIME_WAIT', CLSD: 'CLOSE', CLSW: 'CLOSE_WAIT', LACK: 'LAST_ACK', LSTN: 'LISTEN', CLSG: 'CLOSING',
-  NONE: 'UNKNOWN',
-};
-const DIAGS = new Set(['>|', '|<', '>|<', '>#']);
-const HEADER_START = /^Recv-Q\s+Send-Q\s+Local Address\s+Foreign Address\s+/;
-const OPTION = /^([A-Z][A-Z0-9_]*)=(-?\d+)(ms|s)?$/;
-
-function protocolOf(file: string, tcpHeader: boolean): Protocol {
-  const m = /(tcp6?|udp6?)stat$/.exec(file);
-  if (m) return m[1] as Protocol;
-  return tcpHeader ? 'tcp' : 'udp';
-}
-
-/** IPv6 text (RFC 4291 forms, with an optional dotted IPv4 tail) to 16 bytes. */
-function ipv6Bytes(text: string): Uint8Array {
-  const out = new Uint8Array(16);
-  let s = text;
-  const tail: number[] = [];
-  const v4 = /^(.*:)(\d+\.\d+\.\d+\.\d+)$/.exec(s);
-  if (v4) {
-    const parts = v4[2]!.split('.').map(Number);
-    tail.push((parts[0]! << 8) | parts[1]!, (parts[2]! << 8) | parts[3]!);
-    s = v4[1]!.endsWith('::') ? v4[1]! : v4[1]!.slice(0, -1);
-  }
-  const [head, rest] = s.includes('::') ? s.split('::') as [string, string] : [s, undefined];
-  const hw = head ? head.split(':').map((h) => parseInt(h, 16)) : [];
-  const rw = rest !== undefined && rest !== '' ? rest.split(':').map((h) => parseInt(h, 16)) : [];
-  const words = [...hw, ...new Array(8 - hw.length - rw.length - tail.length).fill(0), ...rw, ...tail];
-  words.forEach((w, i) => { out[2 * i] = w >> 8; out[2 * i + 1] = w & 0xff; });
-  return out;
-}
-
-/**
- * "127.0.0.1:8080", "::1:8080" (knetstat prints IPv6 like %pI6c, without
- * brackets: the port is after the last colon), "[::1]:8080", port "*" = 0.
- * IPv6 addresses are normalised to the text the other sources use.
- */
-function parseEndpoint(token: string, where: string): Endpoint {
-  const m = /^(?:\[([^\]]+)\]|(.*)):(\*|\d+)$/.exec(token);
-  if (!m) throw new FormatError(`${where}: bad endpoint '${token}' (want address:port)`);
-  const address = m[1] ?? m[2]!;
-  const port = m[3] === '*' ? 0 : Number(m[3]);
-  if (port > 65535) throw new FormatError(`${where}: bad port in '${token}'`);
-  if (isIPv4(address)) return { address, port };
-  if (isIPv6(address)) return { address: formatIPv6(ipv6Bytes(address)), port };
-  throw new FormatError(`${where}: bad address in '${token}'`);
-}
-
-function parseOptions(text: string, where: string): Record<string, KnetstatOption> {
-  const options: Record<string, KnetstatOption> = {};
-  for (const item of text.split(',')) {
-    const m = OPTION.exec(item);
-    if (!m) throw new FormatError(`${where}: bad option '${item}' (want NAME=number[s|ms])`);
-    if (m[1]! in options) throw new FormatError(`${where}: option ${m[1]} printed twice`);
-    options[m[1]!] = { raw: `${m[2]}${m[3] ?? ''}`, value: Number(m[2]), unit: (m[3] ?? '') as KnetstatOption['unit'] };
-  }
-  return options;
-}
-
-/** Parse a whole table: its format (from the header), protocol (from the file name) and rows. */
-export function parseKnetstat(text: string, file: string): KnetstatTable {
-  const lines = text.split('\n');
-  const header = lines[0] ?? '';
-  if (!HEADER_START.test(header)) {
-    throw new FormatError(`${file}: line 1: not a knetstat table (header '${header.slice(0, 60)}')`);
-  }
-  const cols = header.trim().split(/\s+/);
-  const format: KnetstatFormat = cols[cols.length - 1] === 'Inode' ? 'ours' : 'upstream';
-  const tcpHeader = cols.includes('Stat');
-  const protocol = protocolOf(file, tcpHeader);
-  const tcp = protocol.startsWith('tcp');
-  if (tcp !== tcpHeader) {
-    throw new FormatError(`${file}: line 1: ${tcp ? 'TCP' : 'UDP'} file with a ${tcpHeader ? 'TCP' : 'UDP'} header`);
-  }
-  const rows: KnetstatRow[] = [];
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i]!;
-    if (line.trim() === '') continue;
-    const where = `${file}: line ${i + 1}`;
-    const t = line.trim().split(/\s+/);
-    if (t.length < 4) throw new FormatError(`${where}: expected at least 4 fields, found ${t.length}`);
-    if (!/^-?\d+$/.test(t[0]!) || !/^-?\d+$/.test(t[1]!)) {
-      throw new FormatError(`${where}: Recv-Q and Send-Q must be numbers, found '${t[0]}' '${t[1]}'`);
-    }
-    const local = parseEndpoint(t[2]!, where);
-    const remote = parseEndpoint(t[3]!, where);
-    const rest = t.slice(4);
-    let stat: string | undefined;
-    let state: string;
-    let diag = '';
-    if (tcp) {
-      stat = rest.shift();
-      if (stat === undefined || !(stat in STATES)) throw new FormatError(`${where}: unknown state '${stat ?? ''}'`);
-      state = STATES[stat]!;
-    } else {
-      state = remote.port !== 0 ? 'ESTABLISHED' : 'UNCONN';
-    }
-    let inode: number | undefined;
-    if (format === 'ours') {
-      const last = rest.pop();
-      if (last === undefined || !/^\d+$/.test(last)) throw new FormatError(`${where}: missing Inode column (last field '${last ?? ''}')`);
-      inode = Number(last);
-    }
-    if (tcp && rest.length > 0 && DIAGS.has(rest[0]!)) diag = rest.shift()!;
-    let optionsText = '';
-    if (rest.length > 0 && rest[0]!.includes('=')) optionsText = rest.shift()!;
-    if (rest.length > 0) throw new FormatError(`${where}: unexpected field '${rest[0]}'`);
-    const options = optionsText ? parseOptions(optionsText, where) : {};
-    rows.push({
-      file, line: i + 1, protocol, recvQ: Number(t[0]), sendQ: Number(t[1]), local, remote, stat, state, diag,
-      optionsText, options, full: optionsText !== '', ...(inode !== undefined ? { inode } : {}),
-    });
-  }
-  return { file, format, protocol, rows };
-}
-
-/** The rows of one /proc/net/*stat file (either format). Throws FormatError naming file and line. */
-export function parseKnetstatTable(text: string, file: string): KnetstatRow[] {
-  return parseKnetstat(text, file).rows;
-}
-
-/** tcp.c's retrans_to_secs(): TCP_DEFER_ACCEPT's retransmissions as getsockopt's seconds (1 s initial RTO, 120 s max). */
-export function deferAcceptSeconds(retrans: number): number {
-  if (retrans <= 0) return 0;
-  let timeout = 1, period = 1;
-  while (--retrans > 0) {
-    timeout = Math.min(timeout * 2, 120);
-    period += timeout;
-  }
-  return period;
-}
 
 const KERNEL_DOUBLED = 'knetstat prints half the kernel value (what setsockopt was given); this is the kernel value getsockopt returns';
 
@@ -240,15 +62,6 @@ function key(protocol: Protocol, local: Endpoint, remote: Endpoint, state: strin
 function describe(local: Endpoint, remote: Endpoint): string {
   const ep = (e: Endpoint) => (e.address.includes(':') ? `[${e.address}]:${e.port}` : `${e.address}:${e.port}`);
   return `${ep(local)} -> ${ep(remote)}`;
-}
-
-function readText(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'latin1');
-  } catch (err) {
-    if (fsCode(err) === 'ENOENT') return undefined;
-    throw err;
-  }
 }
 
 export class KnetstatSource implements Source {
@@ -313,7 +126,7 @@ export class KnetstatSource implements Source {
 
     for (const protocol of PROTOCOLS) {
       const file = `${this.procRoot}/${target.pid}/net/${protocol}stat`;
-      const text = readText(file);
+      const text = readProcNetText(target.pid, `${protocol}stat`, this.procRoot);
       if (text === undefined) {
         // No IPv6 in the namespace, or the module is gone, or the process exited.
         if (protocol === 'tcp') warnings.push(`knetstat: ${file} is missing`);
@@ -329,7 +142,7 @@ export class KnetstatSource implements Source {
       }
       // Upstream format: join through /proc/<pid>/net/<protocol> (same iterator, read just after).
       const procFile = `${this.procRoot}/${target.pid}/net/${protocol}`;
-      const procText = readText(procFile);
+      const procText = readProcNetText(target.pid, protocol, this.procRoot);
       if (procText === undefined) {
         warnings.push(`knetstat: ${procFile} is missing: cannot join ${file} (no Inode column) to sockets`);
         continue;

@@ -2,7 +2,8 @@
 // network namespace. Readable by anyone; gives addresses, state, queues and
 // uid, but no socket options. It is the base list for the sources that do not
 // read the fds themselves, and the fallback when nothing richer is allowed.
-import { PROTOCOLS, readProcNet } from '../discover/procnet.js';
+import { netstatSendQ } from '../linux/inet.js';
+import { PROTOCOLS, readProcNet } from '../linux/procnet.js';
 import type { RawSocket } from '../model/types.js';
 import type { Source, SourceContext, SourceResult } from './types.js';
 
@@ -21,12 +22,10 @@ export class ProcfsSource implements Source {
     for (const protocol of PROTOCOLS) {
       for (const row of readProcNet(target.pid, protocol, want)) {
         const prev = sockets.get(row.inode);
-        const listen = row.state === 'LISTEN';
         const sock: RawSocket = {
           protocol, fd: fdOf.get(row.inode)!, inode: row.inode, local: row.local, remote: row.remote,
           state: row.state,
-          // /proc/net/tcp prints a listener's accept queue as rx_queue and 0 as tx_queue, like netstat.
-          recvQ: row.rxQueue, sendQ: listen ? 0 : row.txQueue,
+          recvQ: row.rxQueue, sendQ: netstatSendQ(row.state, row.txQueue),
           uid: row.uid, diag: '', options: {}, sources: ['procfs'],
           ...(prev ?? {}),
         };

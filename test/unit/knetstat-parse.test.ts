@@ -7,9 +7,8 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { FormatError } from '../../src/errors.js';
-import {
-  KnetstatSource, deferAcceptSeconds, optionReadings, parseKnetstat, parseKnetstatTable, type KnetstatRow,
-} from '../../src/sources/knetstat.js';
+import { KnetstatSource, optionReadings } from '../../src/sources/knetstat.js';
+import { deferAcceptSeconds, parseKnetstat, type KnetstatRow } from '../../src/linux/knetstat.js';
 import type { RawSocket } from '../../src/model/types.js';
 
 const SAMPLES = resolve(import.meta.dirname, '..', '..', 'samples', 'knetstat');
@@ -42,7 +41,7 @@ async function collect(dir: string, pid = 4242) {
   return { sockets, result, fds };
 }
 
-describe('parseKnetstatTable: our format (recorded from the module)', () => {
+describe('parseKnetstat: our format (recorded from the module)', () => {
   const tcp = parseKnetstat(read('ours', 'tcpstat'), 'ours/tcpstat');
 
   it('detects format and protocol', () => {
@@ -96,7 +95,7 @@ describe('parseKnetstatTable: our format (recorded from the module)', () => {
     expect(optionReadings(c, 'ours').SO_SNDTIMEO).toEqual({ value: 500, source: 'knetstat' });
     expect(optionReadings(l, 'ours').TCP_DEFER_ACCEPT).toEqual({ value: 7, source: 'knetstat' });
     // Upstream prints the retransmission count (3 for 7 s).
-    const ul = parseKnetstatTable(read('upstream', 'recorded', 'tcpstat'), 'tcpstat').find((r) => r.local.port === l.local.port && r.stat === 'LSTN')!;
+    const ul = parseKnetstat(read('upstream', 'recorded', 'tcpstat'), 'tcpstat').rows.find((r) => r.local.port === l.local.port && r.stat === 'LSTN')!;
     expect(ul.options.TCP_DEFER_ACCEPT!.value).toBe(3);
     expect(optionReadings(ul, 'upstream').TCP_DEFER_ACCEPT).toMatchObject({ value: 7 });
   });
@@ -108,7 +107,7 @@ describe('parseKnetstatTable: our format (recorded from the module)', () => {
   });
 
   it('IPv6: %pI6c addresses without brackets, v4-mapped, "*" ports', () => {
-    const rows = parseKnetstatTable(read('ours', 'tcp6stat'), 'ours/tcp6stat');
+    const rows = parseKnetstat(read('ours', 'tcp6stat'), 'ours/tcp6stat').rows;
     const l6 = rows.find((r) => r.local.port === ready.l6 && r.stat === 'LSTN')!;
     expect(l6.local).toEqual({ address: '::1', port: ready.l6 });
     expect(l6.remote).toEqual({ address: '::', port: 0 });
@@ -118,24 +117,24 @@ describe('parseKnetstatTable: our format (recorded from the module)', () => {
   });
 
   it('UDP: no Stat or Diag column; state from the peer', () => {
-    const u4 = parseKnetstatTable(read('ours', 'udpstat'), 'ours/udpstat').find((r) => r.local.port === ready.u4)!;
+    const u4 = parseKnetstat(read('ours', 'udpstat'), 'ours/udpstat').rows.find((r) => r.local.port === ready.u4)!;
     expect(u4).toMatchObject({ protocol: 'udp', state: 'UNCONN', diag: '', stat: undefined });
     expect(u4.optionsText).toBe('SO_REUSEADDR=1,SO_REUSEPORT=0,SO_RCVBUF=65536,SO_BROADCAST=1');
-    const u6 = parseKnetstatTable(read('ours', 'udp6stat'), 'ours/udp6stat').find((r) => r.local.port === ready.u6)!;
+    const u6 = parseKnetstat(read('ours', 'udp6stat'), 'ours/udp6stat').rows.find((r) => r.local.port === ready.u6)!;
     expect(u6).toMatchObject({ protocol: 'udp6', state: 'ESTABLISHED', remote: { address: '::1', port: ready.u6 } });
   });
 
   it('every TCP/UDP socket of the JVM is one row, by inode', () => {
     const fdInodes = new Set(fdsOf('ours').values());
     const inodes = ['tcpstat', 'tcp6stat', 'udpstat', 'udp6stat']
-      .flatMap((f) => parseKnetstatTable(read('ours', f), f).map((r) => r.inode!))
+      .flatMap((f) => parseKnetstat(read('ours', f), f).rows.map((r) => r.inode!))
       .filter((i) => fdInodes.has(i));
     expect(inodes).toHaveLength(12);
     expect(new Set(inodes).size).toBe(12);
   });
 });
 
-describe('parseKnetstatTable: upstream format (no Inode column)', () => {
+describe('parseKnetstat: upstream format (no Inode column)', () => {
   it('parses the same rows as ours, without inodes', () => {
     for (const f of ['tcpstat', 'tcp6stat', 'udpstat', 'udp6stat']) {
       const up = parseKnetstat(read('upstream', 'recorded', f), `upstream/${f}`);
@@ -153,7 +152,7 @@ describe('parseKnetstatTable: upstream format (no Inode column)', () => {
   });
 
   it('parses the README example of upstream knetstat', () => {
-    const rows = parseKnetstatTable(read('upstream', 'readme', 'tcpstat'), 'readme/tcpstat');
+    const rows = parseKnetstat(read('upstream', 'readme', 'tcpstat'), 'readme/tcpstat').rows;
     expect(rows).toHaveLength(5);
     expect(rows[2]).toMatchObject({ local: { address: '192.168.1.18', port: 22 }, remote: { address: '192.168.1.6', port: 49537 }, state: 'ESTABLISHED' });
     expect(rows[2]!.options.TCP_NODELAY!.value).toBe(1);
@@ -161,7 +160,7 @@ describe('parseKnetstatTable: upstream format (no Inode column)', () => {
 
   it('accepts bracketed IPv6 endpoints too', () => {
     const text = 'Recv-Q Send-Q Local Address           Foreign Address         Options\n     0      0 [::1]:53                [::]:*                  SO_REUSEADDR=0,SO_REUSEPORT=0,SO_BROADCAST=0\n';
-    expect(parseKnetstatTable(text, 'x/udp6stat')[0]!.local).toEqual({ address: '::1', port: 53 });
+    expect(parseKnetstat(text, 'x/udp6stat').rows[0]!.local).toEqual({ address: '::1', port: 53 });
   });
 });
 
@@ -182,7 +181,7 @@ describe('malformed tables: FormatError naming file and line', () => {
     const file = join(SAMPLES, 'malformed', name);
     let err: unknown;
     try {
-      parseKnetstatTable(readFileSync(file, 'utf8'), file);
+      parseKnetstat(readFileSync(file, 'utf8'), file).rows;
     } catch (e) {
       err = e;
     }
@@ -199,7 +198,7 @@ describe('values in getsockopt units', () => {
   });
 
   it('doubles buffers, fills exact defaults only', () => {
-    const rows = parseKnetstatTable(read('ours', 'tcpstat'), 'ours/tcpstat');
+    const rows = parseKnetstat(read('ours', 'tcpstat'), 'ours/tcpstat').rows;
     const l4 = rows.find((r) => r.local.port === ready.l4 && r.stat === 'LSTN')!;
     const o = optionReadings(l4, 'ours');
     expect(o.SO_RCVBUF).toMatchObject({ value: 131072, source: 'knetstat' });
@@ -247,7 +246,7 @@ describe('KnetstatSource', () => {
   it('does not overwrite what a richer source already read', async () => {
     const fds = fdsOf('ours');
     const sockets = new Map<number, RawSocket>();
-    const l4Inode = parseKnetstatTable(read('ours', 'tcpstat'), 'tcpstat').find((r) => r.local.port === ready.l4 && r.stat === 'LSTN')!.inode!;
+    const l4Inode = parseKnetstat(read('ours', 'tcpstat'), 'tcpstat').rows.find((r) => r.local.port === ready.l4 && r.stat === 'LSTN')!.inode!;
     sockets.set(l4Inode, {
       protocol: 'tcp', fd: 4, inode: l4Inode, local: { address: '127.0.0.1', port: ready.l4 }, remote: { address: '0.0.0.0', port: 0 },
       state: 'LISTEN', recvQ: 0, sendQ: 0, diag: '', sources: ['pidfd'],

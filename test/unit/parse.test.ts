@@ -2,11 +2,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { formatIPv6, parseProcAddress } from '../../src/model/addr.js';
-import { parseProcNet } from '../../src/discover/procnet.js';
-import { diagFromTcpInfo, parseTcpInfo } from '../../src/model/tcpinfo.js';
+import { formatIPv6 } from '../../src/model/addr.js';
+import { parseProcAddress, parseProcNet } from '../../src/linux/procnet.js';
+import { parseTcpInfo } from '../../src/linux/tcpinfo.js';
+import { diagFromTcpInfo, knetstatDiag, normalDiag } from '../../src/linux/knetstat.js';
 import { covers } from '../../src/java/analyze.js';
-import { mainClassOf, javaHomeFromMaps, parsePid } from '../../src/discover/process.js';
+import { parsePid } from '../../src/discover/process.js';
 import { sanitize } from '../../src/render/text.js';
 import { ROOT } from '../helpers/root.js';
 
@@ -55,18 +56,38 @@ describe('/proc/net tables', () => {
 
 describe('tcp_info and Diag', () => {
   const info = (f: (b: Buffer) => void, len = 240) => { const b = Buffer.alloc(256); f(b); return parseTcpInfo(b, len, 'pidfd'); };
+  const est = (ti: ReturnType<typeof info>) => diagFromTcpInfo('ESTABLISHED', ti);
   it('shows >| when the peer window is 0, |< when ours is, ># for stale unacked data', () => {
-    expect(diagFromTcpInfo(info((b) => { b.writeUInt32LE(100, 228); b.writeUInt32LE(100, 232); }))).toBe('');
-    expect(diagFromTcpInfo(info((b) => { b.writeUInt32LE(0, 228); b.writeUInt32LE(100, 232); }))).toBe('>|');
-    expect(diagFromTcpInfo(info((b) => { b.writeUInt32LE(100, 228); b.writeUInt32LE(0, 232); }))).toBe('|<');
-    expect(diagFromTcpInfo(info((b) => { b.writeUInt32LE(1, 228); b.writeUInt32LE(1, 232); b.writeUInt32LE(3, 24); b.writeUInt32LE(1500, 56); }))).toBe('>#');
-    expect(diagFromTcpInfo(info((b) => { b.writeUInt32LE(1, 228); b.writeUInt32LE(1, 232); b.writeUInt32LE(3, 24); b.writeUInt32LE(900, 56); }))).toBe('');
+    expect(est(info((b) => { b.writeUInt32LE(100, 228); b.writeUInt32LE(100, 232); }))).toBe('');
+    expect(est(info((b) => { b.writeUInt32LE(0, 228); b.writeUInt32LE(100, 232); }))).toBe('>|');
+    expect(est(info((b) => { b.writeUInt32LE(100, 228); b.writeUInt32LE(0, 232); }))).toBe('|<');
+    expect(est(info((b) => { b.writeUInt32LE(1, 228); b.writeUInt32LE(1, 232); b.writeUInt32LE(3, 24); b.writeUInt32LE(1500, 56); }))).toBe('>#');
+    expect(est(info((b) => { b.writeUInt32LE(1, 228); b.writeUInt32LE(1, 232); b.writeUInt32LE(3, 24); b.writeUInt32LE(900, 56); }))).toBe('');
   });
   it('leaves out what an older kernel did not report rather than guess', () => {
     const old = info((b) => { b.writeUInt32LE(0, 228); }, 232); // Linux 5.4..6.1: no rcv_wnd
     expect(old.rcvWnd).toBeUndefined();
-    expect(diagFromTcpInfo(old)).toBe('>|');
-    expect(diagFromTcpInfo(info(() => {}, 104))).toBe(''); // < 5.4: no windows at all
+    expect(est(old)).toBe('>|');
+    expect(est(info(() => {}, 104))).toBe(''); // < 5.4: no windows at all
+  });
+  it('follows knetstat_show_tcp_diag: one indicator, ESTABLISHED only', () => {
+    // both windows 0 and stale data: the module prints >|< alone
+    const all = info((b) => { b.writeUInt32LE(3, 24); b.writeUInt32LE(1500, 56); });
+    expect(est(all)).toBe('>|<');
+    expect(diagFromTcpInfo('CLOSE_WAIT', all)).toBe('');
+    expect(diagFromTcpInfo('FIN_WAIT1', all)).toBe('');
+    expect(est(info((b) => { b.writeUInt32LE(0, 228); b.writeUInt32LE(1, 232); b.writeUInt32LE(3, 24); b.writeUInt32LE(1500, 56); }))).toBe('>|');
+    expect(est(info((b) => { b.writeUInt32LE(1, 228); b.writeUInt32LE(0, 232); b.writeUInt32LE(3, 24); b.writeUInt32LE(1500, 56); }))).toBe('|<');
+    expect(knetstatDiag('ESTABLISHED', true, true, true)).toBe('>|<');
+    expect(knetstatDiag('LISTEN', true, false, false)).toBe('');
+  });
+  it('reads the side-by-side indicators of older captures under the same rule', () => {
+    expect(normalDiag('ESTABLISHED', '>||<')).toBe('>|<');
+    expect(normalDiag('ESTABLISHED', '>|>#')).toBe('>|');
+    expect(normalDiag('ESTABLISHED', '|<>#')).toBe('|<');
+    expect(normalDiag('ESTABLISHED', '>#')).toBe('>#');
+    expect(normalDiag('CLOSE_WAIT', '|<')).toBe('');
+    expect(normalDiag('ESTABLISHED', '')).toBe('');
   });
 });
 
@@ -77,15 +98,6 @@ describe('small helpers', () => {
     expect(covers('11-17', 11)).toBe(true);
     expect(covers('>=17', 25)).toBe(true);
     expect(covers('17', undefined)).toBe(false);
-  });
-  it('main class like jps -l', () => {
-    expect(mainClassOf(['java', '-Xmx1g', '-cp', 'a:b', 'com.example.Main', 'x'])).toBe('com.example.Main');
-    expect(mainClassOf(['java', '-jar', 'app.jar'])).toBe('app.jar');
-    expect(mainClassOf(['java', '-m', 'mod/com.x.Main'])).toBe('mod/com.x.Main');
-  });
-  it('java.home from the memory map', () => {
-    expect(javaHomeFromMaps('7f00-7f01 r-xp 0 08:01 1 /usr/lib/jvm/java-17-openjdk-amd64/lib/server/libjvm.so\n')).toBe('/usr/lib/jvm/java-17-openjdk-amd64');
-    expect(javaHomeFromMaps('7f00-7f01 r-xp 0 08:01 1 /usr/lib/libc.so.6\n')).toBeUndefined();
   });
   it('pids', () => {
     expect(parsePid('42')).toBe(42);

@@ -3,7 +3,8 @@
 // `knetstat-java --all [-f knetstat|json]` prints every socket of the host's
 // network namespace as the knetstat module's four tables.
 import { Option, type Command } from 'commander';
-import { EXIT, UsageError } from '../../errors.js';
+import { UsageError } from '../../errors.js';
+import { EXIT } from '../exit.js';
 import { listProcesses, renderProcessListJson, renderProcessListText } from '../../host/processes.js';
 import { captureHost } from '../../host/all.js';
 import { renderKnetstatTables } from '../../render/knetstat.js';
@@ -27,7 +28,7 @@ export async function allCommand(flags: { format?: string; output?: string }): P
     : renderKnetstatTables(host.rows, { ownerColumn: true, kernelDefaults: host.kernelDefaults });
   await writeOutput([out], flags.output);
   for (const w of host.warnings) process.stderr.write(`knetstat-java: warning: ${w}\n`);
-  return host.warnings.some((w) => /refused|not permitted/.test(w)) ? EXIT.PARTIAL : EXIT.OK;
+  return host.incomplete.length > 0 ? EXIT.PARTIAL : EXIT.OK;
 }
 
 export function register(program: Command): void {

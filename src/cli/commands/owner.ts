@@ -1,7 +1,8 @@
 // knetstat-java owner <inode>|<[addr:]port>: which processes hold a socket
 // of this network namespace, and whether they are JVMs.
 import { Option, type Command } from 'commander';
-import { EXIT, TargetError } from '../../errors.js';
+import { TargetError } from '../../errors.js';
+import { EXIT } from '../exit.js';
 import { findOwners, parseOwnerQuery, type OwnerMatch } from '../../host/owner.js';
 import { formatEndpoint } from '../../model/addr.js';
 import { writeOutput } from '../output.js';

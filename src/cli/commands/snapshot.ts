@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { capture } from '../../capture.js';
 import { parsePid } from '../../discover/process.js';
-import { EXIT } from '../../errors.js';
+import { EXIT } from '../exit.js';
 import { analyze } from '../../java/analyze.js';
 import { renderer } from '../../render/index.js';
 import '../../render/junit.js';

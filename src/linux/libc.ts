@@ -22,7 +22,7 @@ export type Ptr = Buffer | NativeMemory;
 /**
  * size bytes of native memory that never move or get freed: ptr for the
  * calls, buf to read and write them from JavaScript (a view, not a copy).
- * For buffers passed on every call of a hot loop (sockopt.ts: ~35 calls per socket).
+ * For buffers passed on every call of a hot loop (linux/sockopt.ts: ~35 calls per socket).
  */
 export function nativeBuffer(size: number): { ptr: NativeMemory; buf: Buffer } {
   const ptr = koffi.alloc('uint8_t', size) as unknown as NativeMemory;
@@ -69,6 +69,10 @@ export const sendto = libc.func('long sendto(int fd, void *buf, size_t len, int 
 export const recv = libc.func('long recv(int fd, void *buf, size_t len, int flags)') as
   (fd: number, buf: Buffer, len: number, flags: number) => number;
 export const setns = libc.func('int setns(int fd, int nstype)') as (fd: number, nstype: number) => number;
+/** setns(2)'s nstype for a network namespace (include/uapi/linux/sched.h). */
+export const CLONE_NEWNET = 0x40000000;
+/** recv(2) without blocking. */
+export const MSG_DONTWAIT = 0x40;
 
 export function pidfdOpen(pid: number): number {
   return Number(syscall_pidfd_open(SYS_pidfd_open, pid, 0));

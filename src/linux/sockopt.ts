@@ -2,22 +2,17 @@
 // process holds (a pidfd_getfd duplicate, or a fresh socket of our own).
 // Read-only: getsockopt, getsockname, getpeername and FIONREAD-style ioctls.
 // Buffers are allocated once and reused for every socket.
-import * as libc from '../sys/libc.js';
 import { errnoName } from '../errors.js';
-import { formatIPv4, formatIPv6 } from '../model/addr.js';
-import { parseTcpInfo, diagFromTcpInfo } from '../model/tcpinfo.js';
-import { stateName } from '../discover/procnet.js';
 import { mappings, type KernelOption } from '../mappings.js';
-import type { Endpoint, OptionReading, OptionValue, Protocol, SourceName, TcpInfo } from '../model/types.js';
-
-const SOL_SOCKET = 1, IPPROTO_TCP = 6;
-const SO_TYPE = 3, SO_PROTOCOL = 38, SO_DOMAIN = 39, SO_MEMINFO = 55;
-const TCP_INFO = 11;
-const AF_INET = 2, AF_INET6 = 10;
-const SIOCINQ = 0x541b, SIOCOUTQ = 0x5411;
-const TCP_LISTEN = 10;
-// ESTABLISHED, FIN_WAIT1, FIN_WAIT2, CLOSE_WAIT, LAST_ACK, CLOSING
-const SYNCHRONIZED = new Set([1, 4, 5, 8, 9, 11]);
+import { formatIPv4, formatIPv6 } from '../model/addr.js';
+import type { Diag, Endpoint, OptionReading, OptionValue, Protocol, SourceName, TcpInfo } from '../model/types.js';
+import {
+  AF_INET, AF_INET6, IPPROTO_TCP, IPPROTO_UDP, SIOCINQ, SIOCOUTQ, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_STREAM, SOL_SOCKET,
+  SO_DOMAIN, SO_MEMINFO, SO_PROTOCOL, SO_TYPE, TCP_INFO, TCP_LISTEN, stateName,
+} from './inet.js';
+import { diagFromTcpInfo } from './knetstat.js';
+import * as libc from './libc.js';
+import { parseTcpInfo } from './tcpinfo.js';
 
 // Native memory rather than Buffers: ~35 calls per socket pass these, and a
 // pointer of our own skips koffi's Buffer-to-pointer step on each.
@@ -67,8 +62,8 @@ export function identify(fd: number): Identity | undefined {
   const type = getInt(fd, SOL_SOCKET, SO_TYPE);
   const family = domain === AF_INET ? 4 : 6;
   // A raw socket can carry IPPROTO_TCP too: only stream/datagram sockets are TCP/UDP endpoints.
-  if (proto === 6 && type === 1) return { protocol: family === 4 ? 'tcp' : 'tcp6', family, local };
-  if (proto === 17 && type === 2) return { protocol: family === 4 ? 'udp' : 'udp6', family, local };
+  if (proto === IPPROTO_TCP && type === SOCK_STREAM) return { protocol: family === 4 ? 'tcp' : 'tcp6', family, local };
+  if (proto === IPPROTO_UDP && type === SOCK_DGRAM) return { protocol: family === 4 ? 'udp' : 'udp6', family, local };
   return undefined; // raw, sctp, udplite...
 }
 
@@ -202,7 +197,7 @@ export interface SocketReading {
   sendQ: number;
   options: Record<string, OptionReading>;
   tcpInfo?: TcpInfo;
-  diag: string;
+  diag: Diag;
 }
 
 /** Everything readable from one fd of a TCP/UDP socket. */
@@ -210,7 +205,7 @@ export function readSocket(fd: number, id: Identity, source: SourceName): Socket
   const { local, remote, connected } = addresses(fd, id.family, id.local);
   const options: Record<string, OptionReading> = {};
   let ti: TcpInfo | undefined;
-  let state: string, recvQ = 0, sendQ = 0, diag = '';
+  let state: string, recvQ = 0, sendQ = 0, diag: Diag = '';
   if (id.protocol.startsWith('tcp')) {
     ti = tcpInfo(fd, source);
     const st = ti?.state ?? 0;
@@ -223,8 +218,7 @@ export function readSocket(fd: number, id: Identity, source: SourceName): Socket
       if (libc.ioctl(fd, SIOCINQ, lenPtr) === 0) recvQ = len.readInt32LE(0);
       if (libc.ioctl(fd, SIOCOUTQ, lenPtr) === 0) sendQ = len.readInt32LE(0);
     }
-    // Windows mean something only on a synchronized connection (not LISTEN, SYN_*, TIME_WAIT, CLOSE).
-    if (ti && SYNCHRONIZED.has(st)) diag = diagFromTcpInfo(ti);
+    if (ti) diag = diagFromTcpInfo(state, ti);
   } else {
     state = connected ? 'ESTABLISHED' : 'UNCONN';
     // SO_MEMINFO: [rmem_alloc, rcvbuf, wmem_alloc, ...], the numbers /proc/net/udp prints as queues.
@@ -243,9 +237,9 @@ export function readSocket(fd: number, id: Identity, source: SourceName): Socket
 /** Options of a fresh socket of each kind, made in this process: the kernel's defaults on this host. */
 export function freshDefaults(): Record<Protocol, Record<string, OptionValue>> {
   const out = {} as Record<Protocol, Record<string, OptionValue>>;
-  const kinds: [Protocol, number, number][] = [['tcp', AF_INET, 1], ['tcp6', AF_INET6, 1], ['udp', AF_INET, 2], ['udp6', AF_INET6, 2]];
+  const kinds: [Protocol, number, number][] = [['tcp', AF_INET, SOCK_STREAM], ['tcp6', AF_INET6, SOCK_STREAM], ['udp', AF_INET, SOCK_DGRAM], ['udp6', AF_INET6, SOCK_DGRAM]];
   for (const [protocol, domain, type] of kinds) {
-    const fd = libc.socket(domain, type | 0o2000000 /* SOCK_CLOEXEC */, 0);
+    const fd = libc.socket(domain, type | SOCK_CLOEXEC, 0);
     if (fd < 0) continue; // no IPv6 on this host
     try {
       const opts: Record<string, OptionValue> = {};

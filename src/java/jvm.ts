@@ -1,8 +1,11 @@
-// Which JDK runs a process: its java.home from the libjvm.so it has mapped,
-// and the version from that JDK's `release` file. Reads files only; never
-// attaches to the JVM.
+// Is this process a JVM, and which one: its java.home from the libjvm.so in
+// its memory map, the version from that JDK's `release` file, the main class
+// like jps -l, and the system properties on its command line that change
+// socket behaviour. Reads texts the caller got from /proc (linux/proc.ts) and
+// the release file; never attaches to the JVM.
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import type { JvmInfo } from '../model/types.js';
 
 export interface JdkVersion {
   /** JAVA_VERSION as written: "17.0.15", "21", "1.8.0_392". */
@@ -60,7 +63,7 @@ export function readJdkVersion(javaHome: string): JdkVersion | undefined {
 
 /**
  * java.home from the path of a mapped libjvm.so:
- *   <home>/lib/server/libjvm.so          (JDK 9+; also client/, minimal/, zero/)
+ *   <home>/lib/server/libjvm.so          (JDK 9+ and jlink images; also client/, minimal/, zero/, core/)
  *   <home>/lib/amd64/server/libjvm.so    (JDK 8, where <home> is <jdk>/jre)
  */
 export function javaHomeFromLibjvm(path: string): string | undefined {
@@ -79,19 +82,47 @@ export function libjvmFromMaps(maps: string): string | undefined {
 }
 
 /**
- * java.home of a running JVM, from the libjvm.so in /proc/<pid>/maps.
- * undefined when the process is gone, its maps are unreadable (another
- * user's process without CAP_SYS_PTRACE) or it is not a HotSpot-style JVM.
- * The path is as the target sees it: for a process in another mount
- * namespace, read it through /proc/<pid>/root.
+ * java.home of a running JVM from its /proc/<pid>/maps text; undefined when it
+ * maps no HotSpot-style libjvm.so (not a JVM). The path is as the target sees
+ * it: for a process in another mount namespace, read it through /proc/<pid>/root.
  */
-export function javaHomeFromMaps(pid: number, procRoot = '/proc'): string | undefined {
-  let maps: string;
-  try {
-    maps = readFileSync(`${procRoot}/${pid}/maps`, 'utf8');
-  } catch {
-    return undefined;
-  }
+export function javaHomeFromMaps(maps: string): string | undefined {
   const lib = libjvmFromMaps(maps);
   return lib === undefined ? undefined : javaHomeFromLibjvm(lib);
+}
+
+const OPTIONS_WITH_ARGUMENT = new Set(['-cp', '-classpath', '--class-path', '-p', '--module-path', '--add-opens', '--add-exports', '--add-modules']);
+
+/** Main class or jar from a java command line, like jps -l. */
+export function mainClassOf(argv: string[]): string | undefined {
+  for (let i = 1; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '-jar') return argv[i + 1];
+    if (OPTIONS_WITH_ARGUMENT.has(a)) { i++; continue; }
+    if (a === '-m' || a === '--module') return argv[i + 1];
+    if (a.startsWith('-')) continue;
+    return a;
+  }
+  return undefined;
+}
+
+/** -D properties of the command line that change socket behaviour (java.net.*, jdk.net.*, sun.net.*). */
+export function socketProperties(argv: string[]): Record<string, string> {
+  const properties: Record<string, string> = {};
+  for (const a of argv) {
+    const m = /^-D(java\.net\.[^=]+|jdk\.net\.[^=]+|sun\.net\.[^=]+)=(.*)$/.exec(a);
+    if (m) properties[m[1]!] = m[2]!;
+  }
+  return properties;
+}
+
+/** What the report says about the JVM of a process, from its maps and command line; undefined: not a JVM. */
+export function jvmInfo(maps: string, argv: string[]): JvmInfo | undefined {
+  const javaHome = javaHomeFromMaps(maps);
+  if (javaHome === undefined) return undefined;
+  const v = readJdkVersion(javaHome);
+  return {
+    javaHome, version: v?.version, feature: v?.feature, vendor: v?.vendor,
+    properties: socketProperties(argv), mainClass: mainClassOf(argv),
+  };
 }

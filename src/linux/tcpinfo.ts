@@ -1,8 +1,12 @@
 // struct tcp_info (include/uapi/linux/tcp.h) as TCP_INFO and INET_DIAG_INFO
-// return it, and knetstat's Diag indicators computed from it.
-import type { SourceName, TcpInfo } from './types.js';
+// return it. knetstat's Diag indicators from it: linux/knetstat.ts.
+import type { SourceName, TcpInfo } from '../model/types.js';
 
-/** Decodes the first len bytes of a struct tcp_info; fields beyond len (older kernels) stay absent. */
+/**
+ * Decodes the first len bytes of a struct tcp_info. The windows, which older
+ * kernels do not have, stay absent beyond len (Diag must not take a missing
+ * window for 0); the other fields, there since Linux 2.6, read 0 beyond len.
+ */
 export function parseTcpInfo(buf: Buffer, len: number, source: SourceName): TcpInfo {
   const info: TcpInfo = {
     state: u8(buf, len, 0), retransmits: u8(buf, len, 2), probes: u8(buf, len, 3), backoff: u8(buf, len, 4),
@@ -18,26 +22,11 @@ export function parseTcpInfo(buf: Buffer, len: number, source: SourceName): TcpI
   return info;
 }
 
-// Fields past len (an older kernel's shorter struct) read as 0. Module-level, not closures: one
-// parse per socket, on every source.
+// A field past len reads 0. Module-level, not closures: one parse per socket, on every source.
 function u8(buf: Buffer, len: number, o: number): number {
   return o < len ? buf.readUInt8(o) : 0;
 }
 
 function u32(buf: Buffer, len: number, o: number): number {
   return o + 4 <= len ? buf.readUInt32LE(o) : 0;
-}
-
-/**
- * knetstat's Diag column: ">|" the peer's window is 0 (we cannot send), "|<" our
- * window is 0 (the peer cannot send), ">#" unacknowledged data and the last
- * ACK came more than a second ago. An indicator whose field the kernel did not
- * report is left out rather than guessed.
- */
-export function diagFromTcpInfo(ti: TcpInfo): string {
-  let d = '';
-  if (ti.sndWnd === 0) d += '>|';
-  if (ti.rcvWnd === 0) d += '|<';
-  if (ti.unacked > 0 && ti.lastAckRecv > 1000) d += '>#';
-  return d;
 }

@@ -1,0 +1,39 @@
+// Exit codes (README "Exit codes") and the one place that turns an error into
+// one and a one-line message: library code throws typed errors (errors.ts)
+// and decides nothing more.
+import { CommanderError } from 'commander';
+import { FatalSysError, KnetstatError } from '../errors.js';
+
+export const EXIT = {
+  OK: 0,
+  /** check: some rule failed. */
+  CHECK_FAILED: 1,
+  /** Bad input: pid, file, flag, policy; or a process we may not even look at. */
+  USAGE: 2,
+  /** A report was produced but some data could not be read (permissions, kernel, --probe-jdk). */
+  PARTIAL: 3,
+  /** Internal error: a bug, or a state the tool cannot go on from (FatalSysError). */
+  INTERNAL: 70,
+} as const;
+
+/** The exit code of a typed error: every KnetstatError is bad input, or a target we may not inspect, but a fatal one. */
+export function exitCodeOf(err: KnetstatError): number {
+  return err instanceof FatalSysError ? EXIT.INTERNAL : EXIT.USAGE;
+}
+
+/** One line on stderr, the documented exit code; a stack trace only for bugs, and only with KNETSTAT_DEBUG. */
+export function exitFor(err: unknown): number {
+  if (err instanceof CommanderError) {
+    if (err.exitCode === 0) return 0; // --help, --version
+    process.stderr.write(`knetstat-java: ${err.message.replace(/^error: /, '')}\n`);
+    return EXIT.USAGE;
+  }
+  if (err instanceof KnetstatError) {
+    process.stderr.write(`knetstat-java: ${err.message}${err.remedy ? ` (${err.remedy})` : ''}\n`);
+    return exitCodeOf(err);
+  }
+  const e = err as Error;
+  process.stderr.write(`knetstat-java: internal error: ${e?.message ?? String(err)}\n`);
+  if (process.env.KNETSTAT_DEBUG) process.stderr.write(`${e?.stack}\n`);
+  return EXIT.INTERNAL;
+}

@@ -1,0 +1,71 @@
+// Reading another process's sockets through pidfd_getfd(2) (Linux >= 5.6):
+// pidfd_open the process once, then for each listed fd a duplicate in this
+// process, checked to still be the listed socket (an fd number may have been
+// reused since the listing), handed to the caller, closed at once. Needs
+// ptrace-attach rights (PTRACE_MODE_ATTACH_REALCREDS) over the process;
+// nothing is changed on its side.
+import { fstatSync } from 'node:fs';
+import { ERRNO } from './inet.js';
+import * as libc from './libc.js';
+
+const { EBADF, ESRCH } = ERRNO;
+
+const statxBuf = libc.statx ? libc.nativeBuffer(libc.STATX_SIZE) : undefined;
+
+/** The inode of an fd of ours, or undefined when it cannot be read (closed meanwhile). statx when libc has it, else fstat. */
+export function inodeOf(fd: number): number | undefined {
+  if (libc.statx && statxBuf) {
+    if (libc.statx(fd, '', libc.AT_EMPTY_PATH, libc.STATX_INO, statxBuf.ptr) !== 0) return undefined;
+    const b = statxBuf.buf;
+    if (b.readUInt32LE(libc.STATX_MASK_OFFSET) & libc.STATX_INO) return b.readUInt32LE(libc.STATX_INO_OFFSET + 4) * 0x100000000 + b.readUInt32LE(libc.STATX_INO_OFFSET);
+  }
+  try { return fstatSync(fd).ino; } catch { return undefined; }
+}
+
+export interface DuplicateVisitor {
+  /** dup: our duplicate of the target's fd, the listed socket; closed when this returns. */
+  socket(fd: number, inode: number, dup: number): void;
+  /** The fd closed, or its number now holds another file, since the listing. */
+  vanished(fd: number, inode: number): void;
+  /** pidfd_getfd failed with errno (EPERM, EACCES ...): return true to go on with the next fd. */
+  refused(fd: number, inode: number, errno: number): boolean;
+}
+
+/** Every this many fds: progress, and a turn of the event loop (a spinner draws). */
+const PROGRESS_EVERY = 512;
+
+/**
+ * Duplicates each (fd, inode) of pid in turn. Returns the errno of
+ * pidfd_open when the process could not be opened at all (ESRCH: gone;
+ * EPERM ...), else undefined.
+ */
+export async function forEachDuplicate(pid: number, fds: Iterable<readonly [fd: number, inode: number]>, visit: DuplicateVisitor,
+  progress?: (done: number) => void): Promise<number | undefined> {
+  const pidfd = libc.pidfdOpen(pid);
+  if (pidfd < 0) return libc.errno();
+  let done = 0;
+  try {
+    for (const [fd, inode] of fds) {
+      if (++done % PROGRESS_EVERY === 0) {
+        progress?.(done);
+        await new Promise((r) => setImmediate(r));
+      }
+      const dup = libc.pidfdGetfd(pidfd, fd);
+      if (dup < 0) {
+        const e = libc.errno();
+        if (e === EBADF || e === ESRCH) { visit.vanished(fd, inode); continue; }
+        if (!visit.refused(fd, inode, e)) break;
+        continue;
+      }
+      try {
+        if (inodeOf(dup) !== inode) { visit.vanished(fd, inode); continue; }
+        visit.socket(fd, inode, dup);
+      } finally {
+        libc.close(dup);
+      }
+    }
+  } finally {
+    libc.close(pidfd);
+  }
+  return undefined;
+}

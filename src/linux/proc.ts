@@ -1,0 +1,198 @@
+// Every read of /proc/<pid>/ (proc(5)) the tool makes: stat, status, cmdline,
+// comm, environ, exe, maps, the fd directory and fdinfo, namespace inodes;
+// and user names from /etc/passwd, read once. A process that is gone is a
+// TargetError ("no such process"); what a caller may do without (another
+// user's maps, say) it asks for with the *OrUndefined forms.
+import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { TargetError, fsCode } from '../errors.js';
+
+export type ProcPid = number | 'self' | 'thread-self';
+
+/** A /proc/<pid>/<file>, as latin1 (bytes kept as they are: a command line need not be UTF-8). */
+export function readProcFile(pid: ProcPid, file: string): string {
+  try {
+    return readFileSync(`/proc/${pid}/${file}`, 'latin1');
+  } catch (err) {
+    const code = fsCode(err);
+    if (code === 'ENOENT' || code === 'ESRCH') {
+      throw new TargetError(`no such process: ${pid}`, { errno: code, remedy: 'check the pid with jps or knetstat-java list', cause: err });
+    }
+    throw err;
+  }
+}
+
+/** The same, undefined when it cannot be read for any reason (gone, not permitted). */
+export function readProcFileOrUndefined(pid: ProcPid, file: string): string | undefined {
+  try { return readFileSync(`/proc/${pid}/${file}`, 'latin1'); } catch { return undefined; }
+}
+
+/** Every numeric entry of /proc, ascending. */
+export function allPids(): number[] {
+  return readdirSync('/proc').filter((n) => /^[0-9]+$/.test(n)).map(Number).sort((a, b) => a - b);
+}
+
+/** The state letter of /proc/<pid>/stat (R, S, D, Z, X ...), after the parenthesised comm, which may hold spaces and parentheses. */
+export function parseStatState(stat: string): string {
+  const close = stat.lastIndexOf(')');
+  return stat.slice(close + 2, close + 3);
+}
+
+export function processState(pid: number): string {
+  return parseStatState(readProcFile(pid, 'stat'));
+}
+
+export interface ProcStatus {
+  /** The State: letter. */
+  state?: string;
+  ppid?: number;
+  /** Real, effective, saved and filesystem uid. */
+  uids: number[];
+  /** The pid in each pid namespace, outermost first (NSpid:, Linux >= 4.1). */
+  nspid: number[];
+  /** Signals the process catches (SigCgt:), as a bit mask: bit n-1 for signal n. */
+  sigCgt?: bigint;
+}
+
+/** /proc/<pid>/status, the fields the tool uses. */
+export function parseStatus(text: string): ProcStatus {
+  const field = (k: string) => new RegExp(`^${k}:\\s*(.*)$`, 'm').exec(text)?.[1]?.trim();
+  const nums = (v: string | undefined) => (v ?? '').split(/\s+/).filter((x) => /^\d+$/.test(x)).map(Number);
+  const ppid = field('PPid');
+  const sig = field('SigCgt');
+  return {
+    state: field('State')?.[0],
+    ...(ppid !== undefined && /^\d+$/.test(ppid) ? { ppid: Number(ppid) } : {}),
+    uids: nums(field('Uid')),
+    nspid: nums(field('NSpid')),
+    ...(sig !== undefined && /^[0-9a-f]+$/i.test(sig) ? { sigCgt: BigInt(`0x${sig}`) } : {}),
+  };
+}
+
+export function status(pid: number): ProcStatus {
+  return parseStatus(readProcFile(pid, 'status'));
+}
+
+/** The real uid (what ps and `list` show), undefined when status lacks it. */
+export function realUid(s: ProcStatus): number | undefined {
+  return s.uids[0];
+}
+
+/** argv from /proc/<pid>/cmdline (NUL-separated, a trailing NUL dropped). */
+export function parseCmdline(text: string): string[] {
+  const argv = text.split('\0');
+  if (argv.at(-1) === '') argv.pop();
+  return argv;
+}
+
+export function cmdline(pid: number): string[] {
+  return parseCmdline(readProcFile(pid, 'cmdline'));
+}
+
+export function comm(pid: number): string {
+  return readProcFile(pid, 'comm').trimEnd();
+}
+
+/** The environment the process started with (/proc/<pid>/environ: its owner or root only). */
+export function environ(pid: number): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const kv of parseCmdline(readProcFile(pid, 'environ'))) {
+    const eq = kv.indexOf('=');
+    if (eq > 0) out[kv.slice(0, eq)] = kv.slice(eq + 1);
+  }
+  return out;
+}
+
+/** The executable's path, undefined when not permitted (another user's process). */
+export function exe(pid: number): string | undefined {
+  try { return readlinkSync(`/proc/${pid}/exe`); } catch { return undefined; }
+}
+
+/** /proc/<pid>/maps; undefined when not permitted (another user's process without CAP_SYS_PTRACE). Gone: TargetError. */
+export function maps(pid: number): string | undefined {
+  try {
+    return readProcFile(pid, 'maps');
+  } catch (err) {
+    if (err instanceof TargetError) throw err;
+    return undefined;
+  }
+}
+
+/** Parses "socket:[12345]"; undefined for anything else. */
+export function socketInode(link: string): number | undefined {
+  if (!link.startsWith('socket:[')) return undefined;
+  const n = Number(link.slice(8, -1));
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
+/**
+ * fd -> socket inode for every socket fd of pid (any family; the sources pick
+ * the TCP/UDP ones): one readdir of /proc/<pid>/fd, one readlink per fd. An fd
+ * closed between the two is skipped. Gone, or not permitted: TargetError with
+ * the errno (the remedy names the owner when ownerUid is given).
+ */
+export function socketFds(pid: number, ownerUid?: number): Map<number, number> {
+  let names: string[];
+  try {
+    names = readdirSync(`/proc/${pid}/fd`);
+  } catch (err) {
+    const code = fsCode(err);
+    if (code === 'ENOENT') throw new TargetError(`no such process: ${pid}`, { errno: code, cause: err });
+    if (code === 'EACCES' || code === 'EPERM') {
+      const owner = ownerUid !== undefined ? userName(ownerUid) ?? `uid ${ownerUid}` : undefined;
+      throw new TargetError(
+        `cannot list the open files of process ${pid}${owner ? ` (owned by ${owner})` : ''}: permission denied`,
+        { errno: code, remedy: `run knetstat-java as root (sudo) or as the process's user${ownerUid !== undefined ? ` ${userName(ownerUid) ?? ownerUid}` : ''}`, cause: err },
+      );
+    }
+    throw err;
+  }
+  const fds = new Map<number, number>();
+  for (const name of names) {
+    let link: string;
+    try {
+      link = readlinkSync(`/proc/${pid}/fd/${name}`);
+    } catch {
+      continue; // closed between readdir and readlink
+    }
+    const inode = socketInode(link);
+    if (inode !== undefined) fds.set(Number(name), inode);
+  }
+  return fds;
+}
+
+/** /proc/<pid>/fdinfo/<fd>: "pos:", "flags:" (octal), "mnt_id:", "ino:" and whatever else the file's kind adds, by key. */
+export function fdinfo(pid: number, fd: number): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of readProcFile(pid, `fdinfo/${fd}`).split('\n')) {
+    const c = line.indexOf(':');
+    if (c > 0) out[line.slice(0, c)] = line.slice(c + 1).trim();
+  }
+  return out;
+}
+
+/** The inode of a namespace (/proc/<pid>/ns/<kind>): equal inodes, same namespace. undefined when not permitted or gone. */
+export function nsInode(pid: ProcPid, kind: 'net' | 'pid' | 'mnt' | 'user'): number | undefined {
+  try { return statSync(`/proc/${pid}/ns/${kind}`).ino; } catch { return undefined; }
+}
+
+/** pid's namespace of this kind, and whether it is ours; undefined when not permitted to look. */
+export function namespaceOf(pid: number, kind: 'net' | 'pid'): { inode: number; own: boolean } | undefined {
+  const inode = nsInode(pid, kind);
+  return inode === undefined ? undefined : { inode, own: inode === nsInode('self', kind) };
+}
+
+let users: Map<number, string> | undefined;
+
+/** The user name of a uid, from /etc/passwd read once per run; undefined without one. */
+export function userName(uid: number): string | undefined {
+  if (!users) {
+    users = new Map();
+    try {
+      for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
+        const f = line.split(':');
+        if (f.length > 2 && /^\d+$/.test(f[2]!) && !users.has(Number(f[2]))) users.set(Number(f[2]), f[0]!);
+      }
+    } catch { /* no passwd: numbers only */ }
+  }
+  return users.get(uid);
+}

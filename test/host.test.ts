@@ -9,9 +9,8 @@ import { runCli } from './helpers/cli.js';
 import { parseProcNet } from '../src/linux/procnet.js';
 import { parseKnetstat } from '../src/linux/knetstat.js';
 import { dumpInetDiag } from '../src/linux/diagsocket.js';
-import { knetstatRow, renderKnetstatTables } from '../src/render/knetstat.js';
 import { parseOwnerQuery } from '../src/host/owner.js';
-import type { Protocol, RawSocket } from '../src/model/types.js';
+import type { Protocol } from '../src/model/types.js';
 
 const ADDR = '127.0.0.79';
 const NS = `knjtest${process.pid % 100}`;
@@ -91,18 +90,6 @@ describe('--all --format knetstat', () => {
     expect(listener).toContain('SO_RCVBUF=100000');
     const udp = t.udp.split('\n').find((l) => l.includes(`${ADDR}:${jvm.ready.udp} `))!;
     expect(udp).toMatch(/SO_REUSEADDR=0,SO_REUSEPORT=0,SO_RCVBUF=50000,SO_BROADCAST=0 \d+\/java$/);
-  });
-
-  it('rows without an owner (TIME_WAIT) print no options', () => {
-    const tw: RawSocket = {
-      protocol: 'tcp', fd: -1, inode: 0, local: { address: '127.0.0.1', port: 5000 }, remote: { address: '127.0.0.1', port: 40000 },
-      state: 'TIME_WAIT', recvQ: 0, sendQ: 0, options: {}, diag: '', sources: ['procfs'],
-    };
-    expect(knetstatRow(tw)).toBe('     0      0 127.0.0.1:5000          127.0.0.1:40000         TIMW');
-    expect(knetstatRow(tw, { ownerColumn: true }, [])).toBe('     0      0 127.0.0.1:5000          127.0.0.1:40000         TIMW      -');
-    const est: RawSocket = { ...tw, inode: 7, state: 'ESTABLISHED', diag: '>||<', options: { TCP_NODELAY: { value: 1, source: 'pidfd' } } };
-    expect(knetstatRow(est)).toBe('     0      0 127.0.0.1:5000          127.0.0.1:40000         ESTB >|<  TCP_NODELAY=1');
-    expect(renderKnetstatTables([{ socket: est }])).toContain('== udp6stat ==\nRecv-Q Send-Q Local Address           Foreign Address         Options\n');
   });
 });
 

@@ -1,11 +1,11 @@
 // Report + Policy -> CheckResult, a pure function. Each rule is applied to the
 // sockets it matches; each expectation passes, fails (with a message in Java
 // terms) or is unknown (the value could not be read: unknown is not a failure).
-import { mappings, type JavaOption } from '../mappings.js';
-import { formatEndpoint } from '../model/addr.js';
-import type { Linger, OptionValue, Report, ReportSocket, Role } from '../model/types.js';
-import { showValue } from '../render/text.js';
 import { javaArg } from '../java/analyze.js';
+import { mappings } from '../mappings.js';
+import { formatEndpoint } from '../model/addr.js';
+import type { OptionValue, Report, ReportSocket, Role } from '../model/types.js';
+import { reportContext, shortApi, showValue, socketDetails, socketLabel, type ReportContext } from '../render/format.js';
 import type { Match, OptionExpectation, Policy, Rule } from './policy.js';
 
 export type Status = 'pass' | 'fail' | 'skip' | 'unknown';
@@ -38,10 +38,7 @@ export interface CheckResult {
   counts: { rules: number; passed: number; failed: number; skipped: number; unknown: number };
   rules: RuleCheck[];
   /** What the data came from, for JUnit properties and the text header. */
-  context: {
-    pid: number; comm: string; cmdline: string[]; hostname: string; kernel: string; jvm: string;
-    source: string; capturedAt: string; toolVersion: string; redacted: boolean; snapshot?: string;
-  };
+  context: ReportContext;
 }
 
 function family(addr: string): string {
@@ -62,12 +59,6 @@ export function matches(s: ReportSocket, m: Match): boolean {
   if (m.localAddress !== undefined && family(s.local.address) !== family(m.localAddress)) return false;
   if (m.remoteAddress !== undefined && family(s.remote.address) !== family(m.remoteAddress)) return false;
   return true;
-}
-
-export function socketLabel(s: ReportSocket): string {
-  const local = formatEndpoint(s.local.address, s.local.port);
-  const peer = s.role === 'listening' || (s.state === 'UNCONN' && s.remote.port === 0) ? '' : ` -> ${formatEndpoint(s.remote.address, s.remote.port)}`;
-  return `${s.protocol} ${local}${peer} ${s.state} fd ${s.fd}`;
 }
 
 /** Where a message says the socket is: the peer of a connection, the local address otherwise. */
@@ -97,8 +88,7 @@ function sameValue(a: OptionValue, b: OptionValue): boolean {
 }
 
 function show(option: string, v: OptionValue): string {
-  if (typeof v === 'object') return `${option}=${(v as Linger).enabled ? `on,${(v as Linger).seconds}s` : 'off'}`;
-  return `${option}=${v}`;
+  return `${option}=${showValue(v)}`;
 }
 
 function wanted(option: string, e: OptionExpectation, r: Role): string {
@@ -117,21 +107,13 @@ function hasCall(s: ReportSocket, want: string): boolean {
   const norm = (x: string) => x.replace(/\s+/g, '');
   const w = norm(want);
   return s.java.some((c) => {
-    const short = c.api.replace(/^java\.(net|nio\.channels)\./, '');
-    const forms = [c.call, `${short}.${c.call}`, `${c.api}.${c.call}`, ...(c.nio ? [c.nio, c.nio.replace(/^java\.nio\.channels\./, '')] : [])];
+    const forms = [c.call, `${shortApi(c.api)}.${c.call}`, `${c.api}.${c.call}`, ...(c.nio ? [c.nio, shortApi(c.nio)] : [])];
     return forms.some((f) => norm(f) === w || norm(f).endsWith(`.${w}`));
   });
 }
 
 function details(s: ReportSocket): string {
-  const lines = [socketLabel(s), `role: ${s.role} (${s.apis.join(' / ')})`, 'options:'];
-  for (const [name, o] of Object.entries(s.options)) {
-    lines.push(`  ${name}=${showValue(o.value)}${o.inferred ? ' (inferred)' : ''}${o.value === null && o.note ? ` (${o.note})` : ''}  [${o.source}]`);
-  }
-  lines.push('java:');
-  if (!s.java.length) lines.push('  nothing set: every option is as a fresh socket of this kind has it');
-  for (const c of s.java) lines.push(`  ${c.api === 'native' || c.call.startsWith('new ') ? '' : `${c.api}.`}${c.call}  (${c.origin})`);
-  return lines.join('\n');
+  return [socketLabel(s), ...socketDetails(s, { nullNotes: true })].join('\n');
 }
 
 /** Does the kernel have this option on this kind of socket (catalog: protocols, families, states)? */
@@ -202,18 +184,11 @@ export function evaluate(report: Report, policy: Policy, snapshot?: string): Che
     skipped: rules.filter((r) => r.status === 'skip').length,
     unknown: rules.filter((r) => r.status === 'unknown').length,
   };
-  const p = report.process;
   return {
     origin: policy.origin,
     status: counts.failed ? 'fail' : counts.unknown ? 'unknown' : 'pass',
     counts,
     rules,
-    context: {
-      pid: p.pid, comm: p.comm, cmdline: p.cmdline, hostname: report.host.hostname, kernel: report.host.kernel,
-      jvm: p.jvm ? `${p.jvm.vendor ? `${p.jvm.vendor} ` : ''}${p.jvm.version ?? 'unknown version'}` : 'not a JVM',
-      source: report.sources.filter((s) => s.used).map((s) => s.name).join(' + ') || 'none',
-      capturedAt: report.capturedAt, toolVersion: report.tool.version, redacted: report.redacted === true,
-      ...(snapshot ? { snapshot } : {}),
-    },
+    context: reportContext(report, snapshot),
   };
 }

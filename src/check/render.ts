@@ -1,8 +1,8 @@
-// Text and JSON for a CheckResult (JUnit: src/render/junit.ts renderCheckJunit).
+// A CheckResult as text or JSON (JUnit: check/junit.ts), and the table of check formats.
 import { UsageError } from '../errors.js';
-import { renderCheckJunit } from '../render/junit.js';
 import { sanitize } from '../render/text.js';
 import type { CheckResult } from './evaluate.js';
+import { renderCheckJunit } from './junit.js';
 
 export function* renderCheckText(c: CheckResult): Generator<string> {
   const x = c.context;
@@ -24,11 +24,17 @@ export function* renderCheckJson(c: CheckResult): Generator<string> {
   yield `${JSON.stringify(c, null, 2)}\n`;
 }
 
+const CHECK_RENDERERS: Record<string, (c: CheckResult) => Iterable<string>> = {
+  text: renderCheckText,
+  json: renderCheckJson,
+  junit: renderCheckJunit,
+};
+
+/** The formats check writes. */
+export const CHECK_FORMATS = Object.keys(CHECK_RENDERERS);
+
 export function checkRenderer(format: string): (c: CheckResult) => Iterable<string> {
-  switch (format) {
-    case 'text': return renderCheckText;
-    case 'json': return renderCheckJson;
-    case 'junit': return renderCheckJunit;
-    default: throw new UsageError(`unknown format '${format}' for check (choose one of: text, json, junit)`);
-  }
+  const r = CHECK_RENDERERS[format];
+  if (!r) throw new UsageError(`unknown format '${format}' for check (choose one of: ${CHECK_FORMATS.join(', ')})`);
+  return r;
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { PROJECT_ROOT } from '../mappings.js';
 import { exitFor } from './exit.js';
-import { reportCommand } from './main.js';
+import { reportCommand } from './commands/report.js';
 
 const SOCKETS = [
   'web:server:backlog=128,child.tcpNoDelay,child.keepAlive',

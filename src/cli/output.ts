@@ -12,10 +12,6 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   stdoutGone = true;
 });
 
-export function stdoutClosed(): boolean {
-  return stdoutGone;
-}
-
 export async function writeOutput(chunks: Iterable<string>, file?: string): Promise<void> {
   if (!file || file === '-') {
     for (const c of chunks) {

@@ -10,6 +10,7 @@ import { ERRNO, netstatSendQ } from '../linux/inet.js';
 import { forEachDuplicate } from '../linux/pidfd.js';
 import { PROTOCOLS, readProcNet } from '../linux/procnet.js';
 import { freshDefaults, identify, readSocket } from '../linux/sockopt.js';
+import { readSysctls } from '../linux/sysctl.js';
 import type { OptionValue, Protocol, RawSocket } from '../model/types.js';
 import { mergeDiagRecord } from '../sources/diagrecord.js';
 import { socketOwners, type SocketHolder } from './owner.js';
@@ -29,6 +30,8 @@ export interface HostCapture {
   /** What this capture could not read that a run as root would (each also a warning): exit 3. */
   incomplete: string[];
   kernelDefaults: Partial<Record<Protocol, Record<string, OptionValue>>>;
+  /** The sysctls that decide kernel defaults (HostInfo.sysctls), for the renderer. */
+  sysctls: Record<string, string>;
 }
 
 export interface HostCaptureOptions {
@@ -129,5 +132,5 @@ export async function captureHost(opts: HostCaptureOptions = {}): Promise<HostCa
       warnings.push(`sock_diag: ${err.message}`);
     }
   }
-  return { rows, warnings, incomplete, kernelDefaults: freshDefaults() };
+  return { rows, warnings, incomplete, kernelDefaults: freshDefaults(), sysctls: readSysctls() };
 }

@@ -107,30 +107,3 @@ export function listProcesses(opts: ListOptions = {}): ProcessEntry[] {
   }
   return out;
 }
-
-function nsText(e: ProcessEntry): string {
-  const parts: string[] = [];
-  if (e.pidns && !e.pidns.own) parts.push(`pid:[${e.pidns.inode}]`);
-  if (e.netns && !e.netns.own) parts.push(`net:[${e.netns.inode}]`);
-  return parts.length > 0 ? parts.join(',') : (e.netns || e.pidns ? 'host' : '?');
-}
-
-export function renderProcessListText(list: ProcessEntry[]): string {
-  const head = ['PID', 'USER', 'JDK', 'TCP', 'UDP', 'NAMESPACES', 'MAIN'];
-  const rows = list.map((e) => [
-    String(e.pid), e.user ?? (e.uid !== undefined ? String(e.uid) : '?'),
-    e.isJvm ? (e.javaVersion ?? '?') : e.note?.startsWith('memory map') ? '?' : '-',
-    e.sockets ? String(e.sockets.tcp + e.sockets.tcp6) : '?',
-    e.sockets ? String(e.sockets.udp + e.sockets.udp6) : '?',
-    nsText(e),
-    (e.isJvm || e.mainClass ? (e.mainClass ?? '') : e.comm) + (e.note ? `  (${e.note})` : ''),
-  ]);
-  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : i === 0 || i === 3 || i === 4 ? c.padStart(w[i]!) : c.padEnd(w[i]!))).join('  ').trimEnd();
-  if (list.length === 0) return 'no JVM found on this host (--all-processes lists every process)\n';
-  return `${[line(head), ...rows.map(line)].join('\n')}\n`;
-}
-
-export function renderProcessListJson(list: ProcessEntry[]): string {
-  return `${JSON.stringify({ processes: list }, null, 2)}\n`;
-}

@@ -4,7 +4,7 @@
 import { mappings, type JavaOption, type JdkDefaultRow } from '../mappings.js';
 import { formatEndpoint } from '../model/addr.js';
 import type {
-  Capture, JavaCall, OptionValue, OptionVerdict, Protocol, RawSocket, Report, ReportSocket, Role, Unobservable,
+  Capture, JavaCall, OptionValue, OptionVerdict, Protocol, RawSocket, Report, ReportSocket, ReportStream, Role, Unobservable,
 } from '../model/types.js';
 
 type Group = 'socket' | 'server' | 'datagram';
@@ -676,19 +676,30 @@ export function* analyzeSockets(capture: Capture): Generator<ReportSocket> {
   for (const s of capture.sockets) yield analyzeSocket(s, ctx);
 }
 
-export function analyze(capture: Capture): Report {
+/** Which JDK defaults table applies to the capture, and why. */
+function defaultsOf(capture: Capture): Report['defaults'] {
   const jvm = capture.process.jvm;
-  const ctx = context(capture);
-  ctx.verdictCache = new Map();
   const verified = [...new Set(mappings().jdk.map((r) => r.jdk))].join(', ') || 'none';
   let note: string | undefined;
   if (capture.jdkDefaults) note = `JDK defaults measured from the target's own JDK: ${capture.jdkDefaults.source}`;
   else if (!jvm) note = 'not a JVM: Java calls are what a JVM would have needed';
   else if (jvm.feature === undefined) note = `JDK version unknown: defaults as verified on JDK ${verified}`;
   else if (!mappings().jdk.some((r) => covers(r.jdk, jvm.feature))) note = `target runs JDK ${jvm.version}; defaults verified on JDK ${verified} only: origins may be off (--probe-jdk measures them from the target's JDK)`;
+  return { jdk: jvm?.version ?? 'unknown', note };
+}
+
+/** The whole report: sockets analysed at once, equal verdicts shared between them. */
+export function analyze(capture: Capture): Report {
+  const ctx = context(capture);
+  ctx.verdictCache = new Map();
   return {
     ...capture,
     sockets: capture.sockets.map((s) => analyzeSocket(s, ctx)),
-    defaults: { jdk: jvm?.version ?? 'unknown', note },
+    defaults: defaultsOf(capture),
   };
+}
+
+/** The report with its sockets analysed as they are read (analyzeSockets): for renderers that stream. */
+export function analyzeStream(capture: Capture): ReportStream {
+  return { ...capture, sockets: analyzeSockets(capture), defaults: defaultsOf(capture) };
 }

@@ -243,3 +243,8 @@ export interface Report extends Omit<Capture, 'sockets'> {
   /** Which JDK defaults table applied and why. */
   defaults: { jdk: string; note?: string };
 }
+
+/** A Report whose sockets may come one at a time (java/analyze.ts analyzeStream): read once, in order, by a renderer that streams. */
+export interface ReportStream extends Omit<Report, 'sockets'> {
+  sockets: Iterable<ReportSocket>;
+}

@@ -1,6 +1,6 @@
 // The JSON report: the contract CI users parse (see README "JSON"). Streamed
 // socket by socket so a 50,000-socket report is never held twice in memory.
-import type { Report, ReportSocket } from '../model/types.js';
+import type { ReportSocket, ReportStream } from '../model/types.js';
 
 /**
  * A socket as the report prints it. Optional fields are undefined when absent
@@ -226,8 +226,8 @@ const NEXT_SOCKET = `,${layout(SOCKET_DEPTH).nl}`;
 /** Sockets per chunk: a chunk is one string of ~50 KB (8 sockets of ~6.5 KB), below V8's large-object size. */
 const BATCH = 8;
 
-/** sockets: the report's own by default; analyzeSockets(capture) streams them without holding them all. */
-export function* renderJson(r: Report, sockets: Iterable<ReportSocket> = r.sockets): Generator<string> {
+/** Streams: each socket is written as it comes (analyzeStream(capture) gives them one at a time) and not kept. */
+export function* renderJson(r: ReportStream): Generator<string> {
   const top = {
     pid: r.process.pid, process: r.process, host: r.host, tool: r.tool, capturedAt: r.capturedAt,
     formatVersion: r.formatVersion, sources: r.sources, partial: r.partial, missing: r.missing,
@@ -238,7 +238,7 @@ export function* renderJson(r: Report, sockets: Iterable<ReportSocket> = r.socke
   const writer = new SocketWriter();
   const parts: string[] = [];
   let n = 0;
-  for (const s of sockets) {
+  for (const s of r.sockets) {
     parts.push(n === 0 ? layout(SOCKET_DEPTH).nl : NEXT_SOCKET);
     writer.write(parts, s);
     if (++n % BATCH === 0) {
@@ -248,8 +248,4 @@ export function* renderJson(r: Report, sockets: Iterable<ReportSocket> = r.socke
   }
   if (parts.length) yield parts.join('');
   yield `${n === 0 ? '' : '\n  '}]\n}\n`;
-}
-
-export function renderJsonString(r: Report): string {
-  return [...renderJson(r)].join('');
 }

@@ -1,21 +1,21 @@
 // The knetstat module's four tables (tcpstat, tcp6stat, udpstat, udp6stat),
 // built in user space from RawSockets: same columns, widths, state names,
-// Diag indicators and option spelling as native/knetstat.c, so the output can
-// be read by the same tools (and by src/sources/knetstat.ts).
+// Diag indicators and option spelling as native/knetstat.c (linux/knetstat.ts
+// holds the format), so the output can be read by the same tools (and by
+// src/sources/knetstat.ts). A pure function of what it is given: the host
+// facts come from the capture (Report.host), never from the host it runs on.
 //
 // Options follow the module's rules where the reading allows: "always"
 // options when read; TCP_KEEPIDLE/CNT/INTVL only when they differ from the
-// host's sysctl default (the module prints them when set on the socket);
-// TCP_USER_TIMEOUT, timeouts, SO_LINGER only when not at their default;
-// SO_RCVBUF/SO_SNDBUF (half the kernel value, what setsockopt was given) only
-// when known to be set: the knetstat lock flag, or a listener/UDP socket whose
-// buffer differs from a fresh socket's (no autotuning there). A value no
-// source read is not printed.
-import { readFileSync } from 'node:fs';
+// captured host's sysctl default (the module prints them when set on the
+// socket); TCP_USER_TIMEOUT, timeouts, SO_LINGER only when not at their
+// default; SO_RCVBUF/SO_SNDBUF (half the kernel value, what setsockopt was
+// given) only when known to be set: the knetstat lock flag, or a listener/UDP
+// socket whose buffer differs from a fresh socket's (no autotuning there). A
+// value no source read is not printed.
 import { knetstatStateCode } from '../linux/inet.js';
 import { KNETSTAT_ADDR_WIDTH, KNETSTAT_DIAG_WIDTH, KNETSTAT_TCP_HEADER, KNETSTAT_UDP_HEADER, normalDiag } from '../linux/knetstat.js';
 import type { Linger, OptionValue, Protocol, RawSocket, Report } from '../model/types.js';
-import { registerRenderer } from './index.js';
 
 export interface KnetstatRowInput {
   socket: RawSocket;
@@ -28,8 +28,8 @@ export interface KnetstatRenderOptions {
   ownerColumn?: boolean;
   /** Options of a fresh socket of each kind (Capture.host.kernelDefaults), to tell a set buffer from the default. */
   kernelDefaults?: Partial<Record<Protocol, Record<string, OptionValue>>>;
-  /** Host sysctl defaults for keepalive; read from /proc/sys when absent. */
-  keepalive?: { time?: number; probes?: number; intvl?: number };
+  /** The captured host's sysctls (Capture.host.sysctls): the keepalive defaults. Without them no keepalive time is printed. */
+  sysctls?: Record<string, string>;
 }
 
 /** "addr:port" as %pI4 / %pI6c print it (IPv6 without brackets), port 0 as "*", padded to 23 + a blank. */
@@ -37,21 +37,12 @@ export function knetstatEndpoint(address: string, port: number): string {
   return `${address}:${port === 0 ? '*' : port}`.padEnd(KNETSTAT_ADDR_WIDTH) + ' ';
 }
 
-function sysctlInt(name: string): number | undefined {
-  try {
-    const v = Number(readFileSync(`/proc/sys/${name.replace(/\./g, '/')}`, 'utf8').trim());
-    return Number.isFinite(v) ? v : undefined;
-  } catch { return undefined; }
-}
-
-let keepaliveCache: { time?: number; probes?: number; intvl?: number } | undefined;
-function hostKeepalive(): { time?: number; probes?: number; intvl?: number } {
-  keepaliveCache ??= {
-    time: sysctlInt('net.ipv4.tcp_keepalive_time'),
-    probes: sysctlInt('net.ipv4.tcp_keepalive_probes'),
-    intvl: sysctlInt('net.ipv4.tcp_keepalive_intvl'),
-  };
-  return keepaliveCache;
+/** A sysctl of the capture as a number; undefined when absent or not one. */
+function sysctlInt(sysctls: Record<string, string> | undefined, name: string): number | undefined {
+  const raw = sysctls?.[name];
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const v = Number(raw);
+  return Number.isFinite(v) ? v : undefined;
 }
 
 function num(s: RawSocket, name: string): number | undefined {
@@ -68,14 +59,16 @@ export function knetstatOptions(s: RawSocket, opts: KnetstatRenderOptions = {}):
   put('SO_REUSEADDR', num(s, 'SO_REUSEADDR'));
   put('SO_REUSEPORT', num(s, 'SO_REUSEPORT'));
   if (tcp) {
-    const ka = opts.keepalive ?? hostKeepalive();
     const keepOpt = s.options.SO_KEEPALIVE;
     // An inferred SO_KEEPALIVE=1 (sock_diag timer) is a fact worth printing; there is no inferred 0.
     put('SO_KEEPALIVE', num(s, 'SO_KEEPALIVE') ?? (keepOpt?.inferred ? 1 : undefined));
     const idle = num(s, 'TCP_KEEPIDLE'), cnt = num(s, 'TCP_KEEPCNT'), intvl = num(s, 'TCP_KEEPINTVL');
-    if (idle !== undefined && ka.time !== undefined && idle !== ka.time) put('TCP_KEEPIDLE', idle);
-    if (cnt !== undefined && ka.probes !== undefined && cnt !== ka.probes) put('TCP_KEEPCNT', cnt);
-    if (intvl !== undefined && ka.intvl !== undefined && intvl !== ka.intvl) put('TCP_KEEPINTVL', intvl);
+    const time = sysctlInt(opts.sysctls, 'net.ipv4.tcp_keepalive_time');
+    const probes = sysctlInt(opts.sysctls, 'net.ipv4.tcp_keepalive_probes');
+    const interval = sysctlInt(opts.sysctls, 'net.ipv4.tcp_keepalive_intvl');
+    if (idle !== undefined && time !== undefined && idle !== time) put('TCP_KEEPIDLE', idle);
+    if (cnt !== undefined && probes !== undefined && cnt !== probes) put('TCP_KEEPCNT', cnt);
+    if (intvl !== undefined && interval !== undefined && intvl !== interval) put('TCP_KEEPINTVL', intvl);
     const ut = num(s, 'TCP_USER_TIMEOUT');
     if (ut) put('TCP_USER_TIMEOUT', ut);
   }
@@ -129,10 +122,7 @@ export function renderKnetstatTables(rows: KnetstatRowInput[], opts: KnetstatRen
   return `${parts.join('\n\n')}\n`;
 }
 
-/** A single process's sockets (a Capture's or Report's) as the four tables, no owner column. */
-export function renderKnetstatForReport(sockets: RawSocket[], opts: Omit<KnetstatRenderOptions, 'ownerColumn'> = {}): string {
-  return renderKnetstatTables(sockets.map((socket) => ({ socket })), opts);
+/** `knetstat-java <pid> --format knetstat`: the report's sockets as the module's tables, with the captured host's defaults. */
+export function* renderKnetstat(r: Report): Generator<string> {
+  yield renderKnetstatTables(r.sockets.map((socket) => ({ socket })), { kernelDefaults: r.host.kernelDefaults, sysctls: r.host.sysctls });
 }
-
-// `knetstat-java <pid> --format knetstat`: the report's sockets as the module's tables.
-registerRenderer('knetstat', (r: Report) => [renderKnetstatForReport(r.sockets, { kernelDefaults: r.host.kernelDefaults })]);

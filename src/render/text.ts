@@ -1,7 +1,8 @@
 // The text report: per socket, what it is, its options, and the Java code
 // that configured it. A pure function of the Report; streamed per socket.
 import { formatEndpoint } from '../model/addr.js';
-import type { OptionReading, OptionValue, Report, ReportSocket } from '../model/types.js';
+import type { OptionReading, Report, ReportSocket } from '../model/types.js';
+import { callText, showValue, shortApi } from './format.js';
 
 /** Strips terminal escape sequences and control characters from text we did not write (command lines, names). */
 export function sanitize(text: string): string {
@@ -9,12 +10,6 @@ export function sanitize(text: string): string {
     .replace(/\x1b\[[0-?]*[ -/]*[@-~]/g, '') // CSI
     .replace(/\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)/g, '') // OSC
     .replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, '?');
-}
-
-export function showValue(v: OptionValue | null): string {
-  if (v === null) return '?';
-  if (typeof v === 'object') return v.enabled ? `on,${v.seconds}s` : 'off';
-  return String(v);
 }
 
 const ORIGIN: Record<string, string> = {
@@ -106,10 +101,9 @@ export function socketText(s: ReportSocket): string {
   if (s.java.length) {
     out.push('  Java:');
     for (const c of s.java) {
-      const where = c.api === 'native' || c.call.startsWith('new ') ? '' : `${c.api.replace(/^java\.(net|nio\.channels)\./, '')}.`;
       const conf = c.confidence && c.confidence !== 'certain' ? ` (${c.confidence})` : '';
-      out.push(`    ${(where + c.call).padEnd(58)} ${ORIGIN[c.origin] ?? c.origin}${conf}`);
-      if (c.nio) out.push(`      NIO: ${c.nio.replace(/^java\.nio\.channels\./, '')}`);
+      out.push(`    ${callText(c, true).padEnd(58)} ${ORIGIN[c.origin] ?? c.origin}${conf}`);
+      if (c.nio) out.push(`      NIO: ${shortApi(c.nio)}`);
       const note = c.origin === 'jdk-default' ? c.note?.replace(/ \((probe|live probe)[^)]*\)$/, '') : c.note;
       if (note) out.push(wrap(note, 96, '      '));
     }
@@ -130,7 +124,7 @@ export function summary(r: Report): string {
   const watch: string[] = [];
   for (const s of r.sockets) {
     const calls = s.java.filter((c) => c.origin === 'application' || c.origin === 'inherited').map((c) => `${c.call}${c.origin === 'inherited' ? ' (inherited)' : ''}`);
-    const api = (s.apis[0] ?? '').replace(/^java\.(net|nio\.channels)\./, '');
+    const api = shortApi(s.apis[0] ?? '');
     const key = `${s.role}|${api}|${calls.join(';')}`;
     const g = groups.get(key) ?? { n: 0, fds: [], role: s.role, api, calls };
     g.n++;
@@ -160,7 +154,7 @@ export function summary(r: Report): string {
 }
 
 function unobservableName(u: { api?: string; call: string }): string {
-  return u.api ? `${u.api.replace(/^java\.(net|nio\.channels)\./, '')}.${u.call}` : u.call;
+  return u.api ? `${shortApi(u.api)}.${u.call}` : u.call;
 }
 
 export function* renderText(r: Report): Generator<string> {
@@ -173,8 +167,4 @@ export function* renderText(r: Report): Generator<string> {
     yield '\nNot observable from outside the JVM:\n';
     for (const [call, why] of seen) yield `${wrap(`${call}: ${why}.`, 100, '  ').replace(/^ {2}/, '  ')}\n`;
   }
-}
-
-export function renderTextString(r: Report): string {
-  return [...renderText(r)].join('');
 }

@@ -1,19 +1,18 @@
 // knetstat-java check <pid> | --snapshot FILE  --policy FILE | --expect SPEC ...
 // Exit 0: every rule passed (or was skipped); 1: some rule failed; 2: bad input;
 // 3: no failure, but some expected value could not be read.
-import { Command, Option } from 'commander';
-import { capture } from '../../capture.js';
+import type { Command } from 'commander';
 import { evaluate } from '../../check/evaluate.js';
 import { knownOptions, loadPolicy, parseExpect, type Policy } from '../../check/policy.js';
-import { checkRenderer } from '../../check/render.js';
+import { CHECK_FORMATS, checkRenderer } from '../../check/render.js';
 import { parsePid } from '../../discover/process.js';
 import { UsageError } from '../../errors.js';
-import { EXIT } from '../exit.js';
 import { analyze } from '../../java/analyze.js';
 import { readSnapshot } from '../../snapshot/file.js';
-import { sourceOption, type ReportFlags } from '../main.js';
+import { captureTarget } from '../capturing.js';
+import { EXIT } from '../exit.js';
+import { addCaptureOptions, formatOption, outputOption, type ReportFlags } from '../options.js';
 import { writeOutput } from '../output.js';
-import { progressReporter } from '../progress.js';
 
 interface CheckFlags extends ReportFlags {
   policy?: string;
@@ -32,17 +31,7 @@ export async function checkCommand(pidText: string | undefined, flags: CheckFlag
   const rules = [...(flags.policy ? loadPolicy(flags.policy).rules : []), ...(flags.expect ?? []).map((e) => parseExpect(e, known))];
   const policy: Policy = { rules, origin: [flags.policy, ...(flags.expect ?? []).map((e) => `--expect ${e}`)].filter(Boolean).join(', ') };
 
-  let cap;
-  if (flags.snapshot) {
-    cap = readSnapshot(flags.snapshot).capture;
-  } else {
-    const progress = progressReporter(flags.quiet);
-    try {
-      cap = await capture(pid!, { source: flags.source, any: flags.any, progress: progress.update, probeJdk: flags.probeJdk });
-    } finally {
-      progress.stop();
-    }
-  }
+  const cap = flags.snapshot ? readSnapshot(flags.snapshot).capture : await captureTarget(pid!, flags);
   const result = evaluate(analyze(cap), policy, flags.snapshot);
   await writeOutput(render(result), flags.output);
   if (result.status === 'fail') {
@@ -59,19 +48,16 @@ export async function checkCommand(pidText: string | undefined, flags: CheckFlag
 export function registerCheck(program: Command): void {
   // Subcommand options after the subcommand name belong to it, not to the report's own -f/-o/-q.
   program.enablePositionalOptions();
-  program
+  const cmd = program
     .command('check')
     .description('check sockets against a policy (exit 0 pass, 1 a rule failed, 2 bad input, 3 a value could not be read)')
     .argument('[pid]', 'process id of the JVM (or --snapshot FILE)')
     .option('-p, --policy <file>', 'policy JSON (see README "Checks")')
     .option('-e, --expect <spec>', "quick rule 'remotePort=5432:SO_KEEPALIVE=1' (repeatable)", (v: string, prev: string[] = []) => [...prev, v])
     .option('--snapshot <file>', 'check a snapshot file instead of a live process')
-    .addOption(new Option('-f, --format <format>', 'output format (text, json, junit)').choices(['text', 'json', 'junit']).default('text'))
-    .addOption(sourceOption())
-    .option('--any', 'do not warn when the process is not a JVM')
-    .option('-q, --quiet', 'no progress on stderr')
-    .option('--probe-jdk', "measure the JDK's own defaults from the target's JDK")
-    .option('-o, --output <file>', 'write the result to a file (created only when complete)')
+    .addOption(formatOption(CHECK_FORMATS, { choices: true }))
+    .addOption(outputOption('the result'));
+  addCaptureOptions(cmd)
     .action(async (pid: string | undefined, flags: CheckFlags) => {
       process.exitCode = await checkCommand(pid, flags);
     });

@@ -1,14 +1,16 @@
 // knetstat-java list [--all-processes] [-f text|json]: the JVMs of this host.
-// Also the root's no-pid invocation: `knetstat-java` lists, and
+// Also the root's no-pid invocation (hostViews): `knetstat-java` lists, and
 // `knetstat-java --all [-f knetstat|json]` prints every socket of the host's
 // network namespace as the knetstat module's four tables.
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
-import { EXIT } from '../exit.js';
-import { listProcesses, renderProcessListJson, renderProcessListText } from '../../host/processes.js';
 import { captureHost } from '../../host/all.js';
+import { listProcesses } from '../../host/processes.js';
+import { renderHostSocketsJson, renderProcessListJson, renderProcessListText } from '../../render/host.js';
 import { renderKnetstatTables } from '../../render/knetstat.js';
-import { setNoPidHandler } from '../main.js';
+import { writeWarnings } from '../capturing.js';
+import { EXIT } from '../exit.js';
+import { formatOption, outputOption } from '../options.js';
 import { writeOutput } from '../output.js';
 
 export async function listCommand(flags: { format?: string; allProcesses?: boolean; output?: string }): Promise<number> {
@@ -24,29 +26,29 @@ export async function allCommand(flags: { format?: string; output?: string }): P
   if (format !== 'knetstat' && format !== 'json') throw new UsageError(`unknown format '${format}' for --all (choose knetstat or json)`);
   const host = await captureHost();
   const out = format === 'json'
-    ? `${JSON.stringify({ sockets: host.rows.map((r) => ({ ...r.socket, owners: r.holders })), warnings: host.warnings }, null, 2)}\n`
-    : renderKnetstatTables(host.rows, { ownerColumn: true, kernelDefaults: host.kernelDefaults });
+    ? renderHostSocketsJson(host)
+    : renderKnetstatTables(host.rows, { ownerColumn: true, kernelDefaults: host.kernelDefaults, sysctls: host.sysctls });
   await writeOutput([out], flags.output);
-  for (const w of host.warnings) process.stderr.write(`knetstat-java: warning: ${w}\n`);
+  writeWarnings(host.warnings);
   return host.incomplete.length > 0 ? EXIT.PARTIAL : EXIT.OK;
 }
 
-export function register(program: Command): void {
+/** `knetstat-java` without a pid: --all's tables, or the list of JVMs. */
+export function hostViews(flags: { format?: string; output?: string; all?: boolean; allProcesses?: boolean }): Promise<number> {
+  if (flags.all) return allCommand({ format: flags.format, output: flags.output });
+  return listCommand({ format: flags.format, allProcesses: flags.allProcesses === true, output: flags.output });
+}
+
+export function registerList(program: Command): void {
   program.option('--all', 'every TCP/UDP socket of this host (network namespace), as the knetstat tables (-f knetstat|json)');
   program.option('--all-processes', 'without a pid: list every process, not only JVMs');
-  setNoPidHandler(async (flags) => {
-    if (flags.all) return allCommand({ format: flags.format, output: flags.output });
-    return listCommand({ format: flags.format, allProcesses: flags.allProcesses === true, output: flags.output });
-  });
   program
     .command('list')
     .description('the JVMs on this host: pid, user, JDK, main class, sockets, namespaces (like jps -l)')
     .option('--all-processes', 'include processes that are not JVMs')
-    .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'))
-    .option('-o, --output <file>', 'write the list to a file')
+    .addOption(formatOption(['text', 'json'], { choices: true }))
+    .addOption(outputOption('the list'))
     .action(async (flags: { format: string; allProcesses?: boolean; output?: string }) => {
       process.exitCode = await listCommand(flags);
     });
 }
-
-export { register as registerList };

@@ -1,70 +1,49 @@
 // knetstat-java snapshot <pid> [-o FILE] [--redact]: the Capture as a file for a
 // support ticket. knetstat-java render FILE: that file as a report, on any machine.
 import type { Command } from 'commander';
-import { capture } from '../../capture.js';
 import { parsePid } from '../../discover/process.js';
-import { EXIT } from '../exit.js';
-import { analyze } from '../../java/analyze.js';
-import { renderer } from '../../render/index.js';
-import '../../render/junit.js';
+import { formats, renderCapture, renderer } from '../../render/index.js';
 import { readSnapshot, renderSnapshot } from '../../snapshot/file.js';
 import { redactCapture } from '../../snapshot/redact.js';
-import { formatOption, sourceOption, type ReportFlags } from '../main.js';
+import { captureTarget, warnPartial, writeWarnings } from '../capturing.js';
+import { EXIT } from '../exit.js';
+import { addCaptureOptions, formatOption, outputOption, type CaptureFlags } from '../options.js';
 import { writeOutput } from '../output.js';
-import { progressReporter } from '../progress.js';
 
-export async function snapshotCommand(pidText: string, flags: ReportFlags & { redact?: boolean }): Promise<number> {
+export async function snapshotCommand(pidText: string, flags: CaptureFlags & { output?: string; redact?: boolean }): Promise<number> {
   const pid = parsePid(pidText);
-  const progress = progressReporter(flags.quiet);
-  let cap;
-  try {
-    cap = await capture(pid, { source: flags.source, any: flags.any, progress: progress.update, probeJdk: flags.probeJdk });
-  } finally {
-    progress.stop();
-  }
+  let cap = await captureTarget(pid, flags);
   if (flags.redact) cap = redactCapture(cap);
   await writeOutput(renderSnapshot(cap), flags.output);
-  for (const w of cap.warnings) process.stderr.write(`knetstat-java: warning: ${w}\n`);
-  if (cap.partial) {
-    process.stderr.write(`knetstat-java: partial snapshot: ${cap.missing ? `${cap.missing.options.length} option(s) unreadable: ${cap.missing.reason}` : 'some data could not be read'}\n`);
-    return EXIT.PARTIAL;
-  }
-  return EXIT.OK;
+  writeWarnings(cap.warnings);
+  return warnPartial('snapshot', cap) ? EXIT.PARTIAL : EXIT.OK;
 }
 
 /** Reads the file only: no capture, no syscall on any process. Exit 3 when the snapshot itself was partial. */
 export async function renderCommand(file: string, flags: { format: string; output?: string }): Promise<number> {
   const render = renderer(flags.format);
   const snap = readSnapshot(file);
-  await writeOutput(render(analyze(snap.capture)), flags.output);
-  if (snap.capture.partial) {
-    process.stderr.write(`knetstat-java: partial snapshot: ${snap.capture.missing ? `${snap.capture.missing.options.length} option(s) were unreadable at capture time: ${snap.capture.missing.reason}` : 'some data could not be read'}\n`);
-    return EXIT.PARTIAL;
-  }
-  return EXIT.OK;
+  await writeOutput(renderCapture(render, snap.capture), flags.output);
+  return warnPartial('snapshot', snap.capture, true) ? EXIT.PARTIAL : EXIT.OK;
 }
 
 export function registerSnapshot(program: Command): void {
   program.enablePositionalOptions();
-  program
+  addCaptureOptions(program
     .command('snapshot')
     .description('write what the tool reads from a JVM to a file (render it anywhere with `render`)')
     .argument('<pid>', 'process id of the JVM')
     .option('-o, --output <file>', 'snapshot file (created only when complete; default: stdout)')
-    .option('--redact', 'hide addresses (not loopback), hostname, user and command-line arguments (see README "Snapshots")')
-    .addOption(sourceOption())
-    .option('--any', 'do not warn when the process is not a JVM')
-    .option('-q, --quiet', 'no progress on stderr')
-    .option('--probe-jdk', "measure the JDK's own defaults from the target's JDK")
-    .action(async (pid: string, flags: ReportFlags & { redact?: boolean }) => {
+    .option('--redact', 'hide addresses (not loopback), hostname, user and command-line arguments (see README "Snapshots")'))
+    .action(async (pid: string, flags: CaptureFlags & { output?: string; redact?: boolean }) => {
       process.exitCode = await snapshotCommand(pid, flags);
     });
   program
     .command('render')
     .description('render a snapshot file as a report (no root, no JVM needed)')
     .argument('<file>', 'snapshot written by `knetstat-java snapshot`')
-    .addOption(formatOption())
-    .option('-o, --output <file>', 'write the report to a file (created only when complete)')
+    .addOption(formatOption(formats()))
+    .addOption(outputOption())
     .action(async (file: string, flags: { format: string; output?: string }) => {
       process.exitCode = await renderCommand(file, flags);
     });

@@ -1,0 +1,33 @@
+// A live capture as the commands make it: a spinner on a terminal's stderr
+// while it runs, and afterwards the warnings and the one line that says a
+// capture was partial.
+import { capture } from '../capture.js';
+import type { Capture } from '../model/types.js';
+import type { CaptureFlags } from './options.js';
+import { progressReporter } from './progress.js';
+
+export async function captureTarget(pid: number, flags: CaptureFlags): Promise<Capture> {
+  const progress = progressReporter(flags.quiet);
+  try {
+    return await capture(pid, { source: flags.source, any: flags.any, progress: progress.update, probeJdk: flags.probeJdk });
+  } finally {
+    progress.stop();
+  }
+}
+
+export function writeWarnings(warnings: string[]): void {
+  for (const w of warnings) process.stderr.write(`knetstat-java: warning: ${w}\n`);
+}
+
+/**
+ * "partial report: 3 option(s) unreadable: <why>" on stderr when the capture
+ * was partial; returns whether it was. rendered: the capture is a snapshot
+ * read back, so the options "were unreadable at capture time".
+ */
+export function warnPartial(what: 'report' | 'snapshot', cap: Pick<Capture, 'partial' | 'missing'>, rendered = false): boolean {
+  if (!cap.partial) return false;
+  const m = cap.missing;
+  const why = m ? `${m.options.length} option(s) ${rendered ? 'were unreadable at capture time' : 'unreadable'}: ${m.reason}` : 'some data could not be read';
+  process.stderr.write(`knetstat-java: partial ${what}: ${why}\n`);
+  return true;
+}

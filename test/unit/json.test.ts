@@ -1,0 +1,77 @@
+// The JSON writer (render/json.ts) against JSON.stringify, byte for byte, on
+// the sample snapshots and hand-made corner cases: values to escape, drop or
+// replace, objects shared or not, more distinct objects than it keeps texts
+// of. Live JVMs: test/scale-output.test.ts.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { analyze } from '../../src/java/analyze.js';
+import { renderJson } from '../../src/render/json.js';
+import type { Capture, Report, ReportSocket } from '../../src/model/types.js';
+import { expectSameJson, join_, referenceJson } from '../helpers/json.js';
+import { ROOT } from '../helpers/root.js';
+
+const renderJsonString = (r: Report) => join_(renderJson(r));
+const sample = (f: string) => JSON.parse(readFileSync(join(ROOT, 'samples', 'snapshots', f), 'utf8')).capture as Capture;
+
+describe('JSON output is the text JSON.stringify lays out', () => {
+  it('for the sample snapshots', () => {
+    for (const f of ['clients.json', 'servers.json', 'udp-dial-redacted.json']) {
+      expectSameJson(sample(f));
+    }
+  });
+
+  it('for an empty report', () => {
+    expectSameJson({ ...sample('servers.json'), sockets: [] });
+  });
+
+  it('for values JSON has to escape, drop or replace, shared or not', () => {
+    const cap = JSON.parse(readFileSync(join(ROOT, 'samples', 'snapshots', 'clients.json'), 'utf8')).capture as Capture;
+    const report = analyze(cap);
+    const base = report.sockets[0]!;
+    const shared = { value: 7, source: 'pidfd' as const, note: 'quote " backslash \\ newline \n tab \t bell \u0007 é ✓ \ud800 lone' };
+    const odd: ReportSocket[] = [];
+    for (let i = 0; i < 20; i++) {
+      odd.push({
+        ...base,
+        fd: i,
+        diag: i % 2 ? '>|' : '',
+        recvQ: [0, -0, 1e21, 2 ** 53 + 2, NaN, Infinity, -Infinity, 0.1][i % 8]!,
+        options: {
+          ...base.options,
+          SHARED: shared,
+          [`ONLY_${i % 3}`]: { value: i, source: 'pidfd' },
+          GONE: undefined as never,
+          NULLED: { value: null, source: 'pidfd', error: 'ENOPROTOOPT' },
+          LINGER: { value: { enabled: true, seconds: i }, source: 'pidfd' },
+        },
+        verdicts: { ...base.verdicts, SHARED: { origin: 'application', note: shared.note }, EMPTY: {} as never },
+        hints: i % 3 ? [] : ['a "hint"', '</script>'],
+        unknown: i % 4 ? [] : ['X', 'Y'],
+        java: i % 5 ? [] : [{ api: 'native', call: 'X=1', origin: 'application', options: [], note: undefined }],
+        // Not plain data: JSON.stringify calls toJSON (a Date) and writes arrays' holes and undefined as null.
+        timer: (i % 6 ? undefined : { kind: 'keepalive', expiresMs: 5, retrans: 0, source: 'sockdiag', at: new Date(0), list: [1, undefined, () => 1] }) as never,
+        uid: i % 7 ? undefined : 0,
+        vanished: i === 3 ? true : undefined,
+      });
+    }
+    // The same objects at two depths: a reading object also as a whole field.
+    odd.push({ ...base, fd: 99, listener: shared as never, options: { A: shared, B: shared } });
+    const r: Report = { ...report, sockets: odd };
+    expect(renderJsonString(r)).toBe(referenceJson(r));
+  });
+
+  it('for more distinct objects than the writer keeps texts of', () => {
+    const cap = JSON.parse(readFileSync(join(ROOT, 'samples', 'snapshots', 'servers.json'), 'utf8')).capture as Capture;
+    const report = analyze(cap);
+    const base = report.sockets[0]!;
+    const sockets: ReportSocket[] = [];
+    for (let i = 0; i < 400; i++) {
+      const options: ReportSocket['options'] = {};
+      for (let k = 0; k < 30; k++) options[`O${k}`] = { value: i * 30 + k, source: 'pidfd' };
+      sockets.push({ ...base, fd: i, options });
+    }
+    const r: Report = { ...report, sockets };
+    expect(renderJsonString(r)).toBe(referenceJson(r));
+  });
+});

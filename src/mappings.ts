@@ -1,7 +1,11 @@
-// Loads the data tables under mappings/. They are data, not code: each row
-// says where its fact comes from, and tests check them against this machine.
+// Loads the data tables under mappings/, once. They are data, not code: each
+// row says where its fact comes from (its `source`), and test/unit/mappings.test.ts
+// (and, where a JVM is needed, the real-JVM suite) checks them. To add a table:
+// a JSON file with an "about" and rows that carry a source, its shape below,
+// a field of mappings(), a test.
 import { readFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { OptionValue, Role, Unobservable } from './model/types.js';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const dir = new URL('../mappings/', import.meta.url);
@@ -60,17 +64,79 @@ export interface FrameworkHint {
   source: string;
 }
 
-let cache: { kernel: KernelOption[]; java: JavaApi; jdk: JdkDefaultRow[]; hints: FrameworkHint[] } | undefined;
+/** A row of kernel-defaults.json: a fresh socket's value of an option whose default does not depend on the host. */
+export interface KernelDefaultRow {
+  option: string;
+  value: OptionValue;
+  source: string;
+}
 
-export function mappings() {
+/** socket-kinds.json: the Java kinds that can have made a socket of a role. */
+export type JavaGroup = 'socket' | 'server' | 'datagram';
+export interface SocketKind {
+  /** The name jdk-defaults.json rows use ("ServerSocket", "accepted Socket" ...). */
+  kind: string;
+  api: string;
+  source: string;
+}
+export interface RoleKinds {
+  group: JavaGroup;
+  kinds: SocketKind[];
+}
+
+/** sysctl-defaults.json: the sysctl an option's value equals when it is the host's default. */
+export interface SysctlRule {
+  option: string;
+  sysctl: string;
+  /** Which number of a triple (tcp_rmem "4096 131072 6291456"); absent: the whole value. */
+  index?: number;
+  protocols: ('tcp' | 'udp')[];
+  /** The report's systemDefault text, {v} for the value. */
+  text: string;
+  source: string;
+}
+
+export interface Mappings {
+  kernel: KernelOption[];
+  java: JavaApi;
+  jdk: JdkDefaultRow[];
+  hints: FrameworkHint[];
+  /** Option -> a fresh socket's value (kernel-defaults.json). */
+  kernelDefaults: Record<string, OptionValue>;
+  /** Options an accepted socket copies from its listener (inherited-options.json). */
+  inherited: Set<string>;
+  kinds: Record<Role, RoleKinds>;
+  /** Per role, the calls no option shows (unobservable.json): one shared, read-only list per role, as reports carry it. */
+  unobservable: Record<Role, Unobservable[]>;
+  /** ip_tos2prio: SO_PRIORITY after IP_TOS, by (tos & 0x1e) >> 1 (tos-priority.json). */
+  tosPriority: number[];
+  sysctlRules: SysctlRule[];
+}
+
+let cache: Mappings | undefined;
+
+export function mappings(): Mappings {
   if (!cache) {
     const jdkFile = new URL('jdk-defaults.json', dir);
     const hintFile = new URL('framework-hints.json', dir);
+    const unobservable = load<{ roles: Record<Role, (Unobservable & { source: string })[]> }>('unobservable.json').roles;
+    const prio = load<{ priorities: { tosBits: number; priority: number }[] }>('tos-priority.json').priorities;
     cache = {
       kernel: load<{ options: KernelOption[] }>('kernel-options.json').options,
       java: load<JavaApi>('java-api.json'),
       jdk: existsSync(jdkFile) ? load<{ rows: JdkDefaultRow[] }>('jdk-defaults.json').rows ?? [] : [],
       hints: existsSync(hintFile) ? load<{ hints: FrameworkHint[] }>('framework-hints.json').hints : [],
+      kernelDefaults: Object.fromEntries(load<{ defaults: KernelDefaultRow[] }>('kernel-defaults.json').defaults.map((r) => [r.option, r.value])),
+      inherited: new Set(load<{ options: { option: string }[] }>('inherited-options.json').options.map((r) => r.option)),
+      kinds: load<{ roles: Record<Role, RoleKinds> }>('socket-kinds.json').roles,
+      // The report carries these objects as they are: without the row's source.
+      unobservable: Object.fromEntries(Object.entries(unobservable).map(([role, rows]) =>
+        [role, rows.map(({ source: _source, ...u }) => u)])) as Record<Role, Unobservable[]>,
+      tosPriority: prio.map((r, i) => {
+        if (r.tosBits !== i) throw new Error(`mappings/tos-priority.json: row ${i} is for tos bits ${r.tosBits}`);
+        return r.priority;
+      }),
+      sysctlRules: load<{ rules: SysctlRule[] }>('sysctl-defaults.json').rules,
     };
   }
   return cache;

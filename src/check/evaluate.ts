@@ -1,7 +1,7 @@
 // Report + Policy -> CheckResult, a pure function. Each rule is applied to the
 // sockets it matches; each expectation passes, fails (with a message in Java
 // terms) or is unknown (the value could not be read: unknown is not a failure).
-import { javaArg } from '../java/analyze.js';
+import { javaArg } from '../java/calls.js';
 import { mappings } from '../mappings.js';
 import { formatEndpoint } from '../model/addr.js';
 import type { OptionValue, Report, ReportSocket, Role } from '../model/types.js';

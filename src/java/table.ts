@@ -1,5 +1,5 @@
 // The README's "Java developers" table, generated from mappings/ so the two
-// cannot drift (test/docs.test.ts compares them).
+// cannot drift (test/unit/mappings.test.ts compares them).
 import { mappings } from '../mappings.js';
 
 const esc = (s: string) => s.replaceAll('|', '\\|');

@@ -7,7 +7,121 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { mappings } from '../../src/mappings.js';
 import { withTable } from '../../src/cli/docs.js';
+import { freshDefaults } from '../../src/linux/sockopt.js';
+import { readSysctls } from '../../src/linux/sysctl.js';
+import { readdirSync } from 'node:fs';
+import type { OptionValue, Protocol } from '../../src/model/types.js';
 import { ROOT } from '../helpers/root.js';
+
+/** Runs test/helpers/kernel-facts.py: what the kernel does on sockets of its own. */
+function kernelFacts(request: unknown): any {
+  return JSON.parse(execFileSync('python3', [join(ROOT, 'test', 'helpers', 'kernel-facts.py')], { input: JSON.stringify(request), encoding: 'utf8' }));
+}
+
+const PROTOCOLS: Protocol[] = ['tcp', 'tcp6', 'udp', 'udp6'];
+const fresh = freshDefaults();
+const catalog = new Map(mappings().kernel.map((o) => [o.name, o]));
+/** Does the catalog read this option on this kind of socket? */
+const applies = (option: string, p: Protocol) => {
+  const o = catalog.get(option);
+  return !!o && o.protocols.includes(p.startsWith('tcp') ? 'tcp' : 'udp') && o.families.includes(p.endsWith('6') ? 6 : 4);
+};
+
+describe('every mappings/ table', () => {
+  it('says what it is, and every row names its source', () => {
+    const files = readdirSync(join(ROOT, 'mappings')).filter((f) => f.endsWith('.json'));
+    expect(files.length).toBeGreaterThanOrEqual(10);
+    for (const f of files) {
+      const doc = JSON.parse(readFileSync(join(ROOT, 'mappings', f), 'utf8'));
+      expect(typeof doc.about, f).toBe('string');
+      const rows: unknown[] = [];
+      const walk = (v: unknown, key: string) => {
+        if (Array.isArray(v)) { if (key !== 'protocols' && key !== 'families' && key !== 'states' && key !== 'roles' && key !== 'probes') for (const x of v) if (x && typeof x === 'object') rows.push(x); }
+        if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, k);
+      };
+      walk(doc, '');
+      expect(rows.length, f).toBeGreaterThan(0);
+      // A kernel option's source is the uapi header that numbers it.
+      for (const r of rows as Record<string, unknown>[]) {
+        const source = r.source ?? r.header;
+        expect(typeof source === 'string' && source.length > 5, `${f}: ${JSON.stringify(r).slice(0, 80)}`).toBe(true);
+      }
+    }
+  });
+});
+
+describe('mappings/kernel-defaults.json', () => {
+  it('is what a fresh socket of this machine has, on every kind that has the option', () => {
+    let checked = 0;
+    for (const [option, value] of Object.entries(mappings().kernelDefaults)) {
+      for (const p of PROTOCOLS) {
+        if (!applies(option, p) || !fresh[p]) continue;
+        expect(fresh[p][option], `${p} ${option}`).toEqual(value);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(40);
+  });
+});
+
+describe('mappings/sysctl-defaults.json', () => {
+  const sc = readSysctls();
+  const rules = mappings().sysctlRules;
+  it('names sysctls the capture records', () => {
+    for (const r of rules) expect(sc[r.sysctl], r.sysctl).toBeDefined();
+  });
+  it('each sysctl is the value a fresh socket of this machine has', () => {
+    for (const r of rules) {
+      if (r.option === 'backlog') continue;
+      const raw = sc[r.sysctl]!;
+      const want = r.index === undefined ? raw : raw.split(' ')[r.index]!;
+      for (const p of PROTOCOLS) {
+        if (!r.protocols.includes(p.startsWith('tcp') ? 'tcp' : 'udp') || !applies(r.option, p) || !fresh[p]) continue;
+        expect(String(fresh[p][r.option]), `${p} ${r.option} vs ${r.sysctl}`).toBe(want);
+      }
+    }
+  });
+  it('listen() caps the backlog at net.core.somaxconn', () => {
+    const somaxconn = Number(sc['net.core.somaxconn']);
+    expect(kernelFacts({ backlog: somaxconn + 1000 }).backlog).toBe(somaxconn);
+    expect(kernelFacts({ backlog: 7 }).backlog).toBe(7);
+  });
+});
+
+describe('mappings/tos-priority.json', () => {
+  it('is the SO_PRIORITY this kernel gives after IP_TOS', () => {
+    expect(kernelFacts({ tos: true }).tos).toEqual(mappings().tosPriority);
+    expect(new Set(mappings().tosPriority).size).toBeGreaterThan(1);
+  });
+});
+
+describe('mappings/socket-kinds.json', () => {
+  const { kinds, java, jdk } = mappings();
+  it('has every role, its group a class group of java-api.json, each api one of its classes', () => {
+    expect(Object.keys(kinds).sort()).toEqual(['accepted', 'connected', 'listening', 'udp']);
+    for (const [role, rk] of Object.entries(kinds)) {
+      const cls = java.classes[rk.group];
+      expect(cls, role).toBeDefined();
+      for (const k of rk.kinds) expect([cls.classic, cls.nio, cls.multicast], `${role} ${k.kind}`).toContain(k.api);
+    }
+  });
+  it('names every kind jdk-defaults.json has rows for', () => {
+    const named = new Set(Object.values(kinds).flatMap((rk) => rk.kinds.map((k) => k.kind)));
+    for (const r of jdk) expect(named.has(r.kind), r.kind).toBe(true);
+  });
+});
+
+describe('mappings/unobservable.json', () => {
+  it('has every role, each call with a reason', () => {
+    const u = mappings().unobservable;
+    expect(Object.keys(u).sort()).toEqual(['accepted', 'connected', 'listening', 'udp']);
+    for (const rows of Object.values(u)) for (const r of rows) {
+      expect(r.call).toMatch(/^set[A-Z]\w+$/);
+      expect(r.reason.length).toBeGreaterThan(10);
+      expect('source' in r).toBe(false); // the report carries the call, not the table's source
+    }
+  });
+});
 
 describe('mappings/kernel-options.json', () => {
   it('every level and option number matches this machine\'s C headers', () => {

@@ -6,7 +6,7 @@ import { formatIPv6 } from '../../src/model/addr.js';
 import { parseProcAddress, parseProcNet } from '../../src/linux/procnet.js';
 import { parseTcpInfo } from '../../src/linux/tcpinfo.js';
 import { diagFromTcpInfo, knetstatDiag, normalDiag } from '../../src/linux/knetstat.js';
-import { covers } from '../../src/java/analyze.js';
+import { covers } from '../../src/java/defaults.js';
 import { parsePid } from '../../src/discover/process.js';
 import { sanitize } from '../../src/render/text.js';
 import { ROOT } from '../helpers/root.js';

@@ -4,7 +4,7 @@
 #  inherited: each option set on a listener, read back from the socket it
 #             accepts, and from a fresh socket for comparison;
 #  tos:       SO_PRIORITY after IP_TOS = bits << 1, for each of the 16 bit values;
-#  backlog:   the backlog a listen(n) gets (TCP_INFO tcpi_sacked).
+#  backlog:   the backlog each listen(n) gets (TCP_INFO tcpi_sacked).
 import json, socket, struct, sys
 
 req = json.load(sys.stdin)
@@ -38,6 +38,7 @@ for o in req.get("inherited", []):
         lst.bind((host, 0))
         lst.listen(4)
         cli = socket.create_connection(lst.getsockname()[:2])
+        cli.sendall(b"x")  # a listener with TCP_DEFER_ACCEPT accepts only once data came
         acc, _ = lst.accept()
         inherited[o["name"]] = {"listener": read(lst, o), "accepted": read(acc, o), "fresh": read(fresh, o)}
         acc.close()
@@ -56,12 +57,14 @@ if req.get("tos"):
         s.close()
     out["tos"] = prio
 
-if "backlog" in req:
+backlogs = []
+for n in req.get("backlog", []):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.bind(("127.0.0.1", 0))
-    s.listen(req["backlog"])
+    s.listen(n)
     info = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
-    out["backlog"] = struct.unpack_from("I", info, 28)[0]
+    backlogs.append(struct.unpack_from("I", info, 28)[0])
     s.close()
+out["backlog"] = backlogs
 
 json.dump(out, sys.stdout)

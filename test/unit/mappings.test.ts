@@ -83,8 +83,7 @@ describe('mappings/sysctl-defaults.json', () => {
   });
   it('listen() caps the backlog at net.core.somaxconn', () => {
     const somaxconn = Number(sc['net.core.somaxconn']);
-    expect(kernelFacts({ backlog: somaxconn + 1000 }).backlog).toBe(somaxconn);
-    expect(kernelFacts({ backlog: 7 }).backlog).toBe(7);
+    expect(kernelFacts({ backlog: [somaxconn + 1000, 7] }).backlog).toEqual([somaxconn, 7]);
   });
 });
 
@@ -92,6 +91,45 @@ describe('mappings/tos-priority.json', () => {
   it('is the SO_PRIORITY this kernel gives after IP_TOS', () => {
     expect(kernelFacts({ tos: true }).tos).toEqual(mappings().tosPriority);
     expect(new Set(mappings().tosPriority).size).toBeGreaterThan(1);
+  });
+});
+
+describe('mappings/inherited-options.json', () => {
+  /** A value to set on the listener that differs from a fresh socket's. */
+  const SET: Record<string, number | string> = {
+    SO_KEEPALIVE: 1, TCP_NODELAY: 1, SO_LINGER: 7, SO_RCVBUF: 40000, SO_SNDBUF: 40000, SO_REUSEADDR: 1, SO_REUSEPORT: 1,
+    SO_PRIORITY: 3, SO_MARK: 7, IP_TOS: 0x10, IPV6_TCLASS: 0x28, TCP_KEEPIDLE: 33, TCP_KEEPINTVL: 11, TCP_KEEPCNT: 4,
+    TCP_USER_TIMEOUT: 5000, TCP_CONGESTION: 'reno', TCP_NOTSENT_LOWAT: 12345, SO_OOBINLINE: 1, SO_RCVTIMEO: 2, SO_SNDTIMEO: 3,
+    IPV6_V6ONLY: 1,
+  };
+  it('every option set on a listener comes with the socket it accepts', () => {
+    const options = [...mappings().inherited];
+    const request = options.map((name) => {
+      const o = catalog.get(name)!;
+      expect(o, name).toBeDefined();
+      expect(SET[name], `a value for ${name}`).toBeDefined();
+      return { name, level: o.levelNum, optname: o.optname, type: o.type, set: SET[name], family: o.families.includes(4) ? 4 : 6 };
+    });
+    const got = kernelFacts({ inherited: request }).inherited as Record<string, { listener: string; accepted: string; fresh: string; skipped?: string }>;
+    for (const name of options) {
+      const r = got[name]!;
+      if (r.skipped) { expect(process.getuid?.(), `${name} skipped: ${r.skipped}`).not.toBe(0); continue; }
+      expect(r.listener, `${name} was set`).not.toBe(r.fresh);
+      expect(r.accepted, `${name} inherited`).toBe(r.listener);
+    }
+  });
+  it('and options not in the table are not: sk_priority is reset by sk_clone_lock(), TCP_DEFER_ACCEPT stays on the listener', () => {
+    const cases = [['SO_PRIORITY', 3], ['TCP_DEFER_ACCEPT', 5]] as const;
+    const got = kernelFacts({ inherited: cases.map(([name, set]) => {
+      const o = catalog.get(name)!;
+      return { name, level: o.levelNum, optname: o.optname, type: o.type, set, family: 4 };
+    }) }).inherited;
+    for (const [name] of cases) {
+      const r = got[name];
+      expect(r.listener, name).not.toBe(r.fresh);
+      expect(r.accepted, name).toBe(r.fresh);
+      expect(mappings().inherited.has(name), name).toBe(false);
+    }
   });
 });
 

@@ -7,7 +7,7 @@ import { socketFds } from './linux/proc.js';
 import { freshDefaults, optionsFor } from './linux/sockopt.js';
 import { hostInfo } from './linux/sysctl.js';
 import { FORMAT_VERSION, type Capture, type RawSocket, type SourceName, type SourceStatus } from './model/types.js';
-import { makeSource } from './sources/index.js';
+import { AUTO_ORDER, makeSource } from './sources/index.js';
 import { SockdiagEnricher } from './sources/sockdiag.js';
 import type { Source, Target } from './sources/types.js';
 import { TOOL } from './version.js';
@@ -37,7 +37,7 @@ interface Plan {
  * shutdown state. A named source is used alone.
  */
 function plan(choice: SourceChoice, target: Target, statuses: SourceStatus[]): Plan {
-  const order: SourceName[] = choice === 'auto' ? ['pidfd', 'knetstat', 'sockdiag'] : choice === 'procfs' ? [] : [choice];
+  const order: SourceName[] = choice === 'auto' ? AUTO_ORDER : choice === 'procfs' ? [] : [choice];
   for (const name of order) {
     const src = makeSource(name);
     if (!src) {

@@ -8,9 +8,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startJvm, type Jvm } from './helpers/jvm.js';
 import { runCli } from './helpers/cli.js';
 import { junitparser, xmllint } from './helpers/junit.js';
-import { parseExpect, parsePolicy } from '../src/check/policy.js';
-import { evaluate, matches } from '../src/check/evaluate.js';
-import type { Report, ReportSocket } from '../src/model/types.js';
 
 let jvm: Jvm;
 let dir: string;
@@ -189,52 +186,5 @@ describe('check: bad input is exit 2 with one line naming what is wrong', () => 
   it('a bad pid, or none', () => {
     bad(['12x', '-e', ':SO_KEEPALIVE=1'], /not a process id: '12x'/);
     bad(['-e', ':SO_KEEPALIVE=1'], /missing pid/);
-  });
-});
-
-describe('policy parsing and matching (no JVM)', () => {
-  it('--expect grammar: match terms before the first colon followed by an expectation, IPv6 included', () => {
-    const r = parseExpect('remoteAddress=::1,remotePort=5432:SO_KEEPALIVE=1,SO_RCVBUF>=65536,SO_LINGER=5');
-    expect(r.match).toEqual({ remoteAddress: '::1', remotePort: 5432 });
-    expect(r.expect).toEqual({
-      SO_KEEPALIVE: { kind: 'exact', value: 1 },
-      SO_RCVBUF: { kind: 'range', min: 65536, max: undefined },
-      SO_LINGER: { kind: 'exact', value: { enabled: true, seconds: 5 } },
-    });
-    expect(parseExpect('*:TCP_NODELAY=true').match).toEqual({});
-  });
-
-  it('SO_LINGER: seconds, {enabled, seconds} or off', () => {
-    const p = parsePolicy(JSON.stringify({ rules: [
-      { name: 'a', expect: { SO_LINGER: 0 } }, { name: 'b', expect: { SO_LINGER: { enabled: false } } }, { name: 'c', expect: { SO_LINGER: -1 } },
-    ] }), 'p');
-    expect(p.rules.map((r) => r.expect.SO_LINGER)).toEqual([
-      { kind: 'exact', value: { enabled: true, seconds: 0 } },
-      { kind: 'exact', value: { enabled: false, seconds: 0 } },
-      { kind: 'exact', value: { enabled: false, seconds: 0 } },
-    ]);
-  });
-
-  const sock = (protocol: string, address: string): ReportSocket => ({
-    protocol, local: { address, port: 1 }, remote: { address, port: 5432 }, state: 'ESTABLISHED', role: 'connected',
-    fd: 3, inode: 1, options: { SO_KEEPALIVE: { value: 0, source: 'pidfd' } }, java: [], unknown: [], apis: [],
-  } as unknown as ReportSocket);
-
-  it('protocol: tcp matches tcp and tcp6, tcp4 only IPv4, tcp6 only IPv6; v4 addresses match their v4-mapped form', () => {
-    const t4 = sock('tcp', '10.0.0.5');
-    const t6 = sock('tcp6', '::ffff:10.0.0.5');
-    expect([matches(t4, { protocol: 'tcp' }), matches(t6, { protocol: 'tcp' })]).toEqual([true, true]);
-    expect([matches(t4, { protocol: 'tcp6' }), matches(t6, { protocol: 'tcp6' })]).toEqual([false, true]);
-    expect([matches(t4, { protocol: 'tcp4' }), matches(t6, { protocol: 'tcp4' })]).toEqual([true, false]);
-    expect(matches(t6, { protocol: 'udp' })).toBe(false);
-    expect(matches(t6, { remoteAddress: '10.0.0.5' })).toBe(true);
-    expect(matches(t6, { remoteAddress: '10.0.0.6' })).toBe(false);
-  });
-
-  it('evaluate() is pure: the example message of the README', () => {
-    const report = { sockets: [sock('tcp', '10.0.0.5')], process: { pid: 1, comm: 'java', cmdline: [] }, host: { hostname: 'h', kernel: 'k' }, sources: [], tool: { version: '0' }, capturedAt: 't' } as unknown as Report;
-    const res = evaluate(report, { origin: 'x', rules: [parseExpect('remotePort=5432:SO_KEEPALIVE=1')] });
-    expect(res.rules[0]!.sockets[0]!.failures).toEqual(['expected setKeepAlive(true) on 10.0.0.5:5432 (fd 3), found SO_KEEPALIVE=0 (as after setKeepAlive(false))']);
-    expect(res.status).toBe('fail');
   });
 });

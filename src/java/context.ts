@@ -29,7 +29,6 @@ export interface Ctx {
   sysctl: Record<string, string>;
   feature?: number;
   v4stack: boolean;
-  listeners: RawSocket[];
   /** listeners by local port: role() looks up, not scans (50,000-socket JVMs). */
   listenersByPort: Map<number, RawSocket[]>;
   /** per-capture caches: jdkRow by kind/family, kernel defaults by protocol, kinds by role and family. */
@@ -70,7 +69,6 @@ export function context(capture: Capture): Ctx {
   const sc = capture.host.sysctls;
   const ctx: Ctx = {
     capture, sysctl: sc, feature: jvm?.feature, v4stack,
-    listeners,
     listenersByPort: new Map(),
     rowCache: new Map(),
     freshCache: new Map(),

@@ -21,8 +21,6 @@ export interface ProcNetRow {
   retrnsmt: number;
   uid: number;
   inode: number;
-  /** Line index in its file (for joining knetstat's tables, which share the order). */
-  index: number;
 }
 
 /** The four tables, in the order the kernel module and the host views print them. */
@@ -57,7 +55,7 @@ export function parseProcNet(text: string, protocol: Protocol, want?: Set<number
       rows.push({
         protocol, local: parseProcAddress(f[1]!), remote: parseProcAddress(f[2]!), st, state: stateName(protocol, st),
         txQueue: parseInt(tx!, 16), rxQueue: parseInt(rx!, 16), timerActive: parseInt(ta!, 16), timerJiffies: parseInt(tj!, 16),
-        retrnsmt: parseInt(f[6]!, 16), uid: Number(f[7]), inode, index: i - 1,
+        retrnsmt: parseInt(f[6]!, 16), uid: Number(f[7]), inode,
       });
     } catch (err) {
       throw new FormatError(`${file}: line ${i + 1}: ${(err as Error).message}`, { cause: err });

@@ -1,10 +1,14 @@
-// The registry of sources, in the order auto tries them (richest first).
+// The registry of sources: name -> a new Source. --source lists them in this
+// order; `auto` tries AUTO_ORDER (richest first) and falls back to procfs
+// (capture.ts). To add a source: a module here implementing Source
+// (types.ts), its SourceName (model/types.ts), a row below, and its place in
+// AUTO_ORDER if auto should try it.
 import type { SourceName } from '../model/types.js';
-import type { Source } from './types.js';
+import { KnetstatSource } from './knetstat.js';
 import { PidfdSource } from './pidfd.js';
 import { ProcfsSource } from './procfs.js';
-import { KnetstatSource } from './knetstat.js';
 import { SockdiagSource } from './sockdiag.js';
+import type { Source } from './types.js';
 
 const factories: Partial<Record<SourceName, () => Source>> = {
   pidfd: () => new PidfdSource(),
@@ -13,7 +17,10 @@ const factories: Partial<Record<SourceName, () => Source>> = {
   procfs: () => new ProcfsSource(),
 };
 
-export const SOURCE_NAMES: SourceName[] = ['pidfd', 'knetstat', 'sockdiag', 'procfs'];
+export const SOURCE_NAMES = Object.keys(factories) as SourceName[];
+
+/** What auto tries, in turn, until one is available; procfs, which needs nothing, is the fallback. */
+export const AUTO_ORDER: SourceName[] = ['pidfd', 'knetstat', 'sockdiag'];
 
 export function makeSource(name: SourceName): Source | undefined {
   return factories[name]?.();

@@ -91,6 +91,12 @@ export function stateOfKnetstatCode(code: string): string | undefined {
 }
 
 /**
+ * States in which the kernel has taken a FIN from the peer: tcp_fin() then sets
+ * the read side's shutdown bit itself, so that bit is no shutdownInput().
+ */
+export const FIN_RECEIVED_STATES: ReadonlySet<string> = new Set(['CLOSE_WAIT', 'LAST_ACK', 'CLOSING', 'TIME_WAIT']);
+
+/**
  * Send-Q as /proc/net/tcp, netstat and ss print it: 0 for a TCP listener,
  * whose Recv-Q is its accept queue (the sources report the listener's backlog
  * where a connection has its unsent bytes), the unsent bytes otherwise.

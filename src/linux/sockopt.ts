@@ -5,7 +5,7 @@
 import { errnoName } from '../errors.js';
 import { mappings, type KernelOption } from '../mappings.js';
 import { formatIPv4, formatIPv6 } from '../model/addr.js';
-import type { Diag, Endpoint, OptionReading, OptionValue, Protocol, SourceName, TcpInfo } from '../model/types.js';
+import type { Diag, Endpoint, OptionReading, OptionValue, Protocol, RawSocket, SourceName, TcpInfo } from '../model/types.js';
 import {
   AF_INET, AF_INET6, IPPROTO_TCP, IPPROTO_UDP, SIOCINQ, SIOCOUTQ, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_STREAM, SOL_SOCKET,
   SO_DOMAIN, SO_MEMINFO, SO_PROTOCOL, SO_TYPE, TCP_INFO, TCP_LISTEN, stateName,
@@ -188,17 +188,8 @@ export function optionsFor(protocol: Protocol): KernelOption[] {
   return list;
 }
 
-export interface SocketReading {
-  protocol: Protocol;
-  local: Endpoint;
-  remote: Endpoint;
-  state: string;
-  recvQ: number;
-  sendQ: number;
-  options: Record<string, OptionReading>;
-  tcpInfo?: TcpInfo;
-  diag: Diag;
-}
+/** What readSocket() reads: a RawSocket's kernel facts, without what the source adds (fd, inode, sources). */
+export type SocketReading = Pick<RawSocket, 'protocol' | 'local' | 'remote' | 'state' | 'recvQ' | 'sendQ' | 'options' | 'tcpInfo' | 'diag'>;
 
 /** Everything readable from one fd of a TCP/UDP socket. */
 export function readSocket(fd: number, id: Identity, source: SourceName): SocketReading {

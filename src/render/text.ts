@@ -1,5 +1,6 @@
 // The text report: per socket, what it is, its options, and the Java code
 // that configured it. A pure function of the Report; streamed per socket.
+import { FIN_RECEIVED_STATES } from '../linux/inet.js';
 import { formatEndpoint } from '../model/addr.js';
 import type { OptionReading, Report, ReportSocket } from '../model/types.js';
 import { callText, showValue, shortApi } from './format.js';
@@ -72,16 +73,12 @@ function header(r: Report): string {
   return lines.join('\n');
 }
 
-// States in which the kernel has taken a FIN from the peer: it sets the read
-// side's shutdown bit itself (tcp_fin), so that bit is not shutdownInput().
-const FIN_RECEIVED = new Set(['CLOSE_WAIT', 'LAST_ACK', 'CLOSING', 'TIME_WAIT']);
-
 function shutdownText(s: ReportSocket): string {
   const { read, write } = s.shutdown!;
   if (s.state === 'CLOSE') return 'the connection is over (reset, or closed by the kernel): nothing more can be sent or received';
   const parts: string[] = [];
   if (write) parts.push('shutdownOutput() was called: no more data will be sent');
-  if (read) parts.push(FIN_RECEIVED.has(s.state) ? 'the peer closed its side: reads return end of stream' : 'shutdownInput() was called: reads return end of stream');
+  if (read) parts.push(FIN_RECEIVED_STATES.has(s.state) ? 'the peer closed its side: reads return end of stream' : 'shutdownInput() was called: reads return end of stream');
   return parts.join('; ');
 }
 

@@ -2,7 +2,7 @@
 // Prints one JSON line: ms and heap after capture, analyze and render (JSON
 // rendered and discarded, streamed as the CLI does), live heap, and koffi's cost per getsockopt call.
 import { capture } from '../dist/capture.js';
-import { analyze, analyzeSockets } from '../dist/java/analyze.js';
+import { analyze, analyzeSockets, analyzeStream } from '../dist/java/analyze.js';
 import { renderJson } from '../dist/render/json.js';
 import * as libc from '../dist/linux/libc.js';
 
@@ -29,7 +29,7 @@ out.analyzeMs = Math.round(performance.now() - t);
 // Analysis + JSON, streamed: what the CLI does after the capture (output discarded).
 t = performance.now();
 let bytes = 0;
-for (const chunk of renderJson(analyze({ ...c, sockets: [] }), analyzeSockets(c))) bytes += chunk.length;
+for (const chunk of renderJson(analyzeStream(c))) bytes += chunk.length;
 out.analyzeAndRenderMs = Math.round(performance.now() - t);
 out.renderMs = out.analyzeAndRenderMs - out.analyzeMs;
 out.jsonBytes = bytes;

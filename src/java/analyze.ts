@@ -95,7 +95,7 @@ function analyzeSocket(s: RawSocket, ctx: Ctx): ReportSocket {
         const viaJdk = ljdk !== undefined && same(ljdk as OptionValue, lv);
         const inherited: OptionVerdict = { origin: viaJdk ? 'jdk-default' : 'application', systemDefault: sd, note: `inherited from listener fd ${listener.fd} (${formatEndpoint(listener.local.address, listener.local.port)})` };
         verdictScratch[i] = inherited;
-        if (viaJdk || (row.option === 'IPV6_V6ONLY' && boundToIPv6(listener, 'listening'))) {
+        if (viaJdk || (row.option === 'IPV6_V6ONLY' && boundToIPv6(listener))) {
           inherited.origin = viaJdk ? 'jdk-default' : 'kernel-default';
           continue; // the JDK or the kernel set it on the listener: nothing for the application to change
         }
@@ -116,7 +116,7 @@ function analyzeSocket(s: RawSocket, ctx: Ctx): ReportSocket {
     }
 
     let verdict: OptionVerdict;
-    const boundV6 = row.option === 'IPV6_V6ONLY' && v === 1 && boundToIPv6(s, r, r === 'accepted' ? listener : undefined);
+    const boundV6 = row.option === 'IPV6_V6ONLY' && v === 1 && boundToIPv6(s, r === 'accepted' ? listener : undefined);
     if (row.option === 'SO_PRIORITY' && tos !== 0 && v === tosToPriority(tos)) {
       verdict = { origin: 'kernel-default', note: `set by the kernel from IP_TOS 0x${tos.toString(16)} (rt_tos2priority), not by a call of its own` };
     } else if (boundV6) {

@@ -4,7 +4,7 @@
 // target's JDK), and the host sysctls a value may equal. Pure functions; the
 // per-capture caches are in context.ts.
 import { mappings, type JdkDefaultRow } from '../mappings.js';
-import type { OptionValue, RawSocket, Role } from '../model/types.js';
+import type { OptionValue, RawSocket } from '../model/types.js';
 
 /** Equal values: SO_LINGER pairs by enabled, and by seconds only when enabled (the kernel keeps a stale time when off). */
 export function same(a: OptionValue | undefined, b: OptionValue | undefined): boolean {
@@ -75,8 +75,8 @@ export function tosToPriority(tos: number): number {
   return mappings().tosPriority[(tos & 0x1e) >> 1]!;
 }
 
-/** Bound to a specific IPv6 address (neither :: nor v4-mapped): __inet6_bind() then sets sk_ipv6only. */
-export function boundToIPv6(s: { local: { address: string }; protocol: string }, _r?: Role, listener?: RawSocket): boolean {
+/** Bound (itself, or the listener it came from) to a specific IPv6 address, neither :: nor v4-mapped: __inet6_bind() then sets sk_ipv6only. */
+export function boundToIPv6(s: { local: { address: string }; protocol: string }, listener?: RawSocket): boolean {
   const a = (listener ?? s).local.address;
   return s.protocol.endsWith('6') && a !== '::' && !a.startsWith('::ffff:');
 }

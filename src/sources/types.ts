@@ -1,6 +1,7 @@
-// One interface for every source of socket facts. The capture pipeline first
-// builds the socket list of the target (procfs: fds -> inodes -> /proc/<pid>/net
-// rows), then asks each selected source to fill in what it can read.
+// One interface for every source of socket facts. capture.ts runs the chosen
+// sources in turn over one map of the target's sockets by inode: pidfd lists
+// and reads the fds itself; the others start from procfs's list (fds ->
+// inodes -> /proc/<pid>/net rows); enrichers then add only what is missing.
 import type { RawSocket, SourceName, SourceStatus } from '../model/types.js';
 
 export interface Target {

@@ -1,0 +1,71 @@
+// linux/proc.ts on this test's own process (no other process, no root needed)
+// and on hand-written /proc texts: the parsers, the fd scan, fdinfo, namespaces.
+import { createServer, type Server } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TargetError } from '../../src/errors.js';
+import {
+  cmdline, comm, environ, fdinfo, maps, namespaceOf, nsInode, parseCmdline, parseStatState, parseStatus, processState, realUid,
+  socketFds, socketInode, status, userName,
+} from '../../src/linux/proc.js';
+
+describe('parsers', () => {
+  it('the state letter after a comm holding spaces and parentheses', () => {
+    expect(parseStatState('42 (java) S 1 42 42 0 -1')).toBe('S');
+    expect(parseStatState('42 (my (odd) name) Z 1 42')).toBe('Z');
+  });
+  it('status: state, ppid, the four uids, NSpid, SigCgt', () => {
+    const s = parseStatus('Name:\tjava\nState:\tS (sleeping)\nPPid:\t7\nUid:\t1000\t1001\t1002\t1003\nNSpid:\t4242\t1\nSigCgt:\t0000000000004a02\n');
+    expect(s).toEqual({ state: 'S', ppid: 7, uids: [1000, 1001, 1002, 1003], nspid: [4242, 1], sigCgt: 0x4a02n });
+    expect(realUid(s)).toBe(1000);
+    expect(parseStatus('Name:\tx\n')).toEqual({ state: undefined, uids: [], nspid: [] });
+  });
+  it('cmdline: NUL-separated, the trailing NUL dropped, empty arguments kept', () => {
+    expect(parseCmdline('java\0-cp\0\0Main\0')).toEqual(['java', '-cp', '', 'Main']);
+    expect(parseCmdline('')).toEqual([]);
+  });
+  it('socket links', () => {
+    expect(socketInode('socket:[12345]')).toBe(12345);
+    expect(socketInode('pipe:[12345]')).toBeUndefined();
+    expect(socketInode('/dev/null')).toBeUndefined();
+  });
+});
+
+describe('this process', () => {
+  let server: Server;
+  beforeAll(async () => {
+    server = createServer().listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+  });
+  afterAll(() => { server.close(); });
+  const fd = () => (server as unknown as { _handle: { fd: number } })._handle.fd;
+
+  it('reads stat, status, comm, cmdline, environ and maps', () => {
+    expect(processState(process.pid)).toMatch(/^[RS]$/);
+    expect(realUid(status(process.pid))).toBe(process.getuid!());
+    expect(status(process.pid).nspid.at(-1)).toBeGreaterThan(0);
+    expect(comm(process.pid).length).toBeGreaterThan(0);
+    expect(cmdline(process.pid)[0]).toBe(process.execPath);
+    expect(environ(process.pid).PATH).toBe(process.env.PATH);
+    expect(maps(process.pid)).toMatch(/\/node\b/);
+  });
+  it('finds its listening socket in the fd scan, with fdinfo', () => {
+    const fds = socketFds(process.pid);
+    expect(fds.has(fd())).toBe(true);
+    const info = fdinfo(process.pid, fd());
+    expect(Number(info.ino)).toBe(fds.get(fd()));
+    expect(info.flags).toMatch(/^[0-7]+$/);
+  });
+  it('is in its own namespaces', () => {
+    expect(namespaceOf(process.pid, 'net')).toEqual({ inode: nsInode('self', 'net'), own: true });
+    expect(nsInode('thread-self', 'net')).toBe(nsInode('self', 'net'));
+  });
+  it('a process that does not exist is a TargetError', () => {
+    expect(() => status(4194304)).toThrow(TargetError);
+    expect(() => socketFds(4194304)).toThrow(/no such process: 4194304/);
+    expect(namespaceOf(4194304, 'net')).toBeUndefined();
+  });
+  it('names users from /etc/passwd', () => {
+    expect(userName(0)).toBe('root');
+    expect(userName(2 ** 31 - 7)).toBeUndefined();
+  });
+});

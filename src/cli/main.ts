@@ -9,7 +9,8 @@ import { renderJson } from '../render/json.js';
 import { renderer, formats } from '../render/index.js';
 import { EXIT, KnetstatError } from '../errors.js';
 import { TOOL } from '../version.js';
-import { writeOutput } from './output.js';
+import { partialWhy, stderrLine, warn, writeOutput } from './output.js';
+import { HUMAN_FORMATS, terminalSafe } from '../render/terminal.js';
 import { progressReporter } from './progress.js';
 import { SOURCE_NAMES } from '../sources/index.js';
 import { registerAll } from './commands/index.js';
@@ -45,15 +46,16 @@ export async function reportCommand(pidText: string, flags: ReportFlags): Promis
       chunks = renderJson(report, analyzeSockets(cap));
     } else {
       report = analyze(cap);
-      chunks = render(report);
+      // Human-readable output shows every string the target controls made safe for a terminal.
+      chunks = render(HUMAN_FORMATS.has(flags.format) ? terminalSafe(report) : report);
     }
   } finally {
     progress.stop();
   }
-  await writeOutput(chunks, flags.output);
-  for (const w of report.warnings) if (flags.format !== 'text') process.stderr.write(`knetstat-java: warning: ${w}\n`);
+  await writeOutput(chunks, flags.output, { human: HUMAN_FORMATS.has(flags.format) });
+  for (const w of report.warnings) if (flags.format !== 'text') warn(w);
   if (report.partial) {
-    process.stderr.write(`knetstat-java: partial report: ${report.missing ? `${report.missing.options.length} option(s) unreadable: ${report.missing.reason}` : 'some data could not be read'}\n`);
+    stderrLine(`partial report: ${partialWhy(report)}`);
     return EXIT.PARTIAL;
   }
   return EXIT.OK;
@@ -107,15 +109,15 @@ export async function main(argv: string[]): Promise<void> {
 export function exitFor(err: unknown): number {
   if (err instanceof CommanderError) {
     if (err.exitCode === 0) return 0; // --help, --version
-    process.stderr.write(`knetstat-java: ${err.message.replace(/^error: /, '')}\n`);
+    stderrLine(err.message.replace(/^error: /, ''));
     return EXIT.USAGE;
   }
   if (err instanceof KnetstatError) {
-    process.stderr.write(`knetstat-java: ${err.message}${err.remedy ? ` (${err.remedy})` : ''}\n`);
+    stderrLine(`${err.message}${err.remedy ? ` (${err.remedy})` : ''}`);
     return err.exitCode;
   }
   const e = err as Error;
-  process.stderr.write(`knetstat-java: internal error: ${e?.message ?? String(err)}\n`);
+  stderrLine(`internal error: ${e?.message ?? String(err)}`);
   if (process.env.KNETSTAT_DEBUG) process.stderr.write(`${e?.stack}\n`);
   return EXIT.INTERNAL;
 }

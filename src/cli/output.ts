@@ -1,49 +1,243 @@
-// Writing a report: to stdout as it is rendered, or to a file that appears
-// only when complete (written to a temporary name, then renamed).
-import { closeSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { dirname, basename, join } from 'node:path';
+// Where a report goes, and the one-line messages on stderr.
+//
+// -o FILE (see README "Security"):
+// - a new path or a regular file: written to a temporary file beside it
+//   (random name, O_EXCL, mode 0600), every write checked, fsync'ed, given its
+//   final mode (never more open than a new file: 0666 & ~umask, and no more
+//   than the file it replaces), then renamed over the path: the file appears
+//   only complete, and a failure (ENOSPC, EIO, SIGINT/SIGTERM) leaves nothing.
+// - "-", /dev/stdout, /dev/stderr, /dev/fd/N, /proc/self/fd/N: our own open
+//   fd, written directly.
+// - /dev/null, /dev/zero, /dev/full, a terminal of ours, a FIFO we own (with a
+//   reader): written directly; nothing replaces them.
+// - anything else is refused with exit 2: a symbolic link (a planted link
+//   must not redirect root's output), another user's FIFO or terminal, other
+//   devices (opening one can act: a watchdog arms, a tape rewinds), a
+//   directory, a socket.
+import { randomBytes } from 'node:crypto';
+import {
+  closeSync, constants, fchmodSync, fstatSync, fsyncSync, lstatSync, openSync, readFileSync, readlinkSync, renameSync, unlinkSync, type Stats,
+} from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { onInterrupt } from '../cleanup.js';
 import { UsageError, fsCode } from '../errors.js';
+import { fileKind, writeAll } from '../linux/files.js';
+import { terminalChunk, terminalText } from '../render/terminal.js';
+
+const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_NOCTTY } = constants;
+const O_CLOEXEC = 0o2000000;
+
+const HINT: Record<string, string> = {
+  ENOSPC: 'no space left on device', EDQUOT: 'disk quota exceeded', EIO: 'input/output error', EROFS: 'read-only file system',
+  EACCES: 'permission denied', EPERM: 'operation not permitted', ENOENT: 'no such file or directory', EFBIG: 'file too large',
+};
+
+function why(err: unknown): string {
+  const code = fsCode(err);
+  if (!code) return (err as Error)?.message ?? String(err);
+  return HINT[code] ? `${code} (${HINT[code]})` : code;
+}
+
+/** One line on stderr: "knetstat-java: <text>", the text made safe for a terminal. Never throws. */
+export function stderrLine(text: string): void {
+  try { writeAll(2, `knetstat-java: ${terminalText(text)}\n`); } catch { /* stderr gone: nothing left to tell */ }
+}
+
+export function warn(text: string): void {
+  stderrLine(`warning: ${text}`);
+}
+
+/** Why a report or snapshot is partial, in one line. */
+export function partialWhy(c: { exited?: boolean; missing?: { options: string[]; reason: string }; process: { pid: number } }, when = ''): string {
+  const parts: string[] = [];
+  if (c.exited) parts.push(`process ${c.process.pid} exited during the scan`);
+  if (c.missing) parts.push(`${c.missing.options.length} option(s) ${when ? `were unreadable ${when}` : 'unreadable'}: ${c.missing.reason}`);
+  return parts.join('; ') || 'some data could not be read';
+}
 
 // A reader that goes away (`knetstat-java 42 | head`) is not an error: stop
 // writing and exit quietly, like a tool killed by SIGPIPE (Node ignores it).
 let stdoutGone = false;
-process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-  if (err.code !== 'EPIPE') throw err;
-  stdoutGone = true;
-});
 
 export function stdoutClosed(): boolean {
   return stdoutGone;
 }
 
-export async function writeOutput(chunks: Iterable<string>, file?: string): Promise<void> {
-  if (!file || file === '-') {
-    for (const c of chunks) {
-      if (stdoutGone) return;
-      if (!process.stdout.write(c)) {
-        await new Promise<void>((r) => {
-          const done = () => { process.stdout.off('drain', done); process.stdout.off('error', done); r(); };
-          process.stdout.once('drain', done);
-          process.stdout.once('error', done);
-        });
-      }
-    }
-    return;
+export interface OutputOptions {
+  /** Human-readable text (text, knetstat, list, owner): controls in any chunk are shown escaped. */
+  human?: boolean;
+}
+
+type Direct = { kind: 'fd'; fd: number; name: string; close: boolean };
+type Replace = { kind: 'replace'; path: string; existing?: Stats };
+
+const FD_ALIAS = /^\/(?:dev\/fd|proc\/self\/fd)\/(\d+)$/;
+
+function refuse(file: string, what: string): never {
+  throw new UsageError(`will not write the report to ${file}: ${what}`);
+}
+
+function ourTerminals(): Set<number> {
+  const out = new Set<number>();
+  for (const fd of [0, 1, 2]) {
+    try { const st = fstatSync(fd); if (st.isCharacterDevice()) out.add(st.rdev); } catch { /* closed */ }
   }
-  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
+  return out;
+}
+
+/** Devices that take a report without acting on it: null, zero, full (major 1), /dev/tty (5:0) and pseudo-terminals (136-143). */
+function harmlessDevice(rdev: number): 'sink' | 'terminal' | undefined {
+  const major = Math.floor(rdev / 256) & 0xfff, minor = (rdev & 0xff) | ((rdev >>> 12) & ~0xff);
+  if (major === 1 && (minor === 3 || minor === 5 || minor === 7)) return 'sink';
+  if ((major === 5 && minor === 0) || (major >= 136 && major <= 143)) return 'terminal';
+  return undefined;
+}
+
+function devName(rdev: number): string {
+  return `${Math.floor(rdev / 256) & 0xfff}:${(rdev & 0xff) | ((rdev >>> 12) & ~0xff)}`;
+}
+
+/** Opens a FIFO or device for writing, checking that what was opened is what was looked at. */
+function openInto(file: string, st: Stats): Direct {
   let fd: number;
   try {
-    fd = openSync(tmp, 'wx', 0o644);
+    // O_NONBLOCK: a FIFO without a reader fails (ENXIO) instead of hanging; O_NOCTTY: a terminal never becomes ours.
+    fd = openSync(file, O_WRONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
   } catch (err) {
-    throw new UsageError(`cannot write ${file}: ${fsCode(err) ?? (err as Error).message}`, { cause: err });
+    if (fsCode(err) === 'ENXIO' && st.isFIFO()) refuse(file, 'a FIFO with no reader (start the reader first)');
+    throw new UsageError(`cannot write ${file}: ${why(err)}`, { cause: err });
   }
-  try {
-    for (const c of chunks) writeSync(fd, c);
+  const now = fstatSync(fd);
+  if (now.dev !== st.dev || now.ino !== st.ino || now.rdev !== st.rdev) {
     closeSync(fd);
-    renameSync(tmp, file);
+    refuse(file, 'it was replaced while being opened');
+  }
+  return { kind: 'fd', fd, name: file, close: true };
+}
+
+function target(file: string | undefined): Direct | Replace {
+  if (!file || file === '-' || file === '/dev/stdout') return { kind: 'fd', fd: 1, name: 'standard output', close: false };
+  if (file === '/dev/stderr') return { kind: 'fd', fd: 2, name: 'standard error', close: false };
+  const alias = FD_ALIAS.exec(file);
+  if (alias) {
+    const fd = Number(alias[1]);
+    try { fstatSync(fd); } catch { refuse(file, `fd ${fd} is not open`); }
+    return { kind: 'fd', fd, name: file, close: false };
+  }
+  let st: Stats;
+  try {
+    st = lstatSync(file);
   } catch (err) {
-    try { closeSync(fd); } catch { /* already closed */ }
-    try { unlinkSync(tmp); } catch { /* never created */ }
-    throw new UsageError(`cannot write ${file}: ${fsCode(err) ?? (err as Error).message}`, { cause: err });
+    if (fsCode(err) === 'ENOENT') return { kind: 'replace', path: file };
+    throw new UsageError(`cannot write ${file}: ${why(err)}`, { cause: err });
+  }
+  if (st.isFile()) return { kind: 'replace', path: file, existing: st };
+  if (st.isSymbolicLink()) {
+    let to = '?';
+    try { to = readlinkSync(file); } catch { /* gone meanwhile */ }
+    refuse(file, `a symbolic link (to ${to}); -o never follows one, so a planted link cannot redirect the report: give the file itself`);
+  }
+  const euid = process.geteuid?.() ?? -1;
+  if (st.isFIFO()) {
+    if (st.uid !== euid) refuse(file, `a FIFO owned by uid ${st.uid}, not by this user (the report would go to whoever reads it)`);
+    return openInto(file, st);
+  }
+  if (st.isCharacterDevice()) {
+    const kind = harmlessDevice(st.rdev);
+    if (kind === 'sink') return openInto(file, st);
+    if (kind === 'terminal') {
+      if (st.uid !== euid && !ourTerminals().has(st.rdev)) refuse(file, `the terminal of uid ${st.uid}, not this user's`);
+      return openInto(file, st);
+    }
+    refuse(file, `a character device (${devName(st.rdev)}); -o writes only into /dev/null, /dev/zero, /dev/full or a terminal of yours`);
+  }
+  refuse(file, `${fileKind(st)}, not a regular file`);
+}
+
+function umask(): number {
+  try {
+    const m = /^Umask:\s+([0-7]+)/m.exec(readFileSync('/proc/self/status', 'latin1'));
+    if (m) return parseInt(m[1]!, 8);
+  } catch { /* no /proc/self/status Umask line (Linux < 4.7) */ }
+  return 0o022;
+}
+
+/** Writes chunks into an fd we hold; EPIPE ends quietly. */
+function writeDirect(t: Direct, chunks: Iterable<string>, human: boolean): void {
+  try {
+    for (const c of chunks) {
+      try {
+        writeAll(t.fd, human ? terminalChunk(c) : c);
+      } catch (err) {
+        if (fsCode(err) === 'EPIPE') { if (t.fd === 1) stdoutGone = true; return; }
+        throw new UsageError(`cannot write ${t.name}: ${why(err)}`, { cause: err });
+      }
+    }
+  } finally {
+    if (t.close) {
+      try { closeSync(t.fd); } catch { /* what was written is written */ }
+    }
+  }
+}
+
+function writeReplacing(t: Replace, chunks: Iterable<string>, human: boolean): void {
+  const dir = dirname(t.path);
+  const fail = (err: unknown): never => { throw new UsageError(`cannot write ${t.path}: ${why(err)}`, { cause: err }); };
+  let tmp = '';
+  let fd = -1;
+  for (let attempt = 0; fd < 0; attempt++) {
+    tmp = join(dir, `.${basename(t.path)}.${randomBytes(8).toString('hex')}.tmp`);
+    try {
+      fd = openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600);
+    } catch (err) {
+      if (fsCode(err) !== 'EEXIST' || attempt >= 4) fail(err);
+    }
+  }
+  const mine = fstatSync(fd);
+  let open = true;
+  const undo = () => {
+    if (open) { try { closeSync(fd); } catch { /* closing is all that is left */ } open = false; }
+    try {
+      const st = lstatSync(tmp);
+      if (st.dev === mine.dev && st.ino === mine.ino) unlinkSync(tmp);
+    } catch { /* already gone */ }
+  };
+  const unregister = onInterrupt(undo);
+  try {
+    for (const c of chunks) {
+      try { writeAll(fd, human ? terminalChunk(c) : c); } catch (err) { fail(err); }
+    }
+    try {
+      fsyncSync(fd);
+      // Never more open than a new file, nor than the file replaced.
+      let mode = 0o666 & ~umask();
+      if (t.existing) mode &= t.existing.mode & 0o777;
+      fchmodSync(fd, mode);
+      open = false;
+      closeSync(fd);
+    } catch (err) { fail(err); }
+    const st = lstatSync(tmp);
+    if (st.dev !== mine.dev || st.ino !== mine.ino) throw new UsageError(`cannot write ${t.path}: its temporary file was replaced by someone else (the directory is writable by others)`);
+    try { renameSync(tmp, t.path); } catch (err) { fail(err); }
+  } catch (err) {
+    undo();
+    throw err;
+  } finally {
+    unregister();
+  }
+}
+
+/**
+ * Writes a rendered document to stdout or FILE (see the top of this file).
+ * Throws UsageError (exit 2, one line) when it cannot be written completely;
+ * errors from rendering itself pass through as they are, and leave no file.
+ */
+export async function writeOutput(chunks: Iterable<string>, file?: string, opts: OutputOptions = {}): Promise<void> {
+  const t = target(file);
+  if (t.kind === 'fd') {
+    if (t.fd === 1 && stdoutGone) return;
+    writeDirect(t, chunks, opts.human === true);
+  } else {
+    writeReplacing(t, chunks, opts.human === true);
   }
 }

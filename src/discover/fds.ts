@@ -1,5 +1,5 @@
 // pid -> fd -> socket inode, from /proc/<pid>/fd (one readdir, one readlink per fd).
-import { readdirSync, readlinkSync } from 'node:fs';
+import { readdirSync, readlinkSync, statSync } from 'node:fs';
 import { TargetError, fsCode } from '../errors.js';
 import { userName } from './process.js';
 
@@ -10,6 +10,18 @@ export function socketInode(link: string): number | undefined {
   return Number.isSafeInteger(n) ? n : undefined;
 }
 
+/**
+ * The kernel makes a non-dumpable process's /proc/<pid>/fd root's (task_dump_owner),
+ * whoever runs it: an owner other than the process's own uid tells.
+ */
+function notDumpable(pid: number, ownerUid: number): boolean {
+  try {
+    return statSync(`/proc/${pid}/fd`).uid !== ownerUid;
+  } catch {
+    return false;
+  }
+}
+
 /** All socket fds of pid (any family; the sources pick the TCP/UDP ones). */
 export function socketFds(pid: number, ownerUid?: number): Map<number, number> {
   let names: string[];
@@ -18,6 +30,16 @@ export function socketFds(pid: number, ownerUid?: number): Map<number, number> {
   } catch (err) {
     const code = fsCode(err);
     if (code === 'ENOENT') throw new TargetError(`no such process: ${pid}`, { errno: code });
+    if ((code === 'EACCES' || code === 'EPERM') && ownerUid !== undefined && notDumpable(pid, ownerUid)) {
+      const who = userName(ownerUid) ?? `uid ${ownerUid}`;
+      throw new TargetError(
+        `cannot list the open files of process ${pid} (owned by ${who}): it is not dumpable, so the kernel lets only root see its fds, even to ${who}`,
+        {
+          errno: code, cause: err,
+          remedy: 'a process is not dumpable after it changed credentials (a setuid/setgid program, setuid(), capabilities gained at exec) or called prctl(PR_SET_DUMPABLE, 0); its own user cannot read it either: run knetstat-java as root (sudo)',
+        },
+      );
+    }
     if (code === 'EACCES' || code === 'EPERM') {
       const who = ownerUid !== undefined ? ` (owned by ${userName(ownerUid) ?? `uid ${ownerUid}`})` : '';
       throw new TargetError(

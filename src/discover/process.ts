@@ -2,6 +2,7 @@
 import { readFileSync, readlinkSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { TargetError, UsageError, fsCode } from '../errors.js';
+import { decodeArgv, decodeText, readProcBytes, readRegularFile } from '../linux/files.js';
 import type { JvmInfo, ProcessInfo } from '../model/types.js';
 
 export function parsePid(text: string): number {
@@ -15,9 +16,9 @@ export function parsePid(text: string): number {
   return pid;
 }
 
-function readProc(pid: number, file: string): string {
+function readProcRaw(pid: number, file: string): Buffer {
   try {
-    return readFileSync(`/proc/${pid}/${file}`, 'latin1');
+    return readProcBytes(`/proc/${pid}/${file}`);
   } catch (err) {
     const code = fsCode(err);
     if (code === 'ENOENT' || code === 'ESRCH') {
@@ -25,6 +26,11 @@ function readProc(pid: number, file: string): string {
     }
     throw err;
   }
+}
+
+/** A /proc/<pid> file as text, UTF-8 where valid (Linux keeps names as bytes). */
+function readProc(pid: number, file: string): string {
+  return decodeText(readProcRaw(pid, file));
 }
 
 /** State letter from /proc/<pid>/stat (after the parenthesised comm, which may contain spaces). */
@@ -53,9 +59,14 @@ export function javaHomeFromMaps(maps: string): string | undefined {
   return dirname(d);
 }
 
+/**
+ * The JDK's release file: a path the target's owner chose, so a regular file
+ * only (a FIFO would hang, /dev/zero never end), 64 KiB at most (a real one
+ * is ~1 KiB), not through a symbolic link.
+ */
 export function readRelease(javaHome: string): Pick<JvmInfo, 'version' | 'feature' | 'vendor'> {
   try {
-    const text = readFileSync(`${javaHome}/release`, 'utf8');
+    const text = decodeText(readRegularFile(`${javaHome}/release`, { maxBytes: 64 << 10, what: 'release file', noFollow: true }));
     const get = (k: string) => new RegExp(`^${k}="?([^"\\n]*)"?`, 'm').exec(text)?.[1];
     const version = get('JAVA_VERSION');
     let feature: number | undefined;
@@ -87,8 +98,7 @@ export function inspectProcess(pid: number): ProcessInfo {
   const status = readProc(pid, 'status');
   const uid = Number(/^Uid:\s+(\d+)/m.exec(status)?.[1] ?? NaN);
   const comm = readProc(pid, 'comm').trimEnd();
-  const cmdline = readProc(pid, 'cmdline').split('\0');
-  if (cmdline.at(-1) === '') cmdline.pop();
+  const cmdline = decodeArgv(readProcRaw(pid, 'cmdline'));
   let exe: string | undefined;
   try { exe = readlinkSync(`/proc/${pid}/exe`); } catch { /* another user's process */ }
   let maps = '';

@@ -7,6 +7,7 @@
 import { fstatSync } from 'node:fs';
 import * as libc from '../sys/libc.js';
 import { errnoName } from '../errors.js';
+import { pidfdWouldRestamp } from '../linux/cgroup.js';
 import { PROTOCOLS, readProcNet } from '../discover/procnet.js';
 import { identify, readSocket, freshDefaults } from '../sources/sockopt.js';
 import { dumpAllInetDiag, mergeDiagRecord } from '../sources/sockdiag.js';
@@ -25,6 +26,8 @@ export interface HostCapture {
   rows: HostRow[];
   warnings: string[];
   kernelDefaults: Partial<Record<Protocol, Record<string, OptionValue>>>;
+  /** Some socket options could not be read (refused, or not read to leave sockets unchanged): exit 3. */
+  partial?: boolean;
 }
 
 export interface HostCaptureOptions {
@@ -68,7 +71,10 @@ export async function captureHost(opts: HostCaptureOptions = {}): Promise<HostCa
     if (!l) byPid.set(h.pid, (l = []));
     l.push({ fd: h.fd, inode });
   }
-  if (opts.options !== false) {
+  // pidfd_getfd would re-stamp every socket of the host with our net_cls/net_prio marks: read no options then.
+  const restamp = opts.options !== false ? pidfdWouldRestamp() : undefined;
+  if (restamp) warnings.push(`${restamp}: sockets show no options (the knetstat module's tables have them)`);
+  if (opts.options !== false && !restamp) {
     const refused: string[] = [];
     for (const [pid, fds] of byPid) {
       const pidfd = libc.pidfdOpen(pid);
@@ -122,5 +128,6 @@ export async function captureHost(opts: HostCaptureOptions = {}): Promise<HostCa
       warnings.push(`sock_diag: ${(err as Error).message}`);
     }
   }
-  return { rows, warnings, kernelDefaults: freshDefaults() };
+  const partial = restamp !== undefined || warnings.some((w) => /refused|not permitted/.test(w));
+  return { rows, warnings, kernelDefaults: freshDefaults(), partial };
 }

@@ -1,6 +1,7 @@
 // Which processes hold a socket: one pass over /proc/*/fd building
 // inode -> holders, and `knetstat-java owner <inode>|<[addr:]port>`.
-import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { readdirSync, readlinkSync, statSync } from 'node:fs';
+import { decodeArgv, readProcBytes, readProcText } from '../linux/files.js';
 import { isIPv4, isIPv6 } from 'node:net';
 import { socketInode } from '../discover/fds.js';
 import { javaHomeFromMaps, mainClassOf, userName } from '../discover/process.js';
@@ -27,7 +28,7 @@ export function allPids(): number[] {
 }
 
 export function comm(pid: number): string {
-  try { return readFileSync(`/proc/${pid}/comm`, 'latin1').trimEnd(); } catch { return '?'; }
+  try { return readProcText(`/proc/${pid}/comm`).trimEnd(); } catch { return '?'; }
 }
 
 /** inode -> holders over all processes (or only `pids`); `inodes` limits what is kept. */
@@ -112,10 +113,10 @@ function sameAddress(a: string, b: string): boolean {
 
 function isJvmPid(pid: number): { isJvm?: boolean; mainClass?: string } {
   try {
-    const maps = readFileSync(`/proc/${pid}/maps`, 'latin1');
+    const maps = readProcText(`/proc/${pid}/maps`);
     const isJvm = javaHomeFromMaps(maps) !== undefined;
     if (!isJvm) return { isJvm };
-    const argv = readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').filter((x) => x !== '');
+    const argv = decodeArgv(readProcBytes(`/proc/${pid}/cmdline`)).filter((x) => x !== '');
     return { isJvm, mainClass: mainClassOf(argv) };
   } catch { return {}; }
 }

@@ -3,7 +3,8 @@
 // <java.home>/release, owner, namespaces relative to ours, and how many
 // TCP/UDP sockets each holds (fd -> inode -> the /proc/<pid>/net table of its
 // own network namespace).
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
+import { decodeArgv, readProcBytes, readProcText } from '../linux/files.js';
 import { javaHomeFromMaps, mainClassOf, readRelease, userName } from '../discover/process.js';
 import { socketFds } from '../discover/fds.js';
 import { PROTOCOLS, readProcNet } from '../discover/procnet.js';
@@ -34,7 +35,7 @@ export interface ProcessEntry {
 }
 
 function read(path: string): string | undefined {
-  try { return readFileSync(path, 'latin1'); } catch { return undefined; }
+  try { return readProcText(path); } catch { return undefined; }
 }
 
 function ns(pid: number, kind: 'net' | 'pid', ours: number | undefined): { inode: number; own: boolean } | undefined {
@@ -79,10 +80,11 @@ export function listProcesses(opts: ListOptions = {}): ProcessEntry[] {
     if (status === undefined) continue; // exited
     const state = /^State:\s+(\S)/m.exec(status)?.[1];
     if (state === 'Z' || state === 'X') continue;
-    const cmdlineRaw = read(`/proc/${pid}/cmdline`) ?? '';
-    if (cmdlineRaw === '' && (pid === 2 || /^PPid:\s+2$/m.test(status))) continue; // kernel threads
+    let cmdlineRaw: Buffer;
+    try { cmdlineRaw = readProcBytes(`/proc/${pid}/cmdline`); } catch { cmdlineRaw = Buffer.alloc(0); }
+    if (cmdlineRaw.length === 0 && (pid === 2 || /^PPid:\s+2$/m.test(status))) continue; // kernel threads
     const comm = (read(`/proc/${pid}/comm`) ?? '?').trimEnd();
-    const cmdline = cmdlineRaw.split('\0').filter((x, i, a) => !(x === '' && i === a.length - 1));
+    const cmdline = decodeArgv(cmdlineRaw);
     const maps = read(`/proc/${pid}/maps`);
     const javaHome = maps ? javaHomeFromMaps(maps) : undefined;
     // Without the map (another user's process), a java launcher name is a hint, not proof.

@@ -3,6 +3,7 @@
 // attaches to the JVM.
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { decodeText, readRegularFile } from '../linux/files.js';
 
 export interface JdkVersion {
   /** JAVA_VERSION as written: "17.0.15", "21", "1.8.0_392". */
@@ -45,7 +46,8 @@ export function readJdkVersion(javaHome: string): JdkVersion | undefined {
   for (const file of candidates) {
     let text: string;
     try {
-      text = readFileSync(file, 'utf8');
+      // A path the target's owner chose: a regular file only, bounded (a FIFO would hang, /dev/zero never end).
+      text = decodeText(readRegularFile(file, { maxBytes: 64 << 10, what: 'release file', noFollow: true }));
     } catch {
       continue;
     }

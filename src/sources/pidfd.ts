@@ -43,6 +43,7 @@ function inodeOf(fd: number): number | undefined {
 }
 
 export function pidfdRefusal(err: number, pid: number): string {
+  if (err === ESRCH) return `process ${pid} exited (pidfd: ESRCH)`;
   if (err === ENOSYS) return 'pidfd_getfd is not available (Linux < 5.6): load the knetstat module (native/) or use --source sockdiag';
   if (err === EPERM || err === 13) {
     return `pidfd_getfd on process ${pid} refused (${errnoName(err)}: needs ptrace rights over it): run as root, or as the JVM's user with ptrace allowed (kernel.yama.ptrace_scope=0 or CAP_SYS_PTRACE), or load the knetstat module`;

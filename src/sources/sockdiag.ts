@@ -16,6 +16,7 @@ import {
   kernelAddress, messages, writeInetDiagLookup, type InetDiagSockId,
 } from '../sys/netlink.js';
 import { SysError, errnoName, fsCode } from '../errors.js';
+import { socketStampingControllers } from '../linux/cgroup.js';
 import { formatIPv4, formatIPv6 } from '../model/addr.js';
 import { diagFromTcpInfo, parseTcpInfo } from '../model/tcpinfo.js';
 import { stateName } from '../discover/procnet.js';
@@ -380,6 +381,12 @@ export function dumpAllInetDiag(opts: Omit<DumpOptions, 'socket'> & { all?: bool
 
 // ---- RawSocket mapping ----------------------------------------------------
 
+let netCls: boolean | undefined;
+function netClsBound(): boolean {
+  netCls ??= socketStampingControllers().includes('net_cls');
+  return netCls;
+}
+
 function r(value: number | string, note?: string, inferred?: boolean): OptionReading {
   const o: OptionReading = { value, source: 'sockdiag' };
   if (note) o.note = note;
@@ -400,7 +407,12 @@ export function diagOptions(rec: DiagRecord): Record<string, OptionReading> {
   if (rec.family === 6 && rec.v6only !== undefined) o.IPV6_V6ONLY = r(rec.v6only ? 1 : 0);
   if (tcp && rec.cong) o.TCP_CONGESTION = r(rec.cong);
   if (rec.mark !== undefined) o.SO_MARK = r(rec.mark);
-  if (rec.classId !== undefined) o.SO_PRIORITY = r(rec.classId, 'INET_DIAG_CLASS_ID: sk_priority (a net_cls cgroup classid would be shown instead)');
+  if (rec.classId !== undefined) {
+    // The kernel sends the net_cls classid when the socket has one, else sk_priority: with net_cls bound, a non-zero value could be either.
+    o.SO_PRIORITY = rec.classId !== 0 && netClsBound()
+      ? { value: null, source: 'sockdiag', note: 'INET_DIAG_CLASS_ID holds the socket\'s net_cls classid, not sk_priority, while cgroup v1 net_cls is mounted' }
+      : r(rec.classId, 'INET_DIAG_CLASS_ID: sk_priority (a net_cls cgroup classid would be shown instead)');
+  }
   if (!tcp && rec.sockopt) {
     o.IP_MULTICAST_LOOP = r(rec.sockopt.mcLoop ? 1 : 0, 'INET_DIAG_SOCKOPT mc_loop');
     if (rec.family === 4) o.IP_MULTICAST_ALL = r(rec.sockopt.mcAll ? 1 : 0, 'INET_DIAG_SOCKOPT mc_all');

@@ -11,7 +11,8 @@ import { EXIT, UsageError } from '../../errors.js';
 import { analyze } from '../../java/analyze.js';
 import { readSnapshot } from '../../snapshot/file.js';
 import { sourceOption, type ReportFlags } from '../main.js';
-import { writeOutput } from '../output.js';
+import { stderrLine, writeOutput } from '../output.js';
+import { terminalSafe } from '../../render/terminal.js';
 import { progressReporter } from '../progress.js';
 
 interface CheckFlags extends ReportFlags {
@@ -43,13 +44,14 @@ export async function checkCommand(pidText: string | undefined, flags: CheckFlag
     }
   }
   const result = evaluate(analyze(cap), policy, flags.snapshot);
-  await writeOutput(render(result), flags.output);
+  const human = flags.format === 'text';
+  await writeOutput(render(human ? terminalSafe(result) : result), flags.output, { human });
   if (result.status === 'fail') {
-    process.stderr.write(`knetstat-java: check failed: ${result.counts.failed} of ${result.counts.rules} rule(s) failed\n`);
+    stderrLine(`check failed: ${result.counts.failed} of ${result.counts.rules} rule(s) failed`);
     return EXIT.CHECK_FAILED;
   }
   if (result.status === 'unknown') {
-    process.stderr.write(`knetstat-java: check incomplete: ${result.counts.unknown} rule(s) need values that could not be read${cap.missing ? ` (${cap.missing.reason})` : ''}\n`);
+    stderrLine(`check incomplete: ${result.counts.unknown} rule(s) need values that could not be read${cap.missing ? ` (${cap.missing.reason})` : ''}`);
     return EXIT.PARTIAL;
   }
   return EXIT.OK;

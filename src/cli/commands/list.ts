@@ -8,13 +8,14 @@ import { listProcesses, renderProcessListJson, renderProcessListText } from '../
 import { captureHost } from '../../host/all.js';
 import { renderKnetstatTables } from '../../render/knetstat.js';
 import { setNoPidHandler } from '../main.js';
-import { writeOutput } from '../output.js';
+import { warn, writeOutput } from '../output.js';
+import { terminalSafe, terminalText } from '../../render/terminal.js';
 
 export async function listCommand(flags: { format?: string; allProcesses?: boolean; output?: string }): Promise<number> {
   const format = flags.format ?? 'text';
   if (format !== 'text' && format !== 'json') throw new UsageError(`unknown format '${format}' for list (choose text or json)`);
   const list = listProcesses({ allProcesses: flags.allProcesses });
-  await writeOutput([format === 'json' ? renderProcessListJson(list) : renderProcessListText(list)], flags.output);
+  await writeOutput([format === 'json' ? renderProcessListJson(list) : renderProcessListText(terminalSafe(list))], flags.output, { human: format === 'text' });
   return EXIT.OK;
 }
 
@@ -24,10 +25,10 @@ export async function allCommand(flags: { format?: string; output?: string }): P
   const host = await captureHost();
   const out = format === 'json'
     ? `${JSON.stringify({ sockets: host.rows.map((r) => ({ ...r.socket, owners: r.holders })), warnings: host.warnings }, null, 2)}\n`
-    : renderKnetstatTables(host.rows, { ownerColumn: true, kernelDefaults: host.kernelDefaults });
-  await writeOutput([out], flags.output);
-  for (const w of host.warnings) process.stderr.write(`knetstat-java: warning: ${w}\n`);
-  return host.warnings.some((w) => /refused|not permitted/.test(w)) ? EXIT.PARTIAL : EXIT.OK;
+    : renderKnetstatTables(host.rows.map((r) => ({ ...r, owners: r.owners.map(terminalText) })), { ownerColumn: true, kernelDefaults: host.kernelDefaults });
+  await writeOutput([out], flags.output, { human: format === 'knetstat' });
+  for (const w of host.warnings) warn(w);
+  return host.partial ? EXIT.PARTIAL : EXIT.OK;
 }
 
 export function register(program: Command): void {

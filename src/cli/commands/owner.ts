@@ -4,7 +4,8 @@ import { Option, type Command } from 'commander';
 import { EXIT, TargetError } from '../../errors.js';
 import { findOwners, parseOwnerQuery, type OwnerMatch } from '../../host/owner.js';
 import { formatEndpoint } from '../../model/addr.js';
-import { writeOutput } from '../output.js';
+import { warn, writeOutput } from '../output.js';
+import { terminalSafe } from '../../render/terminal.js';
 
 function text(matches: OwnerMatch[]): string {
   const lines: string[] = [];
@@ -25,9 +26,10 @@ export async function ownerCommand(query: string, flags: { format?: string }): P
   if (matches.length === 0) {
     throw new TargetError(`no TCP/UDP socket ${q.inode !== undefined && q.port === undefined ? `with inode ${q.inode}` : `matching '${query}'`} in this network namespace`, { remedy: 'check with ss -tuanpe' });
   }
-  await writeOutput([flags.format === 'json' ? `${JSON.stringify({ matches, unreadable }, null, 2)}\n` : text(matches)]);
+  const human = flags.format !== 'json';
+  await writeOutput([human ? text(terminalSafe(matches)) : `${JSON.stringify({ matches, unreadable }, null, 2)}\n`], undefined, { human });
   if (unreadable.length > 0 && matches.some((m) => m.owners.length === 0 && m.inode !== 0)) {
-    process.stderr.write(`knetstat-java: warning: ${unreadable.length} process(es) could not be inspected (run as root to see every owner)\n`);
+    warn(`${unreadable.length} process(es) could not be inspected (run as root to see every owner)`);
     return EXIT.PARTIAL;
   }
   return EXIT.OK;

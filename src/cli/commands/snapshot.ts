@@ -10,7 +10,8 @@ import '../../render/junit.js';
 import { readSnapshot, renderSnapshot } from '../../snapshot/file.js';
 import { redactCapture } from '../../snapshot/redact.js';
 import { formatOption, sourceOption, type ReportFlags } from '../main.js';
-import { writeOutput } from '../output.js';
+import { partialWhy, stderrLine, warn, writeOutput } from '../output.js';
+import { HUMAN_FORMATS, terminalSafe } from '../../render/terminal.js';
 import { progressReporter } from '../progress.js';
 
 export async function snapshotCommand(pidText: string, flags: ReportFlags & { redact?: boolean }): Promise<number> {
@@ -24,9 +25,9 @@ export async function snapshotCommand(pidText: string, flags: ReportFlags & { re
   }
   if (flags.redact) cap = redactCapture(cap);
   await writeOutput(renderSnapshot(cap), flags.output);
-  for (const w of cap.warnings) process.stderr.write(`knetstat-java: warning: ${w}\n`);
+  for (const w of cap.warnings) warn(w);
   if (cap.partial) {
-    process.stderr.write(`knetstat-java: partial snapshot: ${cap.missing ? `${cap.missing.options.length} option(s) unreadable: ${cap.missing.reason}` : 'some data could not be read'}\n`);
+    stderrLine(`partial snapshot: ${partialWhy(cap)}`);
     return EXIT.PARTIAL;
   }
   return EXIT.OK;
@@ -36,9 +37,11 @@ export async function snapshotCommand(pidText: string, flags: ReportFlags & { re
 export async function renderCommand(file: string, flags: { format: string; output?: string }): Promise<number> {
   const render = renderer(flags.format);
   const snap = readSnapshot(file);
-  await writeOutput(render(analyze(snap.capture)), flags.output);
+  const human = HUMAN_FORMATS.has(flags.format);
+  const report = analyze(snap.capture);
+  await writeOutput(render(human ? terminalSafe(report) : report), flags.output, { human });
   if (snap.capture.partial) {
-    process.stderr.write(`knetstat-java: partial snapshot: ${snap.capture.missing ? `${snap.capture.missing.options.length} option(s) were unreadable at capture time: ${snap.capture.missing.reason}` : 'some data could not be read'}\n`);
+    stderrLine(`partial snapshot: ${partialWhy(snap.capture, 'at capture time')}`);
     return EXIT.PARTIAL;
   }
   return EXIT.OK;

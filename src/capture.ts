@@ -51,7 +51,7 @@ function plan(choice: SourceChoice, target: Target, statuses: SourceStatus[], re
     // Duplicating a socket would change the target's traffic classification: never, whoever asks (no override:
     // a read-only tool does not offer to write). The next source is used and the report says why.
     if (name === 'pidfd' && restamp) {
-      if (choice !== 'auto') throw new UsageError(`--source pidfd refused: ${restamp.replace(/^pidfd_getfd not used: /, '')}`, { remedy: 'use --source knetstat or --source sockdiag' });
+      if (choice !== 'auto') throw new UsageError(`--source pidfd refused: ${restamp}`, { remedy: 'use --source knetstat or --source sockdiag' });
       statuses.push({ name, used: false, reason: restamp });
       continue;
     }
@@ -131,7 +131,7 @@ export async function capture(pid: number, opts: CaptureOptions = {}): Promise<C
     if (list.length === 0) {
       throw new TargetError(`process ${pid} exited during the scan, before any of its sockets could be read`, { errno: 'ESRCH', remedy: 'check the pid with jps or knetstat-java list' });
     }
-    warnings.push(`process ${pid} exited during the scan: this report holds the ${list.length} socket(s) read before it did; the rest could not be read`);
+    warnings.push(`process ${pid} exited during the scan: this report holds the ${list.length} socket(s) read before it did`);
   }
   let jdkDefaults: Capture['jdkDefaults'];
   if (opts.probeJdk && !exited) {

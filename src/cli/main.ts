@@ -10,7 +10,7 @@ import { renderer, formats } from '../render/index.js';
 import { EXIT, KnetstatError } from '../errors.js';
 import { TOOL } from '../version.js';
 import { partialWhy, stderrLine, warn, writeOutput } from './output.js';
-import { HUMAN_FORMATS, terminalSafe } from '../render/terminal.js';
+import { HUMAN_FORMATS, outputKind, terminalSafe } from '../render/terminal.js';
 import { progressReporter } from './progress.js';
 import { SOURCE_NAMES } from '../sources/index.js';
 import { registerAll } from './commands/index.js';
@@ -52,7 +52,7 @@ export async function reportCommand(pidText: string, flags: ReportFlags): Promis
   } finally {
     progress.stop();
   }
-  await writeOutput(chunks, flags.output, { human: HUMAN_FORMATS.has(flags.format) });
+  await writeOutput(chunks, flags.output, { as: outputKind(flags.format) });
   for (const w of report.warnings) if (flags.format !== 'text') warn(w);
   if (report.partial) {
     stderrLine(`partial report: ${partialWhy(report)}`);

@@ -22,7 +22,7 @@ import { basename, dirname, join } from 'node:path';
 import { onInterrupt } from '../cleanup.js';
 import { UsageError, fsCode } from '../errors.js';
 import { fileKind, writeAll } from '../linux/files.js';
-import { terminalChunk, terminalText } from '../render/terminal.js';
+import { safeChunk, terminalText, type OutputKind } from '../render/terminal.js';
 
 const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_NOCTTY } = constants;
 const O_CLOEXEC = 0o2000000;
@@ -64,8 +64,11 @@ export function stdoutClosed(): boolean {
 }
 
 export interface OutputOptions {
-  /** Human-readable text (text, knetstat, list, owner): controls in any chunk are shown escaped. */
-  human?: boolean;
+  /**
+   * What the document is (default text: report text, knetstat tables, list, owner): every chunk
+   * gets its last line of defence against controls reaching a terminal (src/render/terminal.ts).
+   */
+  as?: OutputKind;
 }
 
 type Direct = { kind: 'fd'; fd: number; name: string; close: boolean };
@@ -162,12 +165,25 @@ function umask(): number {
   return 0o022;
 }
 
+/**
+ * Rendering and writing are synchronous; every ~20 ms they let the event loop
+ * run, so SIGINT/SIGTERM get to remove a temporary file mid-write.
+ */
+let lastYield = 0;
+async function breathe(): Promise<void> {
+  const now = Date.now();
+  if (now - lastYield < 20) return;
+  await new Promise((r) => setImmediate(r));
+  lastYield = Date.now();
+}
+
 /** Writes chunks into an fd we hold; EPIPE ends quietly. */
-function writeDirect(t: Direct, chunks: Iterable<string>, human: boolean): void {
+async function writeDirect(t: Direct, chunks: Iterable<string>, kind: OutputKind): Promise<void> {
   try {
     for (const c of chunks) {
+      await breathe();
       try {
-        writeAll(t.fd, human ? terminalChunk(c) : c);
+        writeAll(t.fd, safeChunk(kind, c));
       } catch (err) {
         if (fsCode(err) === 'EPIPE') { if (t.fd === 1) stdoutGone = true; return; }
         throw new UsageError(`cannot write ${t.name}: ${why(err)}`, { cause: err });
@@ -180,7 +196,7 @@ function writeDirect(t: Direct, chunks: Iterable<string>, human: boolean): void 
   }
 }
 
-function writeReplacing(t: Replace, chunks: Iterable<string>, human: boolean): void {
+async function writeReplacing(t: Replace, chunks: Iterable<string>, kind: OutputKind): Promise<void> {
   const dir = dirname(t.path);
   const fail = (err: unknown): never => { throw new UsageError(`cannot write ${t.path}: ${why(err)}`, { cause: err }); };
   let tmp = '';
@@ -204,8 +220,10 @@ function writeReplacing(t: Replace, chunks: Iterable<string>, human: boolean): v
   };
   const unregister = onInterrupt(undo);
   try {
+    lastYield = Date.now();
     for (const c of chunks) {
-      try { writeAll(fd, human ? terminalChunk(c) : c); } catch (err) { fail(err); }
+      await breathe();
+      try { writeAll(fd, safeChunk(kind, c)); } catch (err) { fail(err); }
     }
     try {
       fsyncSync(fd);
@@ -236,8 +254,8 @@ export async function writeOutput(chunks: Iterable<string>, file?: string, opts:
   const t = target(file);
   if (t.kind === 'fd') {
     if (t.fd === 1 && stdoutGone) return;
-    writeDirect(t, chunks, opts.human === true);
+    await writeDirect(t, chunks, opts.as ?? 'text');
   } else {
-    writeReplacing(t, chunks, opts.human === true);
+    await writeReplacing(t, chunks, opts.as ?? 'text');
   }
 }

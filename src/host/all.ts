@@ -73,7 +73,7 @@ export async function captureHost(opts: HostCaptureOptions = {}): Promise<HostCa
   }
   // pidfd_getfd would re-stamp every socket of the host with our net_cls/net_prio marks: read no options then.
   const restamp = opts.options !== false ? pidfdWouldRestamp() : undefined;
-  if (restamp) warnings.push(`${restamp}: sockets show no options (the knetstat module's tables have them)`);
+  if (restamp) warnings.push(`socket options not read: ${restamp} (the knetstat module's tables have them)`);
   if (opts.options !== false && !restamp) {
     const refused: string[] = [];
     for (const [pid, fds] of byPid) {

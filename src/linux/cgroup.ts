@@ -34,5 +34,5 @@ export function socketStampingControllers(cgroupsFile = '/proc/cgroups'): string
 export function pidfdWouldRestamp(): string | undefined {
   const c = socketStampingControllers();
   if (c.length === 0) return undefined;
-  return `pidfd_getfd not used: with cgroup v1 ${c.join(' and ')} mounted, the kernel re-stamps each socket it duplicates with this tool's ${c.map((x) => (x === 'net_cls' ? 'classid' : 'net_prio index')).join(' and ')} (__receive_sock), which would change how tc/iptables classify the JVM's traffic`;
+  return `pidfd_getfd would change the sockets it reads: with cgroup v1 ${c.join(' and ')} mounted, the kernel re-stamps each duplicated socket with this tool's ${c.map((x) => (x === 'net_cls' ? 'classid' : 'net_prio index')).join(' and ')} (__receive_sock), changing how tc/iptables classify the process's traffic`;
 }

@@ -5,7 +5,10 @@
 // report of whatever was read before it went.
 import { readProcText } from './files.js';
 
-interface Stat { state: string; start: number }
+interface Stat { state: string; flags: number; start: number }
+
+/** task->flags: set as do_exit begins, before the fds are closed and long before the zombie state. */
+const PF_EXITING = 0x4;
 
 function stat(pid: number): Stat | undefined {
   let text: string;
@@ -14,10 +17,10 @@ function stat(pid: number): Stat | undefined {
   } catch {
     return undefined;
   }
-  // After the parenthesised comm (which may hold spaces and parentheses): state is field 3, starttime field 22.
+  // After the parenthesised comm (which may hold spaces and parentheses): state is field 3, flags 9, starttime 22.
   const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
   const start = Number(f[19]);
-  return Number.isFinite(start) ? { state: f[0] ?? '?', start } : undefined;
+  return Number.isFinite(start) ? { state: f[0] ?? '?', flags: Number(f[6]), start } : undefined;
 }
 
 /** The start time of pid, or undefined when it has gone. */
@@ -25,8 +28,12 @@ export function startTime(pid: number): number | undefined {
   return stat(pid)?.start;
 }
 
-/** True when the process that had this start time has exited: gone, a zombie, or the pid now someone else's. */
+/**
+ * True when the process that had this start time has exited or is exiting:
+ * gone, a zombie, its exit under way (its fds may already be closed), or the
+ * pid now someone else's.
+ */
 export function hasExited(pid: number, start: number | undefined): boolean {
   const s = stat(pid);
-  return s === undefined || s.state === 'Z' || s.state === 'X' || (start !== undefined && s.start !== start);
+  return s === undefined || s.state === 'Z' || s.state === 'X' || (s.flags & PF_EXITING) !== 0 || (start !== undefined && s.start !== start);
 }

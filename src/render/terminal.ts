@@ -14,6 +14,13 @@
 /** The report formats read by people (the others escape for themselves: JSON, JUnit XML). */
 export const HUMAN_FORMATS: ReadonlySet<string> = new Set(['text', 'knetstat']);
 
+/** What a document is, for its last line of defence (writeOutput): text, JSON or XML. */
+export type OutputKind = 'text' | 'json' | 'xml';
+
+export function outputKind(format: string): OutputKind {
+  return format === 'json' ? 'json' : format === 'junit' ? 'xml' : 'text';
+}
+
 // C0, DEL, C1; LRM/RLM, ALM; LS, PS; LRE..RLO; LRI..PDI.
 const UNSAFE = /[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
 const UNSAFE_ALL = new RegExp(UNSAFE.source, 'g');
@@ -42,6 +49,21 @@ export function terminalText(s: string): string {
  */
 export function terminalChunk(s: string): string {
   return UNSAFE_BUT_NL.test(s) ? s.replace(UNSAFE_BUT_NL_ALL, escapeChar) : s;
+}
+
+// JSON.stringify escapes C0 but writes C1 and the bidi controls raw, and XML
+// text carries them raw: someone will cat the file. They can only be inside
+// strings or text there, where \uXXXX (JSON) or &#xXXXX; (XML) means the same.
+const RAW_IN_DOCUMENTS = /[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+const RAW_IN_DOCUMENTS_ALL = new RegExp(RAW_IN_DOCUMENTS.source, 'g');
+
+const hex4 = (c: string) => c.charCodeAt(0).toString(16).padStart(4, '0');
+
+/** A chunk of a document of this kind, safe to show on a terminal and meaning the same. */
+export function safeChunk(kind: OutputKind, s: string): string {
+  if (kind === 'text') return terminalChunk(s);
+  if (!RAW_IN_DOCUMENTS.test(s)) return s;
+  return s.replace(RAW_IN_DOCUMENTS_ALL, kind === 'json' ? (c) => `\\u${hex4(c)}` : (c) => `&#x${hex4(c)};`);
 }
 
 /**

@@ -12,7 +12,7 @@ import { analyze } from '../../java/analyze.js';
 import { readSnapshot } from '../../snapshot/file.js';
 import { sourceOption, type ReportFlags } from '../main.js';
 import { stderrLine, writeOutput } from '../output.js';
-import { terminalSafe } from '../../render/terminal.js';
+import { outputKind, terminalSafe } from '../../render/terminal.js';
 import { progressReporter } from '../progress.js';
 
 interface CheckFlags extends ReportFlags {
@@ -44,8 +44,7 @@ export async function checkCommand(pidText: string | undefined, flags: CheckFlag
     }
   }
   const result = evaluate(analyze(cap), policy, flags.snapshot);
-  const human = flags.format === 'text';
-  await writeOutput(render(human ? terminalSafe(result) : result), flags.output, { human });
+  await writeOutput(render(flags.format === 'text' ? terminalSafe(result) : result), flags.output, { as: outputKind(flags.format) });
   if (result.status === 'fail') {
     stderrLine(`check failed: ${result.counts.failed} of ${result.counts.rules} rule(s) failed`);
     return EXIT.CHECK_FAILED;

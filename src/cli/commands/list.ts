@@ -15,7 +15,7 @@ export async function listCommand(flags: { format?: string; allProcesses?: boole
   const format = flags.format ?? 'text';
   if (format !== 'text' && format !== 'json') throw new UsageError(`unknown format '${format}' for list (choose text or json)`);
   const list = listProcesses({ allProcesses: flags.allProcesses });
-  await writeOutput([format === 'json' ? renderProcessListJson(list) : renderProcessListText(terminalSafe(list))], flags.output, { human: format === 'text' });
+  await writeOutput([format === 'json' ? renderProcessListJson(list) : renderProcessListText(terminalSafe(list))], flags.output, { as: format === 'json' ? 'json' : 'text' });
   return EXIT.OK;
 }
 
@@ -26,7 +26,7 @@ export async function allCommand(flags: { format?: string; output?: string }): P
   const out = format === 'json'
     ? `${JSON.stringify({ sockets: host.rows.map((r) => ({ ...r.socket, owners: r.holders })), warnings: host.warnings }, null, 2)}\n`
     : renderKnetstatTables(host.rows.map((r) => ({ ...r, owners: r.owners.map(terminalText) })), { ownerColumn: true, kernelDefaults: host.kernelDefaults });
-  await writeOutput([out], flags.output, { human: format === 'knetstat' });
+  await writeOutput([out], flags.output, { as: format === 'json' ? 'json' : 'text' });
   for (const w of host.warnings) warn(w);
   return host.partial ? EXIT.PARTIAL : EXIT.OK;
 }

@@ -26,8 +26,8 @@ export async function ownerCommand(query: string, flags: { format?: string }): P
   if (matches.length === 0) {
     throw new TargetError(`no TCP/UDP socket ${q.inode !== undefined && q.port === undefined ? `with inode ${q.inode}` : `matching '${query}'`} in this network namespace`, { remedy: 'check with ss -tuanpe' });
   }
-  const human = flags.format !== 'json';
-  await writeOutput([human ? text(terminalSafe(matches)) : `${JSON.stringify({ matches, unreadable }, null, 2)}\n`], undefined, { human });
+  const json = flags.format === 'json';
+  await writeOutput([json ? `${JSON.stringify({ matches, unreadable }, null, 2)}\n` : text(terminalSafe(matches))], undefined, { as: json ? 'json' : 'text' });
   if (unreadable.length > 0 && matches.some((m) => m.owners.length === 0 && m.inode !== 0)) {
     warn(`${unreadable.length} process(es) could not be inspected (run as root to see every owner)`);
     return EXIT.PARTIAL;

@@ -11,7 +11,7 @@ import { readSnapshot, renderSnapshot } from '../../snapshot/file.js';
 import { redactCapture } from '../../snapshot/redact.js';
 import { formatOption, sourceOption, type ReportFlags } from '../main.js';
 import { partialWhy, stderrLine, warn, writeOutput } from '../output.js';
-import { HUMAN_FORMATS, terminalSafe } from '../../render/terminal.js';
+import { HUMAN_FORMATS, outputKind, terminalSafe } from '../../render/terminal.js';
 import { progressReporter } from '../progress.js';
 
 export async function snapshotCommand(pidText: string, flags: ReportFlags & { redact?: boolean }): Promise<number> {
@@ -24,7 +24,7 @@ export async function snapshotCommand(pidText: string, flags: ReportFlags & { re
     progress.stop();
   }
   if (flags.redact) cap = redactCapture(cap);
-  await writeOutput(renderSnapshot(cap), flags.output);
+  await writeOutput(renderSnapshot(cap), flags.output, { as: 'json' });
   for (const w of cap.warnings) warn(w);
   if (cap.partial) {
     stderrLine(`partial snapshot: ${partialWhy(cap)}`);
@@ -37,9 +37,8 @@ export async function snapshotCommand(pidText: string, flags: ReportFlags & { re
 export async function renderCommand(file: string, flags: { format: string; output?: string }): Promise<number> {
   const render = renderer(flags.format);
   const snap = readSnapshot(file);
-  const human = HUMAN_FORMATS.has(flags.format);
   const report = analyze(snap.capture);
-  await writeOutput(render(human ? terminalSafe(report) : report), flags.output, { human });
+  await writeOutput(render(HUMAN_FORMATS.has(flags.format) ? terminalSafe(report) : report), flags.output, { as: outputKind(flags.format) });
   if (snap.capture.partial) {
     stderrLine(`partial snapshot: ${partialWhy(snap.capture, 'at capture time')}`);
     return EXIT.PARTIAL;

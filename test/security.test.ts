@@ -152,6 +152,19 @@ describe('item 1: --probe-jdk never runs the target owner\'s files as root', () 
   });
 });
 
+describe('item 1 (continued): run as the target\'s own user', () => {
+  it('the tool runs the probe as itself (nothing to drop but new privileges)', async () => {
+    const theirs = await startJvm('SocketLab', ['s:server'], { wrapper: AS_HOSTILE, jvmArgs: ['-XX:-UsePerfData'] });
+    try {
+      const same = tool([String(theirs.pid), '--probe-jdk', '-f', 'json'], { wrapper: AS_HOSTILE });
+      expect(same.code, same.stderr).toBe(0);
+      expect(JSON.parse(same.stdout).defaults.note).toMatch(/measured from the target's own JDK/);
+    } finally {
+      await theirs.stop();
+    }
+  });
+});
+
 describe('item 2: -o writes what it should and replaces nothing else', () => {
   let shared: string;
   let mine: string;

@@ -238,6 +238,33 @@ describe('item 2: -o writes what it should and replaces nothing else', () => {
     }
   });
 
+  it("another user's terminal is refused: the report would be shown to them", async () => {
+    // A pseudo-terminal the hostile user holds (script allocates one; its child's stdin is the slave).
+    const sh = spawn(AS_HOSTILE[0]!, [...AS_HOSTILE.slice(1), 'script', '-qfc', 'sleep 20', '/dev/null'], { stdio: ['pipe', 'ignore', 'ignore'] });
+    let sleeper: number | undefined;
+    try {
+      let pts: string | undefined;
+      for (let i = 0; i < 200 && !pts; i++) {
+        await new Promise((res) => setTimeout(res, 20));
+        for (const n of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
+          try {
+            if (readFileSync(`/proc/${n}/cmdline`, 'latin1') !== 'sleep\u000020\u0000') continue;
+            const l = readlinkSync(`/proc/${n}/fd/0`);
+            if (l.startsWith('/dev/pts/') && statSync(`/proc/${n}`).uid === HOSTILE_UID) { pts = l; sleeper = Number(n); }
+          } catch { /* gone */ }
+        }
+      }
+      expect(pts, 'a pseudo-terminal of the hostile user').toBeDefined();
+      expect(statSync(pts!).uid).toBe(HOSTILE_UID);
+      const r = tool([String(root.pid), '-o', pts!]);
+      expect(r.code).toBe(2);
+      expect(oneLine(r)).toMatch(/will not write the report to \/dev\/pts\/\d+: the terminal of uid 48311, not this user's/);
+    } finally {
+      sh.kill('SIGKILL');
+      if (sleeper) { try { process.kill(sleeper, 'SIGKILL'); } catch { /* gone with its terminal */ } }
+    }
+  });
+
   it('-o /dev/stdout and -o /dev/null (in a private /dev) write through, and stay what they are', () => {
     // A private mount namespace with its own /dev: the host's /dev/stdout is never at stake, even for a broken build.
     const script = [

@@ -88,11 +88,14 @@ function ourTerminals(): Set<number> {
   return out;
 }
 
-/** Devices that take a report without acting on it: null, zero, full (major 1), /dev/tty (5:0) and pseudo-terminals (136-143). */
+/**
+ * Devices that take a report without acting on it: null, zero, full (major 1) and /dev/tty
+ * (5:0, always the caller's own terminal), or a pseudo-terminal (136-143, whoever's it is).
+ */
 function harmlessDevice(rdev: number): 'sink' | 'terminal' | undefined {
   const major = Math.floor(rdev / 256) & 0xfff, minor = (rdev & 0xff) | ((rdev >>> 12) & ~0xff);
-  if (major === 1 && (minor === 3 || minor === 5 || minor === 7)) return 'sink';
-  if ((major === 5 && minor === 0) || (major >= 136 && major <= 143)) return 'terminal';
+  if ((major === 1 && (minor === 3 || minor === 5 || minor === 7)) || (major === 5 && minor === 0)) return 'sink';
+  if (major >= 136 && major <= 143) return 'terminal';
   return undefined;
 }
 

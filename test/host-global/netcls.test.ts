@@ -52,7 +52,10 @@ function mountController(controller: string): Mount {
   const dir = mkdtempSync(join('/tmp', `${TAG}-${controller}-`));
   // A hierarchy already bound with both controllers (net_cls,net_prio: systemd's, another test's) is mounted as it is.
   if (spawnSync('mount', ['-t', 'cgroup', '-o', controller, TAG, dir]).status !== 0) {
-    execFileSync('mount', ['-t', 'cgroup', '-o', 'net_cls,net_prio', TAG, dir]);
+    if (spawnSync('mount', ['-t', 'cgroup', '-o', 'net_cls,net_prio', TAG, dir]).status !== 0) {
+      rmdirSync(dir);
+      throw new Error(`cannot mount cgroup v1 ${controller} (this test needs root and a kernel with it)`);
+    }
     controller = 'net_cls,net_prio';
   }
   const child = join(dir, TAG);

@@ -1,9 +1,11 @@
 import { defineConfig } from 'vitest/config';
 
-// Two suites. unit: pure code on recorded samples (test/unit/), no JVM, no
+// Three suites. unit: pure code on recorded samples (test/unit/), no JVM, no
 // root-only syscall, seconds: `npm run test:unit`. jvm: real JVMs, strace,
 // namespaces (test/*.test.ts): generous timeouts, two workers for two cores.
-// `npm test` runs both.
+// host-global: tests that change host-wide state the others would see (a
+// cgroup v1 net_cls mount makes every pidfd read refuse): alone, one worker,
+// after the other two have finished. `npm test` runs all three.
 export default defineConfig({
   test: {
     pool: 'forks',
@@ -15,6 +17,16 @@ export default defineConfig({
       },
       {
         test: { name: 'jvm', include: ['test/*.test.ts'], testTimeout: 120_000, hookTimeout: 120_000 },
+      },
+      {
+        test: {
+          name: 'host-global',
+          include: ['test/host-global/**/*.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          sequence: { groupOrder: 1 },
+          maxWorkers: 1,
+        },
       },
     ],
   },

@@ -1,8 +1,10 @@
 // pid -> Capture: the process, its socket fds, and what the chosen sources
 // read from them. Everything a report or a snapshot needs, nothing rendered.
 import { inspectProcess } from './discover/process.js';
-import { ProbeError, UsageError } from './errors.js';
+import { ProbeError, TargetError, UsageError } from './errors.js';
 import { probeJdkDefaults } from './java/probe.js';
+import { pidfdWouldRestamp } from './linux/cgroup.js';
+import { hasExited, startTime } from './linux/lifetime.js';
 import { socketFds } from './linux/proc.js';
 import { freshDefaults, optionsFor } from './linux/sockopt.js';
 import { hostInfo } from './linux/sysctl.js';
@@ -21,6 +23,11 @@ export interface CaptureOptions {
   progress?: (done: number, total: number) => void;
   /** Measure the JDK's own defaults from the target's JDK (starts a short-lived probe JVM). */
   probeJdk?: boolean;
+  /**
+   * The target is the tool's own probe JVM: pidfd_getfd may re-stamp its sockets'
+   * net_cls/net_prio marks (src/linux/cgroup.ts), since nobody else's traffic depends on them.
+   */
+  ownProbe?: boolean;
 }
 
 interface Plan {
@@ -34,11 +41,19 @@ interface Plan {
  * auto: the richest source that works here (pidfd, then the knetstat module's
  * files, then sock_diag, then /proc/<pid>/net alone), then enrichment: the
  * module's sk_userlocks (who sized a buffer) and sock_diag's timers and
- * shutdown state. A named source is used alone.
+ * shutdown state. A named source is used alone. restamp: why pidfd_getfd
+ * would change the target's sockets here (linux/cgroup.ts), if it would.
  */
-function plan(choice: SourceChoice, target: Target, statuses: SourceStatus[]): Plan {
+function plan(choice: SourceChoice, target: Target, statuses: SourceStatus[], restamp: string | undefined): Plan {
   const order: SourceName[] = choice === 'auto' ? AUTO_ORDER : choice === 'procfs' ? [] : [choice];
   for (const name of order) {
+    // Duplicating a socket would change the target's traffic classification: never, whoever asks (no override:
+    // a read-only tool does not offer to write). The next source is used and the report says why.
+    if (name === 'pidfd' && restamp) {
+      if (choice !== 'auto') throw new UsageError(`--source pidfd refused: ${restamp}`, { remedy: 'use --source knetstat or --source sockdiag' });
+      statuses.push({ name, used: false, reason: restamp });
+      continue;
+    }
     const src = makeSource(name);
     if (!src) {
       if (choice !== 'auto') throw new UsageError(`source '${name}' is not available in this build`);
@@ -67,6 +82,7 @@ function plan(choice: SourceChoice, target: Target, statuses: SourceStatus[]): P
 
 export async function capture(pid: number, opts: CaptureOptions = {}): Promise<Capture> {
   const proc = inspectProcess(pid);
+  const started = startTime(pid);
   const fds = socketFds(pid, proc.uid);
   const target: Target = { pid, fds };
   const statuses: SourceStatus[] = [];
@@ -80,7 +96,7 @@ export async function capture(pid: number, opts: CaptureOptions = {}): Promise<C
 
   const sockets = new Map<number, RawSocket>();
   const vanished = new Set<number>();
-  const { primary: chosen, enrich } = plan(opts.source ?? 'auto', target, statuses);
+  const { primary: chosen, enrich } = plan(opts.source ?? 'auto', target, statuses, opts.ownProbe ? undefined : pidfdWouldRestamp());
   for (const src of [...chosen, ...enrich]) {
     const res = await src.collect({ target, sockets, progress: enrich.includes(src) ? undefined : opts.progress });
     statuses.push(enrich.includes(src) ? { ...res.status, role: 'enrich' } : res.status);
@@ -108,14 +124,25 @@ export async function capture(pid: number, opts: CaptureOptions = {}): Promise<C
       (optionSource ? `the ${chosen.at(-1)!.name} source cannot see them` : 'the procfs source shows no socket options');
     missing = { options: [...unread].sort(), reason: why };
   }
+  // A process that exited while it was read: what was read is reported, as partial, and said so; nothing read is no report.
+  const exited = hasExited(pid, started);
+  if (exited) {
+    if (list.length === 0) {
+      throw new TargetError(`process ${pid} exited during the scan, before any of its sockets could be read`, { errno: 'ESRCH', remedy: 'check the pid with jps or knetstat-java list' });
+    }
+    warnings.push(`process ${pid} exited during the scan: this report holds the ${list.length} socket(s) read before it did`);
+  }
   let jdkDefaults: Capture['jdkDefaults'];
   let probeFailed = false;
-  if (opts.probeJdk) {
+  if (opts.probeJdk && !exited) {
     const home = proc.jvm?.javaHome;
     if (!home) warnings.push('--probe-jdk: the target is not a JVM (no java.home): using mappings/jdk-defaults.json');
     else {
       try {
-        const rows = await probeJdkDefaults(home, proc.jvm?.version, (p) => capture(p, { source: 'pidfd', any: true }));
+        const rows = await probeJdkDefaults(
+          { pid, javaHome: home, version: proc.jvm?.version, feature: proc.jvm?.feature },
+          (p) => capture(p, { source: 'pidfd', any: true, ownProbe: true }),
+        );
         jdkDefaults = { rows, source: `live probe of ${home} (JDK ${proc.jvm?.version ?? '?'}) at ${new Date().toISOString()}` };
       } catch (err) {
         // Not bad input: the report is made with the shipped table, and says so (partial: exit 3).
@@ -133,7 +160,8 @@ export async function capture(pid: number, opts: CaptureOptions = {}): Promise<C
     process: proc,
     sources: statuses,
     warnings,
-    partial: missing !== undefined || probeFailed,
+    partial: missing !== undefined || probeFailed || exited,
+    ...(exited ? { exited: true } : {}),
     missing,
     sockets: list,
     ...(jdkDefaults ? { jdkDefaults } : {}),

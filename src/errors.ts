@@ -44,7 +44,11 @@ export class SysError extends KnetstatError {
  */
 export class FatalSysError extends SysError {}
 
-/** --probe-jdk could not measure the target JDK's defaults (no java or javac there, or the probe JVM did not start). */
+/**
+ * --probe-jdk could not measure the target JDK's defaults: no java there, a JDK older than the
+ * probe's classes, no safe way to run it as the target's user, or a probe JVM that did not start
+ * or did not answer as the probe. The report is made with the shipped table instead (exit 3).
+ */
 export class ProbeError extends KnetstatError {}
 
 /**
@@ -62,6 +66,13 @@ const SYSTEM_ERRORS = getSystemErrorMap();
 /** "EACCES" for 13. */
 export function errnoName(code: number): string {
   return ERRNO_NAMES.get(code) ?? SYSTEM_ERRORS.get(-code)?.[0] ?? `errno ${code}`;
+}
+
+/** "ENOSPC (no space left on device)" for "ENOSPC", from Node's tables; the bare name when they have no text for it. */
+export function errnoText(name: string): string {
+  const n = (constants.errno as Record<string, number | undefined>)[name];
+  const text = n === undefined ? undefined : SYSTEM_ERRORS.get(-n)?.[1];
+  return text ? `${name} (${text})` : name;
 }
 
 /** Node's fs errors carry .code ("ENOENT"); map them to our names. */

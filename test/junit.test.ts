@@ -115,12 +115,12 @@ describe('knetstat-java <pid> --format junit', () => {
 });
 
 describe('hostile text in the other formats', () => {
-  it('text: terminal escapes stripped, control characters shown as ?', () => {
+  it('text: terminal escapes and control characters shown escaped (src/render/terminal.ts)', () => {
     const r = runCli([String(jvm.pid)]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).not.toContain('\u001b');
     expect(r.stdout).not.toContain('\u0001');
-    expect(r.stdout).toContain(`-D${PROP}=${HOSTILE_SEEN}`);
+    expect(r.stdout).toContain(`-D${PROP}=x<&"'\\x01\\e[31mRED\\e[0mÿþ]]>`);
   });
 
   it('json: the raw text, JSON-escaped and parseable', () => {

@@ -42,7 +42,10 @@ describe('--probe-jdk', () => {
     expect(table.length).toBeGreaterThan(0);
     const { probeJdkDefaults } = await import('../src/java/probe.js');
     const { capture } = await import('../src/capture.js');
-    const live = await probeJdkDefaults(report.process.jvm.javaHome, report.process.jvm.version, (p) => capture(p, { source: 'pidfd', any: true }));
+    const live = await probeJdkDefaults(
+      { pid: jvm.pid, javaHome: report.process.jvm.javaHome, version: report.process.jvm.version },
+      (p) => capture(p, { source: 'pidfd', any: true, ownProbe: true }),
+    );
     let compared = 0;
     for (const row of live) {
       const fam = /6/.test(row.family) ? 6 : 4;

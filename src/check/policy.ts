@@ -1,8 +1,9 @@
 // Policies for `knetstat-java check`: parse and validate a policy file (or
 // --expect shorthands) into rules. Every error is one line naming the field
 // (rules[1].expect.SO_KEEPALIVE ...) and is a FormatError: exit 2.
-import { readFileSync } from 'node:fs';
-import { FormatError, fsCode } from '../errors.js';
+import { FormatError } from '../errors.js';
+import { decodeText, readRegularFile } from '../linux/files.js';
+import { parseJson, preview } from '../schema.js';
 import { mappings } from '../mappings.js';
 import type { Linger, Role } from '../model/types.js';
 
@@ -48,6 +49,8 @@ const MATCH_KEYS = ['protocol', 'state', 'role', 'localPort', 'remotePort', 'loc
 const PROTOCOLS: MatchProtocol[] = ['tcp', 'tcp4', 'tcp6', 'udp', 'udp4', 'udp6'];
 const ROLES: Role[] = ['listening', 'accepted', 'connected', 'udp'];
 const RULE_KEYS = ['name', 'match', 'expect', 'required'];
+/** rules[i].expect.SO_LINGER.enabled is 4 deep: a policy nested deeper than this is not one. */
+const POLICY_MAX_DEPTH = 16;
 
 /** Options a policy may name: the kernel catalog plus a listener's backlog. */
 export function knownOptions(): Map<string, string> {
@@ -67,17 +70,17 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 function port(where: string, v: unknown): number {
   if (typeof v === 'string' && /^\d+$/.test(v)) v = Number(v);
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 65535) fail(where, `expected a port number 0..65535, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 65535) fail(where, `expected a port number 0..65535, got ${preview(v)}`);
   return v;
 }
 
 function str(where: string, v: unknown): string {
-  if (typeof v !== 'string' || v.trim() === '') fail(where, `expected a non-empty string, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'string' || v.trim() === '') fail(where, `expected a non-empty string, got ${preview(v)}`);
   return v.trim();
 }
 
 export function parseMatch(where: string, m: unknown): Match {
-  if (!isObject(m)) fail(where, `expected an object such as {"remotePort": 5432}, got ${JSON.stringify(m)}`);
+  if (!isObject(m)) fail(where, `expected an object such as {"remotePort": 5432}, got ${preview(m)}`);
   const out: Match = {};
   for (const [k, v] of Object.entries(m)) {
     const at = `${where}.${k}`;
@@ -104,7 +107,7 @@ export function parseMatch(where: string, m: unknown): Match {
 }
 
 function num(where: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isFinite(v)) fail(where, `expected a number, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v)) fail(where, `expected a number, got ${preview(v)}`);
   return v;
 }
 
@@ -124,12 +127,12 @@ export function parseExpectation(where: string, option: string, type: string, v:
       const seconds = v.seconds === undefined ? 0 : num(`${where}.seconds`, v.seconds);
       return { kind: 'exact', value: { enabled: v.enabled, seconds: v.enabled ? seconds : 0 } };
     }
-    fail(where, `SO_LINGER: expected {"enabled": true, "seconds": 0}, a number of seconds, or false for off; got ${JSON.stringify(v)}`);
+    fail(where, `SO_LINGER: expected {"enabled": true, "seconds": 0}, a number of seconds, or false for off; got ${preview(v)}`);
   }
   if (isObject(v)) {
     const keys = Object.keys(v);
     const bad = keys.find((k) => k !== 'min' && k !== 'max');
-    if (bad !== undefined || keys.length === 0) fail(where, `expected a value or {"min": n, "max": n}, got ${JSON.stringify(v)}`);
+    if (bad !== undefined || keys.length === 0) fail(where, `expected a value or {"min": n, "max": n}, got ${preview(v)}`);
     if (type === 'string') fail(where, `${option} is a name: ranges do not apply`);
     const min = v.min === undefined ? undefined : num(`${where}.min`, v.min);
     const max = v.max === undefined ? undefined : num(`${where}.max`, v.max);
@@ -146,7 +149,7 @@ export function parseExpectation(where: string, option: string, type: string, v:
 
 function callList(where: string, v: unknown): string[] {
   if (v === undefined) return [];
-  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || x.trim() === '')) fail(where, `expected a list of Java calls such as ["setSoLinger(true, 0)"], got ${JSON.stringify(v)}`);
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || x.trim() === '')) fail(where, `expected a list of Java calls such as ["setSoLinger(true, 0)"], got ${preview(v)}`);
   return v.map((x: string) => x.trim());
 }
 
@@ -170,24 +173,24 @@ function optionName(where: string, name: string, known: Map<string, string>): st
 }
 
 export function parseRule(where: string, r: unknown, known = knownOptions()): Rule {
-  if (!isObject(r)) fail(where, `expected an object with name, match and expect, got ${JSON.stringify(r)}`);
+  if (!isObject(r)) fail(where, `expected an object with name, match and expect, got ${preview(r)}`);
   for (const k of Object.keys(r)) if (!RULE_KEYS.includes(k)) fail(`${where}.${k}`, `unknown key (known: ${RULE_KEYS.join(', ')})`);
   const name = str(`${where}.name`, r.name);
   const match = parseMatch(`${where}.match`, r.match ?? {});
-  if (!isObject(r.expect) || Object.keys(r.expect).length === 0) fail(`${where}.expect`, `expected an object naming at least one option or "java", got ${JSON.stringify(r.expect)}`);
+  if (!isObject(r.expect) || Object.keys(r.expect).length === 0) fail(`${where}.expect`, `expected an object naming at least one option or "java", got ${preview(r.expect)}`);
   const expect: Record<string, OptionExpectation> = {};
   let java = { has: [] as string[], not: [] as string[] };
   for (const [k, v] of Object.entries(r.expect)) {
     const at = `${where}.expect.${k}`;
     if (k === 'java') {
-      if (!isObject(v) || Object.keys(v).some((x) => x !== 'has' && x !== 'not')) fail(at, `expected {"has": [...], "not": [...]}, got ${JSON.stringify(v)}`);
+      if (!isObject(v) || Object.keys(v).some((x) => x !== 'has' && x !== 'not')) fail(at, `expected {"has": [...], "not": [...]}, got ${preview(v)}`);
       java = { has: callList(`${at}.has`, v.has), not: callList(`${at}.not`, v.not) };
       continue;
     }
     const opt = optionName(at, k, known);
     expect[opt] = parseExpectation(at, opt, known.get(opt)!, v);
   }
-  if (r.required !== undefined && typeof r.required !== 'boolean') fail(`${where}.required`, `expected true or false, got ${JSON.stringify(r.required)}`);
+  if (r.required !== undefined && typeof r.required !== 'boolean') fail(`${where}.required`, `expected true or false, got ${preview(r.required)}`);
   return { name, match, expect, java, required: r.required === true };
 }
 
@@ -195,8 +198,9 @@ export function parseRule(where: string, r: unknown, known = knownOptions()): Ru
 export function parsePolicy(text: string, origin: string): Policy {
   let doc: unknown;
   try {
-    doc = JSON.parse(text);
+    doc = parseJson(text, origin, POLICY_MAX_DEPTH);
   } catch (err) {
+    if (err instanceof FormatError) throw err;
     fail(origin, `not valid JSON (${(err as Error).message.split('\n')[0]})`);
   }
   if (!isObject(doc)) fail(origin, 'expected a JSON object {"rules": [...]}');
@@ -212,14 +216,9 @@ export function parsePolicy(text: string, origin: string): Policy {
   return { rules, origin };
 }
 
+/** A regular file only (a FIFO would hang, /dev/zero never end), at most 4 MiB. */
 export function loadPolicy(file: string): Policy {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new FormatError(`cannot read policy ${file}: ${fsCode(err) ?? (err as Error).message}`, { cause: err });
-  }
-  return parsePolicy(text, file);
+  return parsePolicy(decodeText(readRegularFile(file, { maxBytes: 4 << 20, what: 'policy', noFollow: false })), file);
 }
 
 /**
@@ -236,12 +235,15 @@ export function parseExpect(spec: string, known = knownOptions()): Rule {
   }
   if (cut < 0) fail(where, 'expected MATCH:EXPECT, e.g. remotePort=5432:SO_KEEPALIVE=1 (match terms k=v joined by ",", then option=value, option>=n or option<=n)');
   const matchText = spec.slice(0, cut).trim();
-  const match: Record<string, unknown> = {};
+  // No prototype: "__proto__" or "constructor" is a key like any other, and refused as unknown (as in a policy file).
+  const match: Record<string, unknown> = Object.create(null);
   if (matchText !== '' && matchText !== '*') {
     for (const term of matchText.split(',')) {
       const eq = term.indexOf('=');
       if (eq <= 0) fail(where, `match term '${term}' is not key=value`);
-      match[term.slice(0, eq).trim()] = term.slice(eq + 1).trim();
+      const k = term.slice(0, eq).trim();
+      if (Object.hasOwn(match, k)) fail(where, `match key '${k}' given twice`);
+      match[k] = term.slice(eq + 1).trim();
     }
   }
   const expect: Record<string, OptionExpectation> = {};

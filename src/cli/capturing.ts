@@ -4,6 +4,7 @@
 import { capture } from '../capture.js';
 import type { Capture } from '../model/types.js';
 import type { CaptureFlags } from './options.js';
+import { stderrLine, warn } from './output.js';
 import { progressReporter } from './progress.js';
 
 export async function captureTarget(pid: number, flags: CaptureFlags): Promise<Capture> {
@@ -16,18 +17,21 @@ export async function captureTarget(pid: number, flags: CaptureFlags): Promise<C
 }
 
 export function writeWarnings(warnings: string[]): void {
-  for (const w of warnings) process.stderr.write(`knetstat-java: warning: ${w}\n`);
+  for (const w of warnings) warn(w);
 }
 
 /**
  * "partial report: 3 option(s) unreadable: <why>" on stderr when the capture
- * was partial; returns whether it was. rendered: the capture is a snapshot
- * read back, so the options "were unreadable at capture time".
+ * was partial (and "process N exited during the scan" when it did); returns
+ * whether it was. rendered: the capture is a snapshot read back, so the
+ * options "were unreadable at capture time".
  */
-export function warnPartial(what: 'report' | 'snapshot', cap: Pick<Capture, 'partial' | 'missing'>, rendered = false): boolean {
+export function warnPartial(what: 'report' | 'snapshot', cap: Pick<Capture, 'partial' | 'missing' | 'exited' | 'process'>, rendered = false): boolean {
   if (!cap.partial) return false;
   const m = cap.missing;
-  const why = m ? `${m.options.length} option(s) ${rendered ? 'were unreadable at capture time' : 'unreadable'}: ${m.reason}` : 'some data could not be read';
-  process.stderr.write(`knetstat-java: partial ${what}: ${why}\n`);
+  const parts: string[] = [];
+  if (cap.exited) parts.push(`process ${cap.process.pid} exited during the scan`);
+  if (m) parts.push(`${m.options.length} option(s) ${rendered ? 'were unreadable at capture time' : 'unreadable'}: ${m.reason}`);
+  stderrLine(`partial ${what}: ${parts.join('; ') || 'some data could not be read'}`);
   return true;
 }

@@ -3,6 +3,7 @@
 // and decides nothing more.
 import { CommanderError } from 'commander';
 import { FatalSysError, KnetstatError } from '../errors.js';
+import { stderrLine } from './output.js';
 
 export const EXIT = {
   OK: 0,
@@ -25,15 +26,15 @@ export function exitCodeOf(err: KnetstatError): number {
 export function exitFor(err: unknown): number {
   if (err instanceof CommanderError) {
     if (err.exitCode === 0) return 0; // --help, --version
-    process.stderr.write(`knetstat-java: ${err.message.replace(/^error: /, '')}\n`);
+    stderrLine(err.message.replace(/^error: /, ''));
     return EXIT.USAGE;
   }
   if (err instanceof KnetstatError) {
-    process.stderr.write(`knetstat-java: ${err.message}${err.remedy ? ` (${err.remedy})` : ''}\n`);
+    stderrLine(`${err.message}${err.remedy ? ` (${err.remedy})` : ''}`);
     return exitCodeOf(err);
   }
   const e = err as Error;
-  process.stderr.write(`knetstat-java: internal error: ${e?.message ?? String(err)}\n`);
+  stderrLine(`internal error: ${e?.message ?? String(err)}`);
   if (process.env.KNETSTAT_DEBUG) process.stderr.write(`${e?.stack}\n`);
   return EXIT.INTERNAL;
 }

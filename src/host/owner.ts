@@ -3,7 +3,7 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { TargetError, UsageError } from '../errors.js';
 import { javaHomeFromMaps, mainClassOf } from '../java/jvm.js';
-import { allPids, comm, parseCmdline, readProcFileOrUndefined, realUid, socketFds, status, userName } from '../linux/proc.js';
+import { allPids, cmdlineOrUndefined, comm, readProcFileOrUndefined, realUid, socketFds, status, userName } from '../linux/proc.js';
 import { PROTOCOLS, readProcNet } from '../linux/procnet.js';
 import type { Endpoint, Protocol } from '../model/types.js';
 
@@ -110,8 +110,8 @@ function isJvmPid(pid: number): { isJvm?: boolean; mainClass?: string } {
   if (maps === undefined) return {};
   const isJvm = javaHomeFromMaps(maps) !== undefined;
   if (!isJvm) return { isJvm };
-  const argv = readProcFileOrUndefined(pid, 'cmdline');
-  return argv === undefined ? {} : { isJvm, mainClass: mainClassOf(parseCmdline(argv).filter((x) => x !== '')) };
+  const argv = cmdlineOrUndefined(pid);
+  return argv === undefined ? {} : { isJvm, mainClass: mainClassOf(argv.filter((x) => x !== '')) };
 }
 
 function uidOf(pid: number): number | undefined {

@@ -5,7 +5,7 @@
 // own network namespace).
 import { TargetError } from '../errors.js';
 import { javaHomeFromMaps, mainClassOf, readJdkVersion } from '../java/jvm.js';
-import { allPids, namespaceOf, parseCmdline, parseStatus, readProcFileOrUndefined, realUid, socketFds, userName } from '../linux/proc.js';
+import { allPids, cmdlineOrUndefined, namespaceOf, parseStatus, readProcFileOrUndefined, realUid, socketFds, userName } from '../linux/proc.js';
 import { PROTOCOLS, readProcNet } from '../linux/procnet.js';
 import type { Protocol } from '../model/types.js';
 
@@ -62,10 +62,9 @@ export function listProcesses(opts: ListOptions = {}): ProcessEntry[] {
     if (statusText === undefined) continue; // exited
     const st = parseStatus(statusText);
     if (st.state === 'Z' || st.state === 'X') continue;
-    const cmdlineRaw = readProcFileOrUndefined(pid, 'cmdline') ?? '';
-    if (cmdlineRaw === '' && (pid === 2 || st.ppid === 2)) continue; // kernel threads
+    const cmdline = cmdlineOrUndefined(pid) ?? [];
+    if (cmdline.length === 0 && (pid === 2 || st.ppid === 2)) continue; // kernel threads
     const comm = (readProcFileOrUndefined(pid, 'comm') ?? '?').trimEnd();
-    const cmdline = parseCmdline(cmdlineRaw);
     const maps = readProcFileOrUndefined(pid, 'maps');
     const javaHome = maps ? javaHomeFromMaps(maps) : undefined;
     // Without the map (another user's process), a java launcher name is a hint, not proof.

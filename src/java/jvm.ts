@@ -3,8 +3,8 @@
 // like jps -l, and the system properties on its command line that change
 // socket behaviour. Reads texts the caller got from /proc (linux/proc.ts) and
 // the release file; never attaches to the JVM.
-import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { decodeText, readRegularFile } from '../linux/files.js';
 import type { JvmInfo } from '../model/types.js';
 
 export interface JdkVersion {
@@ -48,7 +48,8 @@ export function readJdkVersion(javaHome: string): JdkVersion | undefined {
   for (const file of candidates) {
     let text: string;
     try {
-      text = readFileSync(file, 'utf8');
+      // A path the target's owner chose: a regular file only, bounded (a FIFO would hang, /dev/zero never end), not through a link.
+      text = decodeText(readRegularFile(file, { maxBytes: 64 << 10, what: 'release file', noFollow: true }));
     } catch {
       continue;
     }

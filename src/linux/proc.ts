@@ -2,16 +2,34 @@
 // comm, environ, exe, maps, the fd directory and fdinfo, namespace inodes;
 // and user names from /etc/passwd, read once. A process that is gone is a
 // TargetError ("no such process"); what a caller may do without (another
-// user's maps, say) it asks for with the *OrUndefined forms.
-import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+// user's maps, say) it asks for with the *OrUndefined forms. Text is UTF-8
+// where it is valid (Linux keeps names and arguments as bytes, and UTF-8 is
+// what users write), Latin-1 otherwise, so that no byte is lost; argv and
+// environ are decoded one entry at a time (one Latin-1 argument does not
+// spoil the rest).
+import { closeSync, constants, openSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { TargetError, fsCode } from '../errors.js';
+import { O_CLOEXEC, decodeText, readUpTo } from './files.js';
 
 export type ProcPid = number | 'self' | 'thread-self';
 
-/** A /proc/<pid>/<file>, as latin1 (bytes kept as they are: a command line need not be UTF-8). */
-export function readProcFile(pid: ProcPid, file: string): string {
+/** A /proc file is generated, so its size says nothing: the first 16 MiB are kept (a command line is at most a few MiB, a JVM's maps some hundred KiB). */
+const PROC_MAX_BYTES = 16 << 20;
+
+/** Any /proc file by path (/proc/cgroups, /proc/<pid>/stat), at most PROC_MAX_BYTES; errors are the fs error itself (ENOENT, EACCES, ESRCH). */
+export function readProcPath(path: string): Buffer {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | O_CLOEXEC);
   try {
-    return readFileSync(`/proc/${pid}/${file}`, 'latin1');
+    return readUpTo(fd, PROC_MAX_BYTES).bytes;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The bytes of /proc/<pid>/<file>. Gone: TargetError; other errors (not permitted) as they are. */
+export function readProcBytes(pid: ProcPid, file: string): Buffer {
+  try {
+    return readProcPath(`/proc/${pid}/${file}`);
   } catch (err) {
     const code = fsCode(err);
     if (code === 'ENOENT' || code === 'ESRCH') {
@@ -21,9 +39,14 @@ export function readProcFile(pid: ProcPid, file: string): string {
   }
 }
 
+/** A /proc/<pid>/<file> as text (UTF-8 where valid, else Latin-1). */
+export function readProcFile(pid: ProcPid, file: string): string {
+  return decodeText(readProcBytes(pid, file));
+}
+
 /** The same, undefined when it cannot be read for any reason (gone, not permitted). */
 export function readProcFileOrUndefined(pid: ProcPid, file: string): string | undefined {
-  try { return readFileSync(`/proc/${pid}/${file}`, 'latin1'); } catch { return undefined; }
+  try { return readProcFile(pid, file); } catch { return undefined; }
 }
 
 /** Every numeric entry of /proc, ascending. */
@@ -41,16 +64,46 @@ export function processState(pid: number): string {
   return parseStatState(readProcFile(pid, 'stat'));
 }
 
+export interface ProcStat {
+  /** The state letter. */
+  state: string;
+  /** task->flags (PF_EXITING ...). */
+  flags: number;
+  /** Clock ticks after boot when the process started: with the pid, it names one process (a reused pid has another). */
+  startTime: number;
+}
+
+/** /proc/<pid>/stat: state (field 3), flags (9), starttime (22); undefined for a text that is not one. */
+export function parseStat(stat: string): ProcStat | undefined {
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const flags = Number(f[6]);
+  const startTime = Number(f[19]);
+  if (!f[0] || !Number.isSafeInteger(flags) || !Number.isSafeInteger(startTime)) return undefined;
+  return { state: f[0], flags, startTime };
+}
+
+/** pid's stat; undefined when it is gone (or not a stat). */
+export function statOrUndefined(pid: number): ProcStat | undefined {
+  const text = readProcFileOrUndefined(pid, 'stat');
+  return text === undefined ? undefined : parseStat(text);
+}
+
 export interface ProcStatus {
   /** The State: letter. */
   state?: string;
   ppid?: number;
   /** Real, effective, saved and filesystem uid. */
   uids: number[];
+  /** Real, effective, saved and filesystem gid. */
+  gids: number[];
+  /** Supplementary groups. */
+  groups: number[];
   /** The pid in each pid namespace, outermost first (NSpid:, Linux >= 4.1). */
   nspid: number[];
   /** Signals the process catches (SigCgt:), as a bit mask: bit n-1 for signal n. */
   sigCgt?: bigint;
+  /** The file mode creation mask (Umask:, Linux >= 4.7). */
+  umask?: number;
 }
 
 /** /proc/<pid>/status, the fields the tool uses. */
@@ -59,16 +112,20 @@ export function parseStatus(text: string): ProcStatus {
   const nums = (v: string | undefined) => (v ?? '').split(/\s+/).filter((x) => /^\d+$/.test(x)).map(Number);
   const ppid = field('PPid');
   const sig = field('SigCgt');
+  const umask = field('Umask');
   return {
     state: field('State')?.[0],
     ...(ppid !== undefined && /^\d+$/.test(ppid) ? { ppid: Number(ppid) } : {}),
     uids: nums(field('Uid')),
+    gids: nums(field('Gid')),
+    groups: nums(field('Groups')),
     nspid: nums(field('NSpid')),
     ...(sig !== undefined && /^[0-9a-f]+$/i.test(sig) ? { sigCgt: BigInt(`0x${sig}`) } : {}),
+    ...(umask !== undefined && /^[0-7]+$/.test(umask) ? { umask: parseInt(umask, 8) } : {}),
   };
 }
 
-export function status(pid: number): ProcStatus {
+export function status(pid: ProcPid): ProcStatus {
   return parseStatus(readProcFile(pid, 'status'));
 }
 
@@ -77,15 +134,26 @@ export function realUid(s: ProcStatus): number | undefined {
   return s.uids[0];
 }
 
-/** argv from /proc/<pid>/cmdline (NUL-separated, a trailing NUL dropped). */
-export function parseCmdline(text: string): string[] {
-  const argv = text.split('\0');
-  if (argv.at(-1) === '') argv.pop();
-  return argv;
+/** argv from /proc/<pid>/cmdline (NUL-separated, a trailing NUL dropped), each argument decoded on its own. */
+export function parseCmdline(bytes: Uint8Array): string[] {
+  const out: string[] = [];
+  let start = 0;
+  for (let i = 0; i <= bytes.length; i++) {
+    if (i === bytes.length || bytes[i] === 0) {
+      if (i < bytes.length || i > start) out.push(decodeText(bytes.subarray(start, i)));
+      start = i + 1;
+    }
+  }
+  return out;
 }
 
 export function cmdline(pid: number): string[] {
-  return parseCmdline(readProcFile(pid, 'cmdline'));
+  return parseCmdline(readProcBytes(pid, 'cmdline'));
+}
+
+/** The same, undefined when it cannot be read (gone, not permitted). */
+export function cmdlineOrUndefined(pid: number): string[] | undefined {
+  try { return cmdline(pid); } catch { return undefined; }
 }
 
 export function comm(pid: number): string {
@@ -95,7 +163,7 @@ export function comm(pid: number): string {
 /** The environment the process started with (/proc/<pid>/environ: its owner or root only). */
 export function environ(pid: number): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const kv of parseCmdline(readProcFile(pid, 'environ'))) {
+  for (const kv of parseCmdline(readProcBytes(pid, 'environ'))) {
     const eq = kv.indexOf('=');
     if (eq > 0) out[kv.slice(0, eq)] = kv.slice(eq + 1);
   }
@@ -125,6 +193,18 @@ export function socketInode(link: string): number | undefined {
 }
 
 /**
+ * The kernel makes a non-dumpable process's /proc/<pid>/fd root's (task_dump_owner),
+ * whoever runs it: an owner other than the process's own uid tells.
+ */
+function notDumpable(pid: number, ownerUid: number): boolean {
+  try {
+    return statSync(`/proc/${pid}/fd`).uid !== ownerUid;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * fd -> socket inode for every socket fd of pid (any family; the sources pick
  * the TCP/UDP ones): one readdir of /proc/<pid>/fd, one readlink per fd. An fd
  * closed between the two is skipped. Gone, or not permitted: TargetError with
@@ -137,6 +217,16 @@ export function socketFds(pid: number, ownerUid?: number): Map<number, number> {
   } catch (err) {
     const code = fsCode(err);
     if (code === 'ENOENT') throw new TargetError(`no such process: ${pid}`, { errno: code, cause: err });
+    if ((code === 'EACCES' || code === 'EPERM') && ownerUid !== undefined && notDumpable(pid, ownerUid)) {
+      const who = userName(ownerUid) ?? `uid ${ownerUid}`;
+      throw new TargetError(
+        `cannot list the open files of process ${pid} (owned by ${who}): it is not dumpable, so the kernel lets only root see its fds, even to ${who}`,
+        {
+          errno: code, cause: err,
+          remedy: 'a process is not dumpable after it changed credentials (a setuid/setgid program, setuid(), capabilities gained at exec) or called prctl(PR_SET_DUMPABLE, 0); its own user cannot read it either: run knetstat-java as root (sudo)',
+        },
+      );
+    }
     if (code === 'EACCES' || code === 'EPERM') {
       const owner = ownerUid !== undefined ? userName(ownerUid) ?? `uid ${ownerUid}` : undefined;
       throw new TargetError(

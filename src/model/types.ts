@@ -160,8 +160,10 @@ export interface Capture {
   sources: SourceStatus[];
   /** Human-readable warnings gathered during the capture. */
   warnings: string[];
-  /** True when some option could not be read (permission, kernel): exit 3. */
+  /** True when some option could not be read (permission, kernel), or the process exited mid-scan: exit 3. */
   partial: boolean;
+  /** The process exited during the scan: the sockets are those read before it did (absent otherwise). */
+  exited?: boolean;
   /** Options no source could read, with why: shown once per report. */
   missing?: { options: string[]; reason: string };
   sockets: RawSocket[];

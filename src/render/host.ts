@@ -5,6 +5,7 @@ import type { HostCapture } from '../host/all.js';
 import type { OwnerMatch } from '../host/owner.js';
 import type { ProcessEntry } from '../host/processes.js';
 import { formatEndpoint } from '../model/addr.js';
+import { terminalSafe } from './terminal.js';
 
 function nsText(e: ProcessEntry): string {
   const parts: string[] = [];
@@ -14,7 +15,9 @@ function nsText(e: ProcessEntry): string {
 }
 
 /** `list`: a table like jps -l with user, JDK, socket counts and namespaces. */
-export function renderProcessListText(list: ProcessEntry[]): string {
+export function renderProcessListText(entries: ProcessEntry[]): string {
+  // Command lines, names and paths are the processes' own text: shown safe for a terminal.
+  const list = terminalSafe(entries);
   const head = ['PID', 'USER', 'JDK', 'TCP', 'UDP', 'NAMESPACES', 'MAIN'];
   const rows = list.map((e) => [
     String(e.pid), e.user ?? (e.uid !== undefined ? String(e.uid) : '?'),
@@ -35,7 +38,8 @@ export function renderProcessListJson(list: ProcessEntry[]): string {
 }
 
 /** `owner`: each matching socket and the processes holding it. */
-export function renderOwnersText(matches: OwnerMatch[]): string {
+export function renderOwnersText(found: OwnerMatch[]): string {
+  const matches = terminalSafe(found);
   const lines: string[] = [];
   for (const m of matches) {
     lines.push(`${m.protocol} ${formatEndpoint(m.local.address, m.local.port)} -> ${formatEndpoint(m.remote.address, m.remote.port)} ${m.state} inode ${m.inode}`);

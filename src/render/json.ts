@@ -230,7 +230,7 @@ const BATCH = 8;
 export function* renderJson(r: ReportStream): Generator<string> {
   const top = {
     pid: r.process.pid, process: r.process, host: r.host, tool: r.tool, capturedAt: r.capturedAt,
-    formatVersion: r.formatVersion, sources: r.sources, partial: r.partial, missing: r.missing,
+    formatVersion: r.formatVersion, sources: r.sources, partial: r.partial, exited: r.exited, missing: r.missing,
     warnings: r.warnings, vanished: r.vanished, defaults: r.defaults, ...(r.redacted ? { redacted: true } : {}),
   };
   const opening = JSON.stringify(top, null, 2);

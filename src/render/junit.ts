@@ -7,7 +7,6 @@
 import { XMLBuilder } from 'fast-xml-parser';
 import type { Report } from '../model/types.js';
 import { reportContext, socketDetails, socketLabel, type ReportContext } from './format.js';
-import { sanitize } from './text.js';
 
 /**
  * Text safe for an XML 1.0 document: terminal escape sequences stripped, other
@@ -15,7 +14,10 @@ import { sanitize } from './text.js';
  * non-characters U+FFFE/U+FFFF as U+FFFD.
  */
 export function xmlSafe(text: string): string {
-  return sanitize(text)
+  return text
+    .replace(/\x1b\[[0-?]*[ -/]*[@-~]/g, '') // CSI
+    .replace(/\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)/g, '') // OSC
+    .replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, '?')
     .replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd')
     .replace(/[\ufffe\uffff]/g, '\ufffd');
 }

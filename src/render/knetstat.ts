@@ -16,6 +16,7 @@
 import { knetstatStateCode } from '../linux/inet.js';
 import { KNETSTAT_ADDR_WIDTH, KNETSTAT_DIAG_WIDTH, KNETSTAT_TCP_HEADER, KNETSTAT_UDP_HEADER, normalDiag } from '../linux/knetstat.js';
 import type { Linger, OptionValue, Protocol, RawSocket, Report } from '../model/types.js';
+import { terminalSafe } from './terminal.js';
 
 export interface KnetstatRowInput {
   socket: RawSocket;
@@ -111,7 +112,9 @@ export function knetstatRow(s: RawSocket, opts: KnetstatRenderOptions = {}, owne
 const TABLES: [Protocol, string][] = [['tcp', 'tcpstat'], ['tcp6', 'tcp6stat'], ['udp', 'udpstat'], ['udp6', 'udp6stat']];
 
 /** The four tables, each under a "== <name> ==" title line, rows in the order given. */
-export function renderKnetstatTables(rows: KnetstatRowInput[], opts: KnetstatRenderOptions = {}): string {
+export function renderKnetstatTables(input: KnetstatRowInput[], opts: KnetstatRenderOptions = {}): string {
+  // Process names (comm) and a snapshot's strings are the target's text: shown safe for a terminal.
+  const rows = terminalSafe(input);
   const parts: string[] = [];
   for (const [protocol, name] of TABLES) {
     const tcp = protocol.startsWith('tcp');

@@ -1,17 +1,12 @@
 // The text report: per socket, what it is, its options, and the Java code
 // that configured it. A pure function of the Report; streamed per socket.
+// Every string in it is first made safe for a terminal (render/terminal.ts):
+// the target controls its command line, names and paths.
 import { FIN_RECEIVED_STATES } from '../linux/inet.js';
 import { formatEndpoint } from '../model/addr.js';
 import type { OptionReading, Report, ReportSocket } from '../model/types.js';
 import { callText, showValue, shortApi } from './format.js';
-
-/** Strips terminal escape sequences and control characters from text we did not write (command lines, names). */
-export function sanitize(text: string): string {
-  return text
-    .replace(/\x1b\[[0-?]*[ -/]*[@-~]/g, '') // CSI
-    .replace(/\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)/g, '') // OSC
-    .replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, '?');
-}
+import { terminalSafe } from './terminal.js';
 
 const ORIGIN: Record<string, string> = {
   application: 'application',
@@ -49,11 +44,11 @@ function header(r: Report): string {
   const lines: string[] = [];
   const who = p.user ?? `uid ${p.uid}`;
   const jvm = p.jvm ? `JDK ${p.jvm.version ?? '?'}${p.jvm.javaHome ? ` (${p.jvm.javaHome})` : ''}` : 'not a JVM';
-  lines.push(`knetstat-java ${r.tool.version}: pid ${p.pid} (${sanitize(p.comm)}), user ${sanitize(who)}, ${jvm}`);
-  if (p.jvm?.mainClass) lines.push(`  main: ${sanitize(p.jvm.mainClass)}`);
+  lines.push(`knetstat-java ${r.tool.version}: pid ${p.pid} (${p.comm}), user ${who}, ${jvm}`);
+  if (p.jvm?.mainClass) lines.push(`  main: ${p.jvm.mainClass}`);
   const props = Object.entries(p.jvm?.properties ?? {});
-  if (props.length) lines.push(`  properties: ${props.map(([k, v]) => `-D${k}=${sanitize(v)}`).join(' ')}`);
-  lines.push(`  host ${sanitize(r.host.hostname)}, Linux ${r.host.kernel}, captured ${r.capturedAt}${r.redacted ? ', redacted' : ''}`);
+  if (props.length) lines.push(`  properties: ${props.map(([k, v]) => `-D${k}=${v}`).join(' ')}`);
+  lines.push(`  host ${r.host.hostname}, Linux ${r.host.kernel}, captured ${r.capturedAt}${r.redacted ? ', redacted' : ''}`);
   const used = r.sources.filter((s) => s.used && s.role !== 'enrich').map((s) => s.name).join(' + ') || 'none';
   const enrich = r.sources.filter((s) => s.used && s.role === 'enrich').map((s) => s.name);
   lines.push(`  source: ${used}${enrich.length ? `, enriched by ${enrich.join(' + ')} (what ${used} cannot see: timers, shutdown state${enrich.includes('knetstat') ? ', buffer locks' : ''})` : ''}`);
@@ -66,7 +61,7 @@ function header(r: Report): string {
   const host = ['net.ipv4.tcp_keepalive_time', 'net.ipv4.tcp_keepalive_intvl', 'net.ipv4.tcp_keepalive_probes', 'net.ipv4.tcp_rmem', 'net.ipv4.tcp_wmem', 'net.core.somaxconn', 'net.ipv4.tcp_congestion_control'].map(pick).filter(Boolean);
   if (host.length) lines.push(`  host defaults: ${host.join(' ')}`);
   if (r.defaults.note) lines.push(`  note: ${r.defaults.note}`);
-  for (const w of r.warnings) lines.push(`  warning: ${sanitize(w)}`);
+  for (const w of r.warnings) lines.push(`  warning: ${w}`);
   if (r.missing) lines.push(`  missing: ${r.missing.options.join(', ')}: ${r.missing.reason}`);
   if (r.vanished.length) lines.push(`  closed during the scan: ${r.vanished.map((v) => `fd ${v.fd} (inode ${v.inode})`).join(', ')}`);
   lines.push('  marks: * set by the application, + set by the JDK itself, ~ sized by the kernel (autotuning)');
@@ -154,7 +149,8 @@ function unobservableName(u: { api?: string; call: string }): string {
   return u.api ? `${shortApi(u.api)}.${u.call}` : u.call;
 }
 
-export function* renderText(r: Report): Generator<string> {
+export function* renderText(report: Report): Generator<string> {
+  const r = terminalSafe(report);
   yield `${header(r)}\n`;
   if (r.sockets.length) yield `\n${summary(r)}\n`;
   for (const s of r.sockets) yield `\n${socketText(s)}\n`;

@@ -3,11 +3,16 @@
 // on any machine (no root, no JVM, no syscall on the target). Reading
 // migrates older formats forward and rejects newer ones, foreign files and
 // damaged ones with one line that names what is wrong.
-import { readFileSync } from 'node:fs';
-import { FormatError, fsCode } from '../errors.js';
+import { FormatError } from '../errors.js';
+import { readRegularFile } from '../linux/files.js';
 import { normalDiag } from '../linux/knetstat.js';
 import { FORMAT_VERSION, type Capture } from '../model/types.js';
+import { parseJson, validate } from '../schema.js';
 import { TOOL } from '../version.js';
+import { CAPTURE_SCHEMA, SNAPSHOT_MAX_DEPTH } from './schema.js';
+
+/** The largest snapshot read (a 50,000-socket capture is ~150 MB). */
+export const SNAPSHOT_MAX_BYTES = 1 << 30;
 
 export const SNAPSHOT_KIND = 'knetstat-java-snapshot';
 /** The format this tool writes and the newest it reads. */
@@ -65,38 +70,12 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** Enough shape for analyze() and the renderers not to trip: the first bad field is named. */
-function validate(c: unknown, origin: string): Capture {
-  const bad = (field: string, what: string): never => { throw new FormatError(`${origin}: ${field}: ${what} (the snapshot is damaged or was edited)`); };
-  if (!isObject(c)) bad('capture', 'missing or not an object');
-  const cap = c as Record<string, unknown>;
-  if (!isObject(cap.process)) bad('capture.process', 'missing or not an object');
-  const p = cap.process as Record<string, unknown>;
-  if (typeof p.pid !== 'number') bad('capture.process.pid', 'not a number');
-  if (!Array.isArray(p.cmdline)) bad('capture.process.cmdline', 'not a list');
-  if (!isObject(cap.host)) bad('capture.host', 'missing or not an object');
-  if (!isObject((cap.host as Record<string, unknown>).sysctls)) bad('capture.host.sysctls', 'missing or not an object');
-  if (!Array.isArray(cap.sources)) bad('capture.sources', 'not a list');
-  if (!Array.isArray(cap.sockets)) bad('capture.sockets', 'not a list');
-  if (!Array.isArray(cap.warnings)) bad('capture.warnings', 'not a list');
-  if (!Array.isArray(cap.vanished)) cap.vanished = [];
-  (cap.sockets as unknown[]).forEach((s, i) => {
-    const at = `capture.sockets[${i}]`;
-    if (!isObject(s)) bad(at, 'not an object');
-    const sock = s as Record<string, unknown>;
-    if (!['tcp', 'tcp6', 'udp', 'udp6'].includes(sock.protocol as string)) bad(`${at}.protocol`, `unknown protocol ${JSON.stringify(sock.protocol)}`);
-    for (const k of ['local', 'remote']) {
-      const e = sock[k];
-      if (!isObject(e) || typeof e.address !== 'string' || typeof e.port !== 'number') bad(`${at}.${k}`, 'expected {"address": ..., "port": n}');
-    }
-    if (typeof sock.fd !== 'number') bad(`${at}.fd`, 'not a number');
-    if (typeof sock.state !== 'string') bad(`${at}.state`, 'not a string');
-    if (!isObject(sock.options)) bad(`${at}.options`, 'not an object');
-    // Older tools stored Diag indicators side by side, on any synchronized state: the module's rule now.
-    sock.diag = typeof sock.diag === 'string' && typeof sock.state === 'string' ? normalDiag(sock.state, sock.diag) : '';
-    if (!Array.isArray(sock.sources)) sock.sources = [];
-  });
-  return cap as unknown as Capture;
+/** The capture as analyze() and the renderers need it (src/snapshot/schema.ts): the first bad field is named. */
+function validateCapture(c: unknown, origin: string): Capture {
+  const cap = validate<Capture>(c, CAPTURE_SCHEMA, origin, 'capture', ' (the snapshot is damaged or was edited)');
+  // Older tools stored Diag indicators side by side, on any synchronized state: the module's rule now.
+  for (const s of cap.sockets) s.diag = normalDiag(s.state, s.diag);
+  return cap;
 }
 
 /** A snapshot from its bytes; origin names the file in errors. */
@@ -111,8 +90,9 @@ export function parseSnapshot(bytes: Buffer, origin: string): Snapshot {
   }
   let doc: unknown;
   try {
-    doc = JSON.parse(text);
+    doc = parseJson(text, origin, SNAPSHOT_MAX_DEPTH);
   } catch (err) {
+    if (err instanceof FormatError) throw err;
     const msg = (err as Error).message.split('\n')[0]!;
     const at = /position (\d+)/.exec(msg);
     const atEnd = at !== null && Number(at[1]) >= text.trimEnd().length;
@@ -126,17 +106,11 @@ export function parseSnapshot(bytes: Buffer, origin: string): Snapshot {
     throw new FormatError(`${origin} is not a knetstat-java snapshot (no "kind": "${SNAPSHOT_KIND}")${report ? ': it looks like a JSON report; snapshots are written by `knetstat-java snapshot <pid> -o FILE`' : ''}`);
   }
   const cur = migrate(doc, origin);
-  const capture = validate(cur.capture, origin);
+  const capture = validateCapture(cur.capture, origin);
   return { ...(cur as unknown as Snapshot), capture };
 }
 
+/** A regular file only (a FIFO would hang, /dev/zero never end), at most SNAPSHOT_MAX_BYTES. */
 export function readSnapshot(file: string): Snapshot {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(file);
-  } catch (err) {
-    const code = fsCode(err);
-    throw new FormatError(`cannot read snapshot ${file}: ${code === 'EISDIR' ? 'a directory' : code ?? (err as Error).message}`, { cause: err });
-  }
-  return parseSnapshot(bytes, file);
+  return parseSnapshot(readRegularFile(file, { maxBytes: SNAPSHOT_MAX_BYTES, what: 'snapshot', noFollow: false }), file);
 }

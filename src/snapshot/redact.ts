@@ -4,7 +4,9 @@
 // prefix and shares the alias of a.b.c.d); ports stay. The hostname and user
 // name become "redacted". Of the command line only argv[0], the main class and
 // the -D properties that change socket behaviour survive; every other argument
-// is "<redacted>". The capture is marked redacted: true.
+// is "<redacted>", and so is the value of every property whose name looks like
+// a secret, whatever its prefix (-Djava.net.socks.password=...). The capture
+// is marked redacted: true.
 import type { Capture } from '../model/types.js';
 
 function keep(addr: string): boolean {
@@ -15,6 +17,13 @@ function keep(addr: string): boolean {
 function base(addr: string): { prefix: string; host: string } {
   const m = /^(::ffff:)(\d+\.\d+\.\d+\.\d+)$/i.exec(addr);
   return m ? { prefix: m[1]!.toLowerCase(), host: m[2]! } : { prefix: '', host: addr.toLowerCase() };
+}
+
+/** Property names that hold secrets or credentials: their values never leave the machine. */
+const SECRET_NAME = /pass(?:word|wd|phrase)?|pwd|secret|token|credential|auth|key|cookie|session|private|user(?:name)?/i;
+
+export function secretProperty(name: string): boolean {
+  return SECRET_NAME.test(name);
 }
 
 function escapeRe(s: string): string {
@@ -37,19 +46,27 @@ export function redactCapture(c: Capture): Capture {
   }));
   const p = c.process;
   const props = p.jvm?.properties ?? {};
+  const secrets: string[] = [];
   const cmdline = p.cmdline.map((arg, i) => {
     if (i === 0) return arg;
     if (p.jvm?.mainClass && arg === p.jvm.mainClass) return arg;
     const d = /^-D([^=]+)=(.*)$/s.exec(arg);
-    if (d && props[d[1]!] === d[2]) return arg;
+    if (d && props[d[1]!] === d[2]) {
+      if (!secretProperty(d[1]!)) return arg;
+      secrets.push(d[2]!);
+      return `-D${d[1]}=<redacted>`;
+    }
     return '<redacted>';
   });
+  const jvm = p.jvm
+    ? { ...p.jvm, properties: Object.fromEntries(Object.entries(props).map(([k, v]) => [k, secretProperty(k) ? '<redacted>' : v])) }
+    : undefined;
   const hostname = c.host.hostname;
   const user = p.user;
   let out: Capture = {
     ...c,
     host: { ...c.host, hostname: 'redacted' },
-    process: { ...p, cmdline, ...(user !== undefined ? { user: 'redacted' } : {}) },
+    process: { ...p, cmdline, ...(jvm ? { jvm } : {}), ...(user !== undefined ? { user: 'redacted' } : {}) },
     sockets,
     redacted: true,
   };
@@ -60,7 +77,7 @@ export function redactCapture(c: Capture): Capture {
       ? new RegExp(`(?<![0-9A-Fa-f:])${escapeRe(h)}(?![0-9A-Fa-f:])`, 'gi')
       : new RegExp(`(?<![0-9.])${escapeRe(h)}(?![0-9]|\\.[0-9])`, 'g'), alias.get(h)!]);
   if (hostname && hostname.length > 1) swaps.push([new RegExp(`(?<![\\w.-])${escapeRe(hostname)}(?![\\w-])`, 'g'), 'redacted']);
-  for (const arg of p.cmdline.slice(1)) if (arg.length >= 4 && !cmdline.includes(arg)) swaps.push([new RegExp(escapeRe(arg), 'g'), '<redacted>']);
+  for (const arg of [...p.cmdline.slice(1), ...secrets]) if (arg.length >= 4 && !cmdline.includes(arg)) swaps.push([new RegExp(escapeRe(arg), 'g'), '<redacted>']);
   const walk = (v: unknown): unknown => {
     if (typeof v === 'string') { let s = v; for (const [re, to] of swaps) s = s.replace(re, to); return s; }
     if (Array.isArray(v)) return v.map(walk);

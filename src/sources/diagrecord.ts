@@ -2,6 +2,7 @@
 // as the model holds it: option readings under the catalog's names, timer,
 // shutdown state, tcp_info, Diag; a RawSocket made from a record alone, or a
 // record merged into a socket another source read (never replacing a value).
+import { socketStampingControllers } from '../linux/cgroup.js';
 import { TCP_CLOSE_WAIT, TCP_ESTABLISHED, TCP_LISTEN, netstatSendQ } from '../linux/inet.js';
 import { TIMER_KINDS, type DiagRecord } from '../linux/inetdiag.js';
 import { diagFromTcpInfo } from '../linux/knetstat.js';
@@ -9,6 +10,13 @@ import type { OptionReading, RawSocket } from '../model/types.js';
 
 // States in which a pending sk_timer is the keepalive timer (FIN_WAIT2 orphans reuse it).
 const KEEPALIVE_STATES = new Set([TCP_ESTABLISHED, TCP_CLOSE_WAIT]);
+
+let netCls: boolean | undefined;
+/** Whether cgroup v1 net_cls is bound on this host (read once per run). */
+function netClsBound(): boolean {
+  netCls ??= socketStampingControllers().includes('net_cls');
+  return netCls;
+}
 
 function r(value: number | string, note?: string, inferred?: boolean): OptionReading {
   const o: OptionReading = { value, source: 'sockdiag' };
@@ -30,7 +38,12 @@ export function diagOptions(rec: DiagRecord): Record<string, OptionReading> {
   if (rec.family === 6 && rec.v6only !== undefined) o.IPV6_V6ONLY = r(rec.v6only ? 1 : 0);
   if (tcp && rec.cong) o.TCP_CONGESTION = r(rec.cong);
   if (rec.mark !== undefined) o.SO_MARK = r(rec.mark);
-  if (rec.classId !== undefined) o.SO_PRIORITY = r(rec.classId, 'INET_DIAG_CLASS_ID: sk_priority (a net_cls cgroup classid would be shown instead)');
+  if (rec.classId !== undefined) {
+    // The kernel sends the net_cls classid when the socket has one, else sk_priority: with net_cls bound, a non-zero value could be either.
+    o.SO_PRIORITY = rec.classId !== 0 && netClsBound()
+      ? { value: null, source: 'sockdiag', note: 'INET_DIAG_CLASS_ID holds the socket\'s net_cls classid, not sk_priority, while cgroup v1 net_cls is mounted' }
+      : r(rec.classId, 'INET_DIAG_CLASS_ID: sk_priority (a net_cls cgroup classid would be shown instead)');
+  }
   if (!tcp && rec.sockopt) {
     o.IP_MULTICAST_LOOP = r(rec.sockopt.mcLoop ? 1 : 0, 'INET_DIAG_SOCKOPT mc_loop');
     if (rec.family === 4) o.IP_MULTICAST_ALL = r(rec.sockopt.mcAll ? 1 : 0, 'INET_DIAG_SOCKOPT mc_all');

@@ -11,7 +11,7 @@ import { identify, readSocket } from '../linux/sockopt.js';
 import type { RawSocket } from '../model/types.js';
 import type { Source, SourceContext, SourceResult, Target } from './types.js';
 
-const { EBADF, EPERM, EACCES, ENOSYS } = ERRNO;
+const { EBADF, EPERM, EACCES, ENOSYS, ESRCH } = ERRNO;
 
 /**
  * A capture of thousands of sockets keeps every RawSocket until the report is
@@ -33,6 +33,7 @@ function fixYoungGeneration(): void {
 
 /** Why pidfd_getfd (or pidfd_open) failed, and what to do about it. */
 export function pidfdRefusal(err: number, pid: number): string {
+  if (err === ESRCH) return `process ${pid} exited (pidfd: ESRCH)`;
   if (err === ENOSYS) return 'pidfd_getfd is not available (Linux < 5.6): load the knetstat module (native/) or use --source sockdiag';
   if (err === EPERM || err === EACCES) {
     return `pidfd_getfd on process ${pid} refused (${errnoName(err)}: needs ptrace rights over it): run as root, or as the JVM's user with ptrace allowed (kernel.yama.ptrace_scope=0 or CAP_SYS_PTRACE), or load the knetstat module`;

@@ -13,7 +13,7 @@ const SRC = join(ROOT, 'src');
 
 /** Lowest first; a module may import its own layer and those below. Folders end in '/'. */
 const LAYERS: string[][] = [
-  ['errors.ts', 'version.ts'],
+  ['errors.ts', 'version.ts', 'schema.ts', 'cleanup.ts'],
   ['model/'],
   ['mappings.ts'],
   ['linux/'],

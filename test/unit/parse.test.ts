@@ -8,7 +8,7 @@ import { parseTcpInfo } from '../../src/linux/tcpinfo.js';
 import { diagFromTcpInfo, knetstatDiag, normalDiag } from '../../src/linux/knetstat.js';
 import { covers } from '../../src/java/defaults.js';
 import { parsePid } from '../../src/discover/process.js';
-import { sanitize } from '../../src/render/text.js';
+import { xmlSafe } from '../../src/render/junit.js';
 import { ROOT } from '../helpers/root.js';
 
 const sample = (f: string) => readFileSync(join(ROOT, 'samples', 'proc', f), 'latin1');
@@ -104,7 +104,7 @@ describe('small helpers', () => {
     expect(() => parsePid('0')).toThrow(/1\.\.4194304/);
     expect(() => parsePid('4x')).toThrow(/not a process id/);
   });
-  it('strips terminal escapes and control characters from foreign text', () => {
-    expect(sanitize('a\x1b[31mred\x1b[0m\x07b\x1b]0;title\x07c')).toBe('ared?bc');
+  it('XML text: terminal escapes stripped, control characters (which XML 1.0 forbids) as ?', () => {
+    expect(xmlSafe('a\x1b[31mred\x1b[0m\x07b\x1b]0;title\x07c')).toBe('ared?bc');
   });
 });

@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TargetError } from '../../src/errors.js';
 import {
-  cmdline, comm, environ, fdinfo, maps, namespaceOf, nsInode, parseCmdline, parseStatState, parseStatus, processState, realUid,
+  cmdline, comm, environ, fdinfo, maps, namespaceOf, nsInode, parseCmdline, parseStat, parseStatState, parseStatus, processState, readProcFile, realUid,
   socketFds, socketInode, status, userName,
 } from '../../src/linux/proc.js';
 
@@ -13,15 +13,25 @@ describe('parsers', () => {
     expect(parseStatState('42 (java) S 1 42 42 0 -1')).toBe('S');
     expect(parseStatState('42 (my (odd) name) Z 1 42')).toBe('Z');
   });
-  it('status: state, ppid, the four uids, NSpid, SigCgt', () => {
-    const s = parseStatus('Name:\tjava\nState:\tS (sleeping)\nPPid:\t7\nUid:\t1000\t1001\t1002\t1003\nNSpid:\t4242\t1\nSigCgt:\t0000000000004a02\n');
-    expect(s).toEqual({ state: 'S', ppid: 7, uids: [1000, 1001, 1002, 1003], nspid: [4242, 1], sigCgt: 0x4a02n });
+  it('stat: state, flags and start time after a comm holding spaces and parentheses', () => {
+    const f = ['S', '1', '42', '42', '0', '-1', '4194368', ...Array(12).fill('0'), '987654'];
+    expect(parseStat(`42 (my (odd) name) ${f.join(' ')} 0 0`)).toEqual({ state: 'S', flags: 4194368, startTime: 987654 });
+    expect(parseStat('42 (java)')).toBeUndefined();
+  });
+  it('status: state, ppid, the four uids and gids, groups, NSpid, SigCgt, Umask', () => {
+    const s = parseStatus('Name:\tjava\nUmask:\t0027\nState:\tS (sleeping)\nPPid:\t7\nUid:\t1000\t1001\t1002\t1003\nGid:\t50\t51\t52\t53\nGroups:\t4 24 27 \nNSpid:\t4242\t1\nSigCgt:\t0000000000004a02\n');
+    expect(s).toEqual({ state: 'S', ppid: 7, uids: [1000, 1001, 1002, 1003], gids: [50, 51, 52, 53], groups: [4, 24, 27], nspid: [4242, 1], sigCgt: 0x4a02n, umask: 0o027 });
     expect(realUid(s)).toBe(1000);
-    expect(parseStatus('Name:\tx\n')).toEqual({ state: undefined, uids: [], nspid: [] });
+    expect(parseStatus('Name:\tx\nGroups:\t\n')).toEqual({ state: undefined, uids: [], gids: [], groups: [], nspid: [] });
   });
   it('cmdline: NUL-separated, the trailing NUL dropped, empty arguments kept', () => {
-    expect(parseCmdline('java\0-cp\0\0Main\0')).toEqual(['java', '-cp', '', 'Main']);
-    expect(parseCmdline('')).toEqual([]);
+    expect(parseCmdline(Buffer.from('java\0-cp\0\0Main\0'))).toEqual(['java', '-cp', '', 'Main']);
+    expect(parseCmdline(Buffer.from('a\0b'))).toEqual(['a', 'b']);
+    expect(parseCmdline(Buffer.alloc(0))).toEqual([]);
+  });
+  it('cmdline: each argument UTF-8 where it is valid, Latin-1 where not (one bad argument spoils no other)', () => {
+    const argv = Buffer.concat([Buffer.from('-Dname=é€😀\0', 'utf8'), Buffer.from([0x2d, 0xe9, 0x00]), Buffer.from('ok\0')]);
+    expect(parseCmdline(argv)).toEqual(['-Dname=é€😀', '-é', 'ok']);
   });
   it('socket links', () => {
     expect(socketInode('socket:[12345]')).toBe(12345);
@@ -47,6 +57,8 @@ describe('this process', () => {
     expect(cmdline(process.pid)[0]).toBe(process.execPath);
     expect(environ(process.pid).PATH).toBe(process.env.PATH);
     expect(maps(process.pid)).toMatch(/\/node\b/);
+    expect(status('self').umask).toBe(process.umask());
+    expect(readProcFile('self', 'comm')).toBe(`${comm(process.pid)}\n`);
   });
   it('finds its listening socket in the fd scan, with fdinfo', () => {
     const fds = socketFds(process.pid);

@@ -11,8 +11,9 @@ import { analyze } from '../../java/analyze.js';
 import { readSnapshot } from '../../snapshot/file.js';
 import { captureTarget } from '../capturing.js';
 import { EXIT } from '../exit.js';
+import { outputKind } from '../../render/terminal.js';
 import { addCaptureOptions, formatOption, outputOption, type ReportFlags } from '../options.js';
-import { writeOutput } from '../output.js';
+import { stderrLine, writeOutput } from '../output.js';
 
 interface CheckFlags extends ReportFlags {
   policy?: string;
@@ -33,13 +34,13 @@ export async function checkCommand(pidText: string | undefined, flags: CheckFlag
 
   const cap = flags.snapshot ? readSnapshot(flags.snapshot).capture : await captureTarget(pid!, flags);
   const result = evaluate(analyze(cap), policy, flags.snapshot);
-  await writeOutput(render(result), flags.output);
+  await writeOutput(render(result), flags.output, { as: outputKind(flags.format) });
   if (result.status === 'fail') {
-    process.stderr.write(`knetstat-java: check failed: ${result.counts.failed} of ${result.counts.rules} rule(s) failed\n`);
+    stderrLine(`check failed: ${result.counts.failed} of ${result.counts.rules} rule(s) failed`);
     return EXIT.CHECK_FAILED;
   }
   if (result.status === 'unknown') {
-    process.stderr.write(`knetstat-java: check incomplete: ${result.counts.unknown} rule(s) need values that could not be read${cap.missing ? ` (${cap.missing.reason})` : ''}\n`);
+    stderrLine(`check incomplete: ${result.counts.unknown} rule(s) need values that could not be read${cap.missing ? ` (${cap.missing.reason})` : ''}`);
     return EXIT.PARTIAL;
   }
   return EXIT.OK;

@@ -8,6 +8,7 @@ import { captureHost } from '../../host/all.js';
 import { listProcesses } from '../../host/processes.js';
 import { renderHostSocketsJson, renderProcessListJson, renderProcessListText } from '../../render/host.js';
 import { renderKnetstatTables } from '../../render/knetstat.js';
+import { outputKind } from '../../render/terminal.js';
 import { writeWarnings } from '../capturing.js';
 import { EXIT } from '../exit.js';
 import { formatOption, outputOption } from '../options.js';
@@ -17,7 +18,7 @@ export async function listCommand(flags: { format?: string; allProcesses?: boole
   const format = flags.format ?? 'text';
   if (format !== 'text' && format !== 'json') throw new UsageError(`unknown format '${format}' for list (choose text or json)`);
   const list = listProcesses({ allProcesses: flags.allProcesses });
-  await writeOutput([format === 'json' ? renderProcessListJson(list) : renderProcessListText(list)], flags.output);
+  await writeOutput([format === 'json' ? renderProcessListJson(list) : renderProcessListText(list)], flags.output, { as: outputKind(format) });
   return EXIT.OK;
 }
 
@@ -28,7 +29,7 @@ export async function allCommand(flags: { format?: string; output?: string }): P
   const out = format === 'json'
     ? renderHostSocketsJson(host)
     : renderKnetstatTables(host.rows, { ownerColumn: true, kernelDefaults: host.kernelDefaults, sysctls: host.sysctls });
-  await writeOutput([out], flags.output);
+  await writeOutput([out], flags.output, { as: outputKind(format) });
   writeWarnings(host.warnings);
   return host.incomplete.length > 0 ? EXIT.PARTIAL : EXIT.OK;
 }

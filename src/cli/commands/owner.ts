@@ -6,7 +6,7 @@ import { findOwners, parseOwnerQuery } from '../../host/owner.js';
 import { renderOwnersJson, renderOwnersText } from '../../render/host.js';
 import { EXIT } from '../exit.js';
 import { formatOption } from '../options.js';
-import { writeOutput } from '../output.js';
+import { warn, writeOutput } from '../output.js';
 
 export async function ownerCommand(query: string, flags: { format?: string }): Promise<number> {
   const q = parseOwnerQuery(query);
@@ -14,9 +14,10 @@ export async function ownerCommand(query: string, flags: { format?: string }): P
   if (found.matches.length === 0) {
     throw new TargetError(`no TCP/UDP socket ${q.inode !== undefined && q.port === undefined ? `with inode ${q.inode}` : `matching '${query}'`} in this network namespace`, { remedy: 'check with ss -tuanpe' });
   }
-  await writeOutput([flags.format === 'json' ? renderOwnersJson(found) : renderOwnersText(found.matches)]);
+  const json = flags.format === 'json';
+  await writeOutput([json ? renderOwnersJson(found) : renderOwnersText(found.matches)], undefined, { as: json ? 'json' : 'text' });
   if (found.unreadable.length > 0 && found.matches.some((m) => m.owners.length === 0 && m.inode !== 0)) {
-    process.stderr.write(`knetstat-java: warning: ${found.unreadable.length} process(es) could not be inspected (run as root to see every owner)\n`);
+    warn(`${found.unreadable.length} process(es) could not be inspected (run as root to see every owner)`);
     return EXIT.PARTIAL;
   }
   return EXIT.OK;

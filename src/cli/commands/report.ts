@@ -3,6 +3,7 @@
 // never held whole.
 import { parsePid } from '../../discover/process.js';
 import { renderCapture, renderer } from '../../render/index.js';
+import { outputKind } from '../../render/terminal.js';
 import { captureTarget, warnPartial, writeWarnings } from '../capturing.js';
 import { EXIT } from '../exit.js';
 import type { ReportFlags } from '../options.js';
@@ -13,7 +14,7 @@ export async function reportCommand(pidText: string, flags: ReportFlags): Promis
   const pid = parsePid(pidText);
   const render = renderer(flags.format);
   const cap = await captureTarget(pid, flags);
-  await writeOutput(renderCapture(render, cap), flags.output);
+  await writeOutput(renderCapture(render, cap), flags.output, { as: outputKind(flags.format) });
   // The text report prints its warnings in its header.
   if (flags.format !== 'text') writeWarnings(cap.warnings);
   return warnPartial('report', cap) ? EXIT.PARTIAL : EXIT.OK;

@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { parsePid } from '../../discover/process.js';
 import { formats, renderCapture, renderer } from '../../render/index.js';
+import { outputKind } from '../../render/terminal.js';
 import { readSnapshot, renderSnapshot } from '../../snapshot/file.js';
 import { redactCapture } from '../../snapshot/redact.js';
 import { captureTarget, warnPartial, writeWarnings } from '../capturing.js';
@@ -14,7 +15,7 @@ export async function snapshotCommand(pidText: string, flags: CaptureFlags & { o
   const pid = parsePid(pidText);
   let cap = await captureTarget(pid, flags);
   if (flags.redact) cap = redactCapture(cap);
-  await writeOutput(renderSnapshot(cap), flags.output);
+  await writeOutput(renderSnapshot(cap), flags.output, { as: 'json' });
   writeWarnings(cap.warnings);
   return warnPartial('snapshot', cap) ? EXIT.PARTIAL : EXIT.OK;
 }
@@ -23,7 +24,7 @@ export async function snapshotCommand(pidText: string, flags: CaptureFlags & { o
 export async function renderCommand(file: string, flags: { format: string; output?: string }): Promise<number> {
   const render = renderer(flags.format);
   const snap = readSnapshot(file);
-  await writeOutput(renderCapture(render, snap.capture), flags.output);
+  await writeOutput(renderCapture(render, snap.capture), flags.output, { as: outputKind(flags.format) });
   return warnPartial('snapshot', snap.capture, true) ? EXIT.PARTIAL : EXIT.OK;
 }
 

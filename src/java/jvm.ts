@@ -20,7 +20,8 @@ export interface JdkVersion {
 export function parseRelease(text: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const line of text.split('\n')) {
-    const m = /^\s*([A-Z0-9_]+)\s*=\s*(.*?)\s*$/.exec(line);
+    // s: a value may hold a CR or U+2028 (a hostile file's), which '.' alone would not match, losing the key.
+    const m = /^\s*([A-Z0-9_]+)\s*=\s*(.*?)\s*$/s.exec(line);
     if (!m) continue;
     let v = m[2]!;
     if (v.length >= 2 && v.startsWith('"') && v.endsWith('"')) v = v.slice(1, -1);

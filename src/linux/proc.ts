@@ -108,7 +108,8 @@ export interface ProcStatus {
 
 /** /proc/<pid>/status, the fields the tool uses. */
 export function parseStatus(text: string): ProcStatus {
-  const field = (k: string) => new RegExp(`^${k}:\\s*(.*)$`, 'm').exec(text)?.[1]?.trim();
+  // [ \t]*, not \s*: an empty field (Groups: of a process with none) must not take the next line's value.
+  const field = (k: string) => new RegExp(`^${k}:[ \\t]*(.*)$`, 'm').exec(text)?.[1]?.trim();
   const nums = (v: string | undefined) => (v ?? '').split(/\s+/).filter((x) => /^\d+$/.test(x)).map(Number);
   const ppid = field('PPid');
   const sig = field('SigCgt');

@@ -120,6 +120,10 @@ describe('release file', () => {
     });
   });
 
+  it('keeps a value holding a CR or a line separator (a hostile file\'s: shown escaped later, never lost), and drops a CRLF ending', () => {
+    expect(parseRelease('JAVA_VERSION="17\x1b[2J\rX\u2028Y"\r\nIMPLEMENTOR=Z\r\n')).toEqual({ JAVA_VERSION: '17\x1b[2J\rX\u2028Y', IMPLEMENTOR: 'Z' });
+  });
+
   it('takes the feature release from every version style', () => {
     expect(featureOf('17.0.15')).toBe(17);
     expect(featureOf('21')).toBe(21);

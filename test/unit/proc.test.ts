@@ -22,7 +22,8 @@ describe('parsers', () => {
     const s = parseStatus('Name:\tjava\nUmask:\t0027\nState:\tS (sleeping)\nPPid:\t7\nUid:\t1000\t1001\t1002\t1003\nGid:\t50\t51\t52\t53\nGroups:\t4 24 27 \nNSpid:\t4242\t1\nSigCgt:\t0000000000004a02\n');
     expect(s).toEqual({ state: 'S', ppid: 7, uids: [1000, 1001, 1002, 1003], gids: [50, 51, 52, 53], groups: [4, 24, 27], nspid: [4242, 1], sigCgt: 0x4a02n, umask: 0o027 });
     expect(realUid(s)).toBe(1000);
-    expect(parseStatus('Name:\tx\nGroups:\t\n')).toEqual({ state: undefined, uids: [], gids: [], groups: [], nspid: [] });
+    // An empty Groups: (a process with none) is empty, not the next line's numbers.
+    expect(parseStatus('Name:\tx\nGroups:\t\nNStgid:\t28523\n')).toEqual({ state: undefined, uids: [], gids: [], groups: [], nspid: [] });
   });
   it('cmdline: NUL-separated, the trailing NUL dropped, empty arguments kept', () => {
     expect(parseCmdline(Buffer.from('java\0-cp\0\0Main\0'))).toEqual(['java', '-cp', '', 'Main']);

@@ -3,6 +3,7 @@
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TargetError } from '../../src/errors.js';
+import { hasExited, startTime } from '../../src/linux/lifetime.js';
 import {
   cmdline, comm, environ, fdinfo, maps, namespaceOf, nsInode, parseCmdline, parseStat, parseStatState, parseStatus, processState, readProcFile, realUid,
   socketFds, socketInode, status, userName,
@@ -76,6 +77,13 @@ describe('this process', () => {
     expect(() => status(4194304)).toThrow(TargetError);
     expect(() => socketFds(4194304)).toThrow(/no such process: 4194304/);
     expect(namespaceOf(4194304, 'net')).toBeUndefined();
+  });
+  it('has not exited while it runs; another start time (a reused pid) or no such pid has', () => {
+    const started = startTime(process.pid);
+    expect(started).toBeGreaterThan(0);
+    expect(hasExited(process.pid, started)).toBe(false);
+    expect(hasExited(process.pid, started! + 1)).toBe(true);
+    expect(hasExited(4194304, undefined)).toBe(true);
   });
   it('names users from /etc/passwd', () => {
     expect(userName(0)).toBe('root');

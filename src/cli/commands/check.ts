@@ -8,10 +8,10 @@ import { CHECK_FORMATS, checkRenderer } from '../../check/render.js';
 import { parsePid } from '../../discover/process.js';
 import { UsageError } from '../../errors.js';
 import { analyze } from '../../java/analyze.js';
+import { outputKind } from '../../render/terminal.js';
 import { readSnapshot } from '../../snapshot/file.js';
 import { captureTarget } from '../capturing.js';
 import { EXIT } from '../exit.js';
-import { outputKind } from '../../render/terminal.js';
 import { addCaptureOptions, formatOption, outputOption, type ReportFlags } from '../options.js';
 import { stderrLine, writeOutput } from '../output.js';
 

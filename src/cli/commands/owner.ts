@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { TargetError } from '../../errors.js';
 import { findOwners, parseOwnerQuery } from '../../host/owner.js';
 import { renderOwnersJson, renderOwnersText } from '../../render/host.js';
+import { outputKind } from '../../render/terminal.js';
 import { EXIT } from '../exit.js';
 import { formatOption } from '../options.js';
 import { warn, writeOutput } from '../output.js';
@@ -14,8 +15,7 @@ export async function ownerCommand(query: string, flags: { format?: string }): P
   if (found.matches.length === 0) {
     throw new TargetError(`no TCP/UDP socket ${q.inode !== undefined && q.port === undefined ? `with inode ${q.inode}` : `matching '${query}'`} in this network namespace`, { remedy: 'check with ss -tuanpe' });
   }
-  const json = flags.format === 'json';
-  await writeOutput([json ? renderOwnersJson(found) : renderOwnersText(found.matches)], undefined, { as: json ? 'json' : 'text' });
+  await writeOutput([flags.format === 'json' ? renderOwnersJson(found) : renderOwnersText(found.matches)], undefined, { as: outputKind(flags.format ?? 'text') });
   if (found.unreadable.length > 0 && found.matches.some((m) => m.owners.length === 0 && m.inode !== 0)) {
     warn(`${found.unreadable.length} process(es) could not be inspected (run as root to see every owner)`);
     return EXIT.PARTIAL;

@@ -60,3 +60,20 @@ export function errnoName(code: number): string {
 export function fsCode(err: unknown): string | undefined {
   return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : undefined;
 }
+
+/**
+ * --observe could not observe the JVM (attach disabled, no JFR, no answer in
+ * time, the process exited, not permitted). `kind` says which; the exit code
+ * is PARTIAL (3) when the rest of the report still stands, USAGE (2) for bad input.
+ */
+export class ObserveError extends KnetstatError {
+  readonly kind: ObserveErrorKind;
+  constructor(message: string, opts: { kind: ObserveErrorKind; exitCode?: number; errno?: string; remedy?: string; cause?: unknown }) {
+    super(message, { exitCode: EXIT.PARTIAL, ...opts });
+    this.kind = opts.kind;
+  }
+}
+
+export type ObserveErrorKind =
+  | 'attach-disabled' | 'no-jfr' | 'timeout' | 'exited' | 'not-permitted' | 'no-sigquit'
+  | 'no-access' | 'bogus-socket' | 'jfr' | 'helper' | 'interrupted' | 'too-big' | 'usage';

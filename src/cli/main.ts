@@ -13,6 +13,7 @@ import { writeOutput } from './output.js';
 import { progressReporter } from './progress.js';
 import { SOURCE_NAMES } from '../sources/index.js';
 import { registerAll } from './commands/index.js';
+import { applyObservation, runObservation } from './observe.js';
 
 export interface ReportFlags {
   format: string;
@@ -21,6 +22,8 @@ export interface ReportFlags {
   quiet?: boolean;
   output?: string;
   probeJdk?: boolean;
+  /** --observe <duration>: record the JVM's socket events first (src/observe). */
+  observe?: string;
 }
 
 export function sourceOption(): Option {
@@ -37,8 +40,15 @@ export async function reportCommand(pidText: string, flags: ReportFlags): Promis
   const render = renderer(flags.format);
   const progress = progressReporter(flags.quiet);
   let report, chunks: Iterable<string>;
+  const notObserved: string[] = [];
+  const run = flags.observe ? await runObservation(pid, flags.observe, (m) => notObserved.push(`not observed: ${m}`)) : undefined;
   try {
     const cap = await capture(pid, { source: flags.source, any: flags.any, progress: progress.update, probeJdk: flags.probeJdk });
+    if (run) applyObservation(cap, run);
+    if (notObserved.length) {
+      cap.warnings.push(...notObserved);
+      cap.partial = true;
+    }
     if (flags.format === 'json') {
       // Streamed: each socket analysed as it is written, never all held at once (50,000-socket JVMs).
       report = analyze({ ...cap, sockets: [] });
@@ -79,6 +89,7 @@ export function buildProgram(): Command {
     .option('-q, --quiet', 'no progress on stderr')
     .option('--probe-jdk', "measure the JDK's own defaults from the target's JDK (starts a short-lived probe JVM on loopback)")
     .option('-o, --output <file>', 'write the report to a file (created only when complete)')
+    .option('--observe <duration>', "first record the JVM's own socket read/write events for that long (JFR, e.g. 10s): read timeouts, bytes, the code that reads")
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({ outputError: () => { /* main() prints one line */ } })

@@ -3,6 +3,8 @@
 // Report is a Capture analysed: roles, Java calls, defaults. Renderers take a
 // Report and nothing else.
 
+import type { Observation, Observed } from './observed.js';
+
 export type Protocol = 'tcp' | 'tcp6' | 'udp' | 'udp6';
 export type SourceName = 'pidfd' | 'knetstat' | 'sockdiag' | 'procfs';
 export type Role = 'listening' | 'accepted' | 'connected' | 'udp';
@@ -90,6 +92,8 @@ export interface RawSocket {
   vanished?: boolean;
   /** Sources that contributed to this socket. */
   sources: SourceName[];
+  /** What --observe saw the JVM do on it (JFR socket events). */
+  observed?: Observed;
 }
 
 export interface ProcessInfo {
@@ -156,6 +160,8 @@ export interface Capture {
   redacted?: boolean;
   /** JDK defaults measured from the target's own JDK (--probe-jdk); otherwise mappings/jdk-defaults.json applies. */
   jdkDefaults?: { rows: JdkDefaults[]; source: string };
+  /** --observe: what was recorded in the JVM, for how long, what could not be observed. */
+  observation?: Observation;
 }
 
 /** What the JDK sets by itself on a fresh socket of one kind (a row of mappings/jdk-defaults.json). */

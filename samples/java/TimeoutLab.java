@@ -43,8 +43,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * bytes, the client reads until it has 16. Each side counts its read and write
  * calls and bytes. stdin commands:
  *   burst N   every pinging client does N ping-pongs; then prints
- *             DONE {"sockets":[{"id","localPort","remotePort","reads","bytesRead","writes","bytesWritten"}]}
- *             (counts since the previous burst)
+ *             DONE {"sockets":[{"id","localPort","remotePort","reads","bytesRead","writes","bytesWritten",
+ *                   "readsBefore","bytesBefore"}]}
+ *             (counts since the previous burst; readsBefore/bytesBefore: of those reads, the ones
+ *             that were already waiting when the burst command arrived, e.g. an accepted socket's
+ *             read of the next ping: JFR decides at the start of a read whether to record it)
  * With periodic=MS every pinging client also pings every MS ms (for demos).
  *
  * READY {"pid":..,"sockets":[{"id","role","api","group","localPort","remotePort","soTimeout"}]}
@@ -56,7 +59,8 @@ public class TimeoutLab {
     static final Random RND = new Random();
     static final Set<Integer> USED = new LinkedHashSet<>();
     static final List<Conn> CONNS = new ArrayList<>();
-    static final StringBuilder READY = new StringBuilder();
+    /** Bumped when a burst command arrives: a read that saw an older value was already waiting then. */
+    static volatile long burstMark;
 
     /** A distinct random timeout in [lo, hi) ms. */
     static int timeout(int lo, int hi) {
@@ -72,6 +76,7 @@ public class TimeoutLab {
         final Integer soTimeout;
         int localPort, remotePort;
         final AtomicLong reads = new AtomicLong(), bytesRead = new AtomicLong(), writes = new AtomicLong(), bytesWritten = new AtomicLong();
+        final AtomicLong readsBefore = new AtomicLong(), bytesBefore = new AtomicLong();
         Socket socket;
         SocketChannel channel;
         InputStream in;
@@ -88,17 +93,27 @@ public class TimeoutLab {
         }
 
         int read(byte[] b, int off, int len) throws IOException {
+            long mark = burstMark;
             int n = in.read(b, off, len);
-            reads.incrementAndGet();
-            if (n > 0) bytesRead.addAndGet(n);
+            counted(n, mark);
             return n;
         }
 
         int read(ByteBuffer bb) throws IOException {
+            long mark = burstMark;
             int n = channel.read(bb);
+            counted(n, mark);
+            return n;
+        }
+
+        /** A read that began before the current burst's command arrived also counts as "before". */
+        private void counted(int n, long markAtStart) {
             reads.incrementAndGet();
             if (n > 0) bytesRead.addAndGet(n);
-            return n;
+            if (markAtStart != burstMark) {
+                readsBefore.incrementAndGet();
+                if (n > 0) bytesBefore.addAndGet(n);
+            }
         }
 
         void write(byte[] b) throws IOException {
@@ -140,8 +155,9 @@ public class TimeoutLab {
         }
 
         String counts() {
-            return String.format("{\"id\":\"%s\",\"localPort\":%d,\"remotePort\":%d,\"reads\":%d,\"bytesRead\":%d,\"writes\":%d,\"bytesWritten\":%d}",
-                    id, localPort, remotePort, reads.getAndSet(0), bytesRead.getAndSet(0), writes.getAndSet(0), bytesWritten.getAndSet(0));
+            return String.format("{\"id\":\"%s\",\"localPort\":%d,\"remotePort\":%d,\"reads\":%d,\"bytesRead\":%d,\"writes\":%d,\"bytesWritten\":%d,\"readsBefore\":%d,\"bytesBefore\":%d}",
+                    id, localPort, remotePort, reads.getAndSet(0), bytesRead.getAndSet(0), writes.getAndSet(0), bytesWritten.getAndSet(0),
+                    readsBefore.getAndSet(0), bytesBefore.getAndSet(0));
         }
 
         String ready() {
@@ -304,6 +320,7 @@ public class TimeoutLab {
             String[] p = line.trim().split("\\s+");
             if (p.length == 2 && p[0].equals("burst")) {
                 int n = Integer.parseInt(p[1]);
+                burstMark++;
                 CountDownLatch done = new CountDownLatch(PINGERS.size());
                 for (Conn c : PINGERS) {
                     daemon(() -> {

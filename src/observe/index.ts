@@ -25,6 +25,9 @@ export interface ObserveOptions extends AttachOptions {
   signal?: AbortSignal;
   maxBytes?: number;
   settings?: RecordOptions['settings'];
+  onStarted?: RecordOptions['onStarted'];
+  /** Each chunk of the recording as it arrives, before it is parsed (tests, samples/jfr). */
+  onRawChunk?: (chunk: Buffer) => void;
 }
 
 export interface ObserveRun {
@@ -50,7 +53,9 @@ export async function observe(pid: number, opts: ObserveOptions): Promise<Observ
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(opts.maxBytes ? { maxBytes: opts.maxBytes } : {}),
       ...(opts.settings ? { settings: opts.settings } : {}),
+      ...(opts.onStarted ? { onStarted: opts.onStarted } : {}),
       onChunk: (buf) => {
+        opts.onRawChunk?.(buf);
         const info = chunkHeader(buf, 0);
         firstChunkNs ??= info.startNanos;
         socketEvents(new Chunk(buf, info, SOCKET_EVENTS), (e) => activity.add(e));
@@ -71,6 +76,7 @@ export async function observe(pid: number, opts: ObserveOptions): Promise<Observ
 function unobservable(run: ObserveRun): string[] {
   const f = run.recording.jvm.feature;
   const out = [
+    'a read already waiting when the recording started is not recorded (JFR decides as a read begins): a connection idle through the whole window shows no read',
     'UDP: JFR records no datagram events',
     'connect timeouts: JFR records no connect events',
     'reads made in native code (Netty epoll/io_uring transports, JNI) are no Java socket reads: JFR does not see them',

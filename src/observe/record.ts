@@ -35,6 +35,8 @@ export interface RecordOptions {
   settings?: 'auto' | 'overrides' | 'jfc';
   /** Each complete chunk of the recording, in order. */
   onChunk: (chunk: Buffer) => void;
+  /** Called once the recording runs with the settings checked (progress; tests start traffic here). */
+  onStarted?: (recording: { id: number; name: string }) => void;
 }
 
 export interface RecordingInfo {
@@ -161,6 +163,7 @@ export async function recordSocketEvents(session: AttachSession, opts: RecordOpt
     }
     if (bad.length) throw new ObserveError(`the recording in process ${session.target.pid} is not what was asked for (${plain(bad.slice(0, 5).join(', '))}): stopped`, { kind: 'jfr' });
 
+    opts.onStarted?.({ id, name });
     await abortable(seconds * 1000, opts.signal);
 
     const stop = await session.jcmd(`JFR.stop name=${id}`, 120_000);

@@ -11,7 +11,7 @@ import { timedReadHint } from '../src/observe/hint.js';
 import { attachDisabledByFlags, attachSupported, parsePerfData } from '../src/observe/hsperf.js';
 import type { Frame, SocketIo } from '../src/observe/jfr/socket.js';
 import { libraryOf, libraryRow, libraryTable } from '../src/observe/libraries.js';
-import { checkedEvents, encodeRequest, parseProperties, parseReply, parseVmVersion, startedRecording, unknownCommand } from '../src/observe/protocol.js';
+import { checkedEvents, encodeRequest, parseProperties, parseReply, parseVmVersion, startedRecording, noFlightRecorder } from '../src/observe/protocol.js';
 
 describe('attach protocol 1', () => {
   it('a request is version, operation and exactly three arguments, each NUL-terminated', () => {
@@ -31,8 +31,9 @@ describe('attach protocol 1', () => {
     expect(jdk25.code).toBe(0);
     expect(startedRecording(jdk25.text)).toBeUndefined();
     expect(startedRecording('Started recording 12. No limit specified, using maxsize=250MB as default.')).toBe(12);
-    expect(unknownCommand(parseReply(Buffer.from('-1\njava.lang.IllegalArgumentException: Unknown diagnostic command\n')))).toBe(true);
-    expect(unknownCommand({ code: 0, text: 'Started recording 1.' })).toBe(false);
+    expect(noFlightRecorder(parseReply(Buffer.from('-1\njava.lang.IllegalArgumentException: Unknown diagnostic command\n')))).toBe(true);
+    expect(noFlightRecorder({ code: 0, text: 'Started recording 1.' })).toBe(false);
+    expect(noFlightRecorder({ code: 0, text: 'Module jdk.jfr not found.\nFlight Recorder can not be enabled.\n' })).toBe(true); // JDK 17, jlink image without jdk.jfr (measured)
   });
 
   it('VM.version of JDK 17, 25 and 8', () => {

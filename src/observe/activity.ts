@@ -120,6 +120,8 @@ export interface PeerActivity {
   readKinds: Map<string, number>;
   /** frame|library -> reader. */
   readers: Map<string, Reader>;
+  /** Stream reads that returned nothing and no end of stream: ended in SocketTimeoutException (JDK 21 and older record those), by timeout. */
+  timedOut: Map<number, number>;
   firstNs: number;
   lastNs: number;
 }
@@ -150,7 +152,7 @@ export class SocketActivity {
     const key = peerKey(e.address, e.port);
     let p = this.peers.get(key);
     if (!p) {
-      p = { address: normalizeAddress(e.address), port: e.port, hosts: [], reads: 0, bytesRead: 0, writes: 0, bytesWritten: 0, endOfStream: 0, readKinds: new Map(), readers: new Map(), firstNs: e.startTime, lastNs: e.startTime };
+      p = { address: normalizeAddress(e.address), port: e.port, hosts: [], reads: 0, bytesRead: 0, writes: 0, bytesWritten: 0, endOfStream: 0, readKinds: new Map(), readers: new Map(), timedOut: new Map(), firstNs: e.startTime, lastNs: e.startTime };
       this.peers.set(key, p);
     }
     if (e.host && e.host !== p.address && !p.hosts.includes(e.host) && p.hosts.length < 4) p.hosts.push(e.host);
@@ -176,6 +178,8 @@ export class SocketActivity {
     }
     const kind = `${info.api}|${e.timeout ?? 0}`;
     p.readKinds.set(kind, (p.readKinds.get(kind) ?? 0) + 1);
+    // A stream read returns data, or -1 at the end: 0 bytes means it threw SocketTimeoutException.
+    if (info.api === 'stream' && e.bytes === 0 && !e.endOfStream) p.timedOut.set(e.timeout ?? 0, (p.timedOut.get(e.timeout ?? 0) ?? 0) + 1);
     const rk = `${info.frame ?? ''}|${info.library ?? ''}`;
     const r = p.readers.get(rk);
     if (r) r.reads++;

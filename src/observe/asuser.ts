@@ -35,7 +35,9 @@ const MAX_LINE = 1 << 20;
 const MAX_FRAME = 1 << 20;
 
 function helperSource(): string {
-  return readFileSync(new URL('./helper.js', import.meta.url), 'utf8');
+  // Run from the TypeScript sources (the tests), the compiled helper is in dist/ (npm test builds first).
+  const url = import.meta.url.endsWith('.ts') ? new URL('../../dist/observe/helper.js', import.meta.url) : new URL('./helper.js', import.meta.url);
+  return readFileSync(url, 'utf8');
 }
 
 /** setpriv in a root-owned directory, itself root-owned and writable by no one else. */

@@ -81,6 +81,10 @@ function notes(p: PeerActivity | undefined, t: Timeouts | undefined, group: numb
   if (!p || p.reads === 0) out.push('no read observed');
   if (t?.channel) out.push(`${t.channel} read(s) through SocketChannel.read: a channel read has no timeout (setSoTimeout does not apply to it)`);
   if (t?.selector) out.push(`${t.selector} read(s) on a non-blocking socket (selector-driven NIO): they never wait, so no read timeout applies`);
+  if (p?.timedOut.size) {
+    const n = [...p.timedOut.values()].reduce((a, b) => a + b, 0);
+    out.push(`${n} read(s) ended in SocketTimeoutException, after ${[...p.timedOut.keys()].sort((a, b) => a - b).join(', ')} ms`);
+  }
   if (t?.ambiguousZero) out.push(`${t.ambiguousZero} read(s) reported 0: no timeout (a Socket without setSoTimeout, or a blocking SocketChannel, which cannot have one; JDK 22+ stacks do not say which)`);
   if (group > 1) out.push(`JFR names the peer, not the local port: the ${group} connections to this peer are observed as one group`);
   return out;

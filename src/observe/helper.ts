@@ -24,14 +24,14 @@ interface Request {
   [k: string]: unknown;
 }
 
-const { O_CREAT, O_EXCL, O_WRONLY, O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = constants;
+const { O_CREAT, O_EXCL, O_WRONLY, O_RDONLY, O_NOFOLLOW, O_NONBLOCK, O_DIRECTORY } = constants;
 /** Names the observation creates in the target's /tmp; nothing else is ever written or removed there. */
 const OUR_FILE = /^knetstat-[0-9a-f]{32}\.(jfc|jfr)$/;
 /** JFR's repository directory name (jdk.jfr.internal.Repository: date, time, pid, optional _n). */
 const JFR_REPOSITORY = /^[0-9]{4}_[0-9]{2}_[0-9]{2}_[0-9]{2}_[0-9]{2}_[0-9]{2}_[0-9]+(_[0-9]+)?$/;
 const DATA_FRAME = 1 << 20;
 
-/** tmp is '.' once hello has made the JVM's /tmp our working directory. */
+/** Once hello is done: tmp is '.' (the JVM's /tmp is our working directory), cwd a /proc/self/fd path to its cwd. */
 let target: { pid: number; nspid: number; uid: number; gid: number; root: string; tmp: string; cwd: string } | undefined;
 /** The trigger file this helper created: removed only if still that inode. */
 let trigger: { path: string; dev: number; ino: number } | undefined;
@@ -86,6 +86,12 @@ function hello(r: Request): Record<string, unknown> {
   }
   // A symlinked /tmp would be followed relative to our root, not the target's: refuse rather than guess.
   if (!st.isDirectory()) throw new Refusal('no-access', "the JVM's /tmp is not a directory");
+  // Its working directory, held open: a trigger made there stays removable should the JVM exit meanwhile.
+  try {
+    target.cwd = `/proc/self/fd/${openSync(target.cwd, O_RDONLY | O_DIRECTORY)}`;
+  } catch {
+    target.cwd = ''; // not reachable as its user: the trigger goes to /tmp
+  }
   // Work from inside it: the cwd pins that directory, so the files we name
   // stay reachable (and removable) even after the JVM exits and its
   // /proc/<pid>/root is gone.
@@ -109,6 +115,7 @@ function createTrigger(): Record<string, unknown> {
   const name = `.attach_pid${t.nspid}`;
   const tried: string[] = [];
   for (const [where, dir] of [['cwd', t.cwd], ['tmp', t.tmp]] as const) {
+    if (!dir) continue;
     const path = `${dir}/${name}`;
     try {
       const fd = openSync(path, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW, 0o600);

@@ -101,9 +101,13 @@ export function startedRecording(text: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
-/** The diagnostic command does not exist in this JVM (no jdk.jfr module, JDK 8 before 8u262). */
-export function unknownCommand(reply: Reply): boolean {
-  return /Unknown diagnostic command|Diagnostic command .* not (found|available)|Operation .* not recognized/i.test(reply.text);
+/**
+ * The JVM has no Flight Recorder: JFR.start is unknown (JDK 8 before 8u262),
+ * or the runtime lacks the jdk.jfr module (JDK 17 answers "Module jdk.jfr not
+ * found. Flight Recorder can not be enabled.").
+ */
+export function noFlightRecorder(reply: Reply): boolean {
+  return /Unknown diagnostic command|Diagnostic command .* not (found|available)|Operation .* not recognized|Module jdk\.jfr not found|Flight Recorder can not be enabled/i.test(reply.text);
 }
 
 /**

@@ -23,7 +23,7 @@ import type { AttachSession } from './attach.js';
 import { HelperRefusal } from './asuser.js';
 import { ChunkAssembler } from './jfr/stream.js';
 import { SOCKET_EVENTS } from './jfr/socket.js';
-import { checkedEvents, firstLine, parseProperties, parseVmVersion, startedRecording, unknownCommand, type Reply } from './protocol.js';
+import { checkedEvents, firstLine, parseProperties, parseVmVersion, startedRecording, noFlightRecorder, type Reply } from './protocol.js';
 
 export interface RecordOptions {
   durationMs: number;
@@ -76,12 +76,20 @@ ${SOCKET_EVENTS.map(ev).join('\n')}
 /** The setting JFR.check must show for each of our events (a setting it does not list, e.g. throttle before JDK 25, is fine). */
 const EXPECTED: Record<string, string> = { enabled: 'true', threshold: '0 ms', stackTrace: 'true', throttle: 'off' };
 
-function abortable(ms: number, signal?: AbortSignal): Promise<void> {
+/** Waits ms; rejects early when aborted (interrupted) or when the JVM exits. */
+function windowWait(ms: number, session: AttachSession, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new ObserveError('observation interrupted', { kind: 'interrupted' }));
-    const t = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve(); }, ms);
-    const onAbort = () => { clearTimeout(t); reject(new ObserveError('observation interrupted', { kind: 'interrupted' })); };
-    signal?.addEventListener('abort', onAbort, { once: true });
+    const stop = (e?: Error) => {
+      clearTimeout(t);
+      clearInterval(poll);
+      signal?.removeEventListener('abort', onAbort);
+      if (e) reject(e); else resolve();
+    };
+    const onAbort = () => stop(new ObserveError('observation interrupted', { kind: 'interrupted' }));
+    const t = setTimeout(() => stop(), ms);
+    const poll = setInterval(() => { if (!session.alive()) stop(new ObserveError(`process ${session.target.pid} exited during the observation`, { kind: 'exited' })); }, 250);
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
 
@@ -142,7 +150,7 @@ export async function recordSocketEvents(session: AttachSession, opts: RecordOpt
     const startedAt = new Date();
     id = startedRecording(started.text);
     if (id === undefined) {
-      if (unknownCommand(started)) {
+      if (noFlightRecorder(started)) {
         throw new ObserveError(`process ${session.target.pid} has no Flight Recorder (${version.version ? `JDK ${version.version}` : 'unknown JDK'}: a runtime without the jdk.jfr module, or JDK 8 before 8u262)`, { kind: 'no-jfr', remedy: 'observe a JVM that includes jdk.jfr' });
       }
       throw new ObserveError(`JFR.start failed in process ${session.target.pid}: ${plain(firstLine(started.text)) || `code ${started.code}`}`, { kind: 'jfr' });
@@ -164,7 +172,7 @@ export async function recordSocketEvents(session: AttachSession, opts: RecordOpt
     if (bad.length) throw new ObserveError(`the recording in process ${session.target.pid} is not what was asked for (${plain(bad.slice(0, 5).join(', '))}): stopped`, { kind: 'jfr' });
 
     opts.onStarted?.({ id, name });
-    await abortable(seconds * 1000, opts.signal);
+    await windowWait(seconds * 1000, session, opts.signal);
 
     const stop = await session.jcmd(`JFR.stop name=${id}`, 120_000);
     const stoppedAt = new Date();

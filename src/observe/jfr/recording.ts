@@ -246,7 +246,7 @@ export class Chunk {
     for (const name of eventTypes) {
       const desc = this.meta.byName.get(name);
       if (!desc) continue; // not in this chunk's JVM
-      if (desc.fields[0]?.name !== 'startTime' || desc.fields[1]?.name !== 'duration') probe.fail(`event type ${name} does not start with startTime, duration`);
+      if (desc.fields[0]?.name !== 'startTime') probe.fail(`event type ${name} does not start with startTime`);
       this.wanted.set(desc.id, { desc, decode: this.codec.eventDecoder(desc.id, probe) });
     }
     if (this.wanted.size === 0) return;

@@ -153,6 +153,7 @@ export function socketEvents(chunk: Chunk, fn: (e: SocketIo) => void): void {
     port: index(d, 'port'), timeout: index(d, 'timeout'), bytes: index(d, d === write ? 'bytesWritten' : 'bytesRead'), eos: index(d, 'endOfStream'),
   });
   const lr = layout(read), lw = layout(write);
+  const dr = index(read, 'duration'), dw = index(write, 'duration');
   const stacks = new Stacks(chunk, typeOf(read, lr.stack) ?? typeOf(write, lw.stack), typeOf(read, lr.thread) ?? typeOf(write, lw.thread));
   const e: SocketIo = { kind: 'read', startTime: 0, duration: 0, thread: null, host: null, address: '', port: 0, timeout: undefined, bytes: 0, endOfStream: false, frames: NO_FRAMES, truncated: false };
   const num = (v: Value | undefined): number => (typeof v === 'number' ? v : 0);
@@ -161,7 +162,8 @@ export function socketEvents(chunk: Chunk, fn: (e: SocketIo) => void): void {
     const l = isRead ? lr : lw;
     e.kind = isRead ? 'read' : 'write';
     e.startTime = chunk.epochNanos(num(v[0]));
-    e.duration = chunk.nanos(num(v[1]));
+    const d = isRead ? dr : dw;
+    e.duration = d >= 0 ? chunk.nanos(num(v[d])) : 0;
     e.thread = l.thread >= 0 ? stacks.thread(v[l.thread]!) : null;
     e.host = l.host >= 0 ? chunk.str(v[l.host]) : null;
     e.address = (l.address >= 0 ? chunk.str(v[l.address]) : null) ?? '';

@@ -5,7 +5,7 @@
 // JVM doing every file step as that user; other recordings are untouched;
 // Ctrl-C cleans up. Each JVM runs in a private /tmp (its own tmpfs) so that
 // "nothing left" is checked on exactly what the JVM sees.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { chownSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -244,6 +244,30 @@ describe('--observe as root, of an ordinary user\'s JVM', () => {
   });
 });
 
+describe.each(JDKS)('HotSpot\'s attach listener on $name (what the helper relies on)', (jdk) => {
+  it('answers a peer with the JVM\'s euid and egid, or root; no one else, even past the socket file\'s 0600', async () => {
+    const l = await lab(jdk, ['groups=1', 'perGroup=1'], { jvmArgs: ['-Xrs'], iso: { uid: TEST_UID } }); // -Xrs: listener at startup
+    const script = join(WORK, 'attach-peer.mjs');
+    writeFileSync(script, `import net from 'node:net';
+const s = net.connect(process.argv[2]); const got = [];
+s.on('connect', () => s.end(Buffer.from('1\\0jcmd\\0VM.version\\0\\0\\0')));
+s.on('data', (d) => got.push(d));
+s.on('error', (e) => { console.log(e.code); process.exit(0); });
+s.on('close', () => console.log(Buffer.concat(got).toString().split('\\n')[0] === '0' ? 'answered' : 'closed'));
+`);
+    // From inside the JVM's mount namespace (its private /tmp), as the given credentials.
+    const as = (uid: number, gid: number, dac = false) => execFileSync('nsenter', ['-t', String(l.pid), '-m', 'setpriv', `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups',
+      ...(dac ? ['--inh-caps=+dac_override', '--ambient-caps=+dac_override'] : []), '--', process.execPath, script, `/tmp/.java_pid${l.pid}`], { encoding: 'utf8' }).trim();
+    const other = TEST_UID + 1;
+    expect(as(TEST_UID, TEST_UID)).toBe('answered');
+    expect(as(0, other)).toBe('answered'); // root, whatever its gid
+    expect(as(other, other)).toBe('EACCES'); // the socket file is 0600
+    // Past the file's mode (CAP_DAC_OVERRIDE), HotSpot's own SO_PEERCRED check still closes the connection.
+    expect(['closed', 'EPIPE', 'ECONNRESET']).toContain(as(other, TEST_UID, true));
+    expect(['closed', 'EPIPE', 'ECONNRESET']).toContain(as(TEST_UID, other, true));
+  });
+});
+
 describe.runIf(J25)('--observe next to recordings of the JVM\'s own', () => {
   it('leaves them running, with their repository; the CLI carries the observation in its JSON', async () => {
     const l = await lab(J25!, ['groups=1', 'perGroup=2'], { jvmArgs: ['-XX:StartFlightRecording=name=mine,settings=default,disk=true'] });
@@ -320,6 +344,24 @@ describe('--observe: the rest of what a user meets', () => {
     const c = counts.find((x: any) => x.id === 'g0.a1');
     expect(socketOf(cap, t.localPort, t.remotePort).observed).toMatchObject({ attribution: 'socket', soTimeout: [t.soTimeout], reads: c.reads - c.readsBefore, writes: c.writes });
     expect([...entries(jvmTmp(l.pid)).keys()].filter((n) => n.startsWith('knetstat-'))).toEqual([]);
+  });
+});
+
+describe('--observe of a busy JVM', () => {
+  it('a recording of several MB (frames of 1 MiB through a full pipe) arrives intact and is read chunk by chunk', async () => {
+    const l = await startLab(J17!, 'ReadHeavy', ['clients=2', 'chunk=512'], { iso: { privateTmp: true } });
+    labs.push(l);
+    await new Promise((r) => setTimeout(r, 1500));
+    const raw: Buffer[] = [];
+    const run = await observe(l.pid, { durationMs: 3000, onRawChunk: (c) => raw.push(c) });
+    expect(run.recording.bytes).toBeGreaterThan(2 << 20);
+    expect(run.recording.chunks).toBe(raw.length);
+    expect(run.activity.reads).toBeGreaterThan(30_000);
+    // Every read: a 512-byte piece with the clients' timeout, from ReadHeavy's reading loop.
+    const [peer] = [...run.activity.peers.values()].filter((p) => p.reads > 0);
+    expect(peer!.bytesRead).toBe(peer!.reads * 512);
+    expect([...peer!.readKinds.keys()]).toEqual(['stream|30000']);
+    expect([...peer!.readers.values()].map((r) => r.frame)).toEqual(['ReadHeavy.lambda$main$1']);
   });
 });
 

@@ -203,7 +203,7 @@ function writeFile(r: Request): Record<string, unknown> {
 }
 
 /** Streams one of our files to the parent, then removes it. */
-function readFile(r: Request): Record<string, unknown> {
+async function readFile(r: Request): Promise<Record<string, unknown>> {
   const t = need();
   const name = ourName(r.name);
   const maxBytes = Number(r.maxBytes);
@@ -220,15 +220,17 @@ function readFile(r: Request): Record<string, unknown> {
     st = fstatSync(fd);
     if (!st.isFile() || st.uid !== t.uid) throw new Refusal('bogus', `${name} is not a regular file of the JVM's user`);
     if (st.size > maxBytes) throw new Refusal('too-big', `the recording is ${st.size} bytes, more than the ${maxBytes} allowed`);
-    const buf = Buffer.allocUnsafe(Math.min(DATA_FRAME, Math.max(1, st.size)));
     let total = 0;
     for (;;) {
+      // A buffer per frame: a write to a full pipe is queued with the buffer itself, so reusing one
+      // would overwrite data not yet sent. And wait for the pipe to drain: the file may be hundreds of MB.
+      const buf = Buffer.allocUnsafe(DATA_FRAME);
       const n = readSync(fd, buf, 0, buf.length, null);
       if (n <= 0) break;
       total += n;
       if (total > maxBytes) throw new Refusal('too-big', `the recording grew past ${maxBytes} bytes`);
       send({ id: r.id, data: n });
-      process.stdout.write(buf.subarray(0, n));
+      if (!process.stdout.write(buf.subarray(0, n))) await new Promise((res) => process.stdout.once('drain', res));
     }
   } finally {
     closeSync(fd);

@@ -144,7 +144,7 @@ export class AttachSession {
       }
       throw new ObserveError(
         `process ${t.pid} did not start its attach listener within ${Math.round(timeoutMs / 1000)} s`,
-        { kind: 'timeout', remedy: 'the JVM may be stalled (a long GC or safepoint) or not a HotSpot JVM; try again with a longer --observe-timeout' },
+        { kind: 'timeout', remedy: 'the JVM may be stalled (a long GC or safepoint), or not a HotSpot JVM' },
       );
     } finally {
       await files.call('removeTrigger').catch(() => undefined);

@@ -81,7 +81,7 @@ for (const [name, java] of JDKS) {
     const raw = [];
     const last = rep === REPS - 1;
     const obs = observe(jvm.pid, {
-      durationMs: (last ? 10 : WINDOW + 2) * 1000, maxBytes: 2 << 30,
+      durationMs: (last ? 10 : WINDOW + 2) * 1000, maxBytes: 2 * 1024 ** 3,
       onStarted: () => { inside = sleep(1000).then(() => measure(jvm, WINDOW)); },
       ...(last ? { onRawChunk: (c) => raw.push(c) } : {}),
     });

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { ObserveError, UsageError } from '../src/errors.js';
 import { parseDuration } from '../src/cli/observe.js';
 import { catchesSignal, parseAttachStatus, parseFdinfoFlags, parseStartTime, SIGQUIT, O_NONBLOCK } from '../src/linux/procstatus.js';
-import { classifyStack, normalizeAddress, SocketActivity } from '../src/observe/activity.js';
+import { classifyStack, normalizeAddress, readers, SocketActivity } from '../src/observe/activity.js';
 import { attribute, type SocketRef } from '../src/observe/attribute.js';
 import { timedReadHint } from '../src/observe/hint.js';
 import { attachDisabledByFlags, attachSupported, parsePerfData } from '../src/observe/hsperf.js';
@@ -251,7 +251,7 @@ describe('attribution: peers to sockets', () => {
     const r = attribute(a, [sock(1, 50000, 6379, { remote: { address: '::1', port: 6379 } })], 5);
     expect(r.sockets.get(1)!.readers).toEqual([{ frame: 'redis.clients.jedis.util.RedisInputStream.ensureFill', library: 'Jedis' }]);
     expect(r.unmatched).toEqual([{ address: '10.9.8.7', port: 443, reads: 1, bytesRead: 10, writes: 0, bytesWritten: 0, soTimeout: [5000] }]);
-    expect(a.peers.get('10.9.8.7|443')!.readers.values().next().value).toEqual({ frame: 'okio.InputStreamSource.read', library: 'OkHttp', reads: 1 });
+    expect(readers(a.peers.get('10.9.8.7|443')!)).toEqual([{ frame: 'okio.InputStreamSource.read', library: 'OkHttp', reads: 1 }]);
   });
 
   it('an observed entry has the contract\'s names and nothing else', () => {

@@ -14,6 +14,7 @@ import { applyObservation } from '../src/cli/observe.js';
 import { ObserveError } from '../src/errors.js';
 import { fdFlags, O_NONBLOCK } from '../src/linux/procstatus.js';
 import type { Capture, RawSocket } from '../src/model/types.js';
+import { readers } from '../src/observe/activity.js';
 import { AttachSession } from '../src/observe/attach.js';
 import { timedReadHint } from '../src/observe/hint.js';
 import { observe, type ObserveOptions, type ObserveRun } from '../src/observe/index.js';
@@ -360,8 +361,8 @@ describe('--observe of a busy JVM', () => {
     // Every read: a 512-byte piece with the clients' timeout, from ReadHeavy's reading loop.
     const [peer] = [...run.activity.peers.values()].filter((p) => p.reads > 0);
     expect(peer!.bytesRead).toBe(peer!.reads * 512);
-    expect([...peer!.readKinds.keys()]).toEqual(['stream|30000']);
-    expect([...peer!.readers.values()].map((r) => r.frame)).toEqual(['ReadHeavy.lambda$main$1']);
+    expect([...peer!.readKinds].map(([api, t]) => [api, [...t.keys()]])).toEqual([['stream', [30000]]]);
+    expect(readers(peer!).map((r) => r.frame)).toEqual(['ReadHeavy.lambda$main$1']);
   });
 });
 

@@ -116,18 +116,37 @@ export interface PeerActivity {
   writes: number;
   bytesWritten: number;
   endOfStream: number;
-  /** "api|timeout" -> reads. */
-  readKinds: Map<string, number>;
-  /** frame|library -> reader. */
-  readers: Map<string, Reader>;
+  /** Reads by how they were made: api -> timeout (ms) -> reads. */
+  readKinds: Map<ReadApi, Map<number, number>>;
+  /** Reads by stack (what they say about the reader); readers() merges those naming the same frame and library. */
+  stacks: Map<StackInfo, number>;
   /** Stream reads that returned nothing and no end of stream: ended in SocketTimeoutException (JDK 21 and older record those), by timeout. */
   timedOut: Map<number, number>;
   firstNs: number;
   lastNs: number;
 }
 
+/** The readers of a peer, merged by frame and library, most reads first. */
+export function readers(p: PeerActivity): Reader[] {
+  const m = new Map<string, Reader>();
+  for (const [info, n] of p.stacks) {
+    const k = `${info.frame ?? ''}|${info.library ?? ''}`;
+    const r = m.get(k);
+    if (r) r.reads += n;
+    else m.set(k, { ...(info.frame ? { frame: info.frame } : {}), ...(info.library ? { library: info.library } : {}), reads: n });
+  }
+  return [...m.values()].sort((a, b) => b.reads - a.reads);
+}
+
+function bump<K>(m: Map<K, number>, k: K): void {
+  m.set(k, (m.get(k) ?? 0) + 1);
+}
+
 export class SocketActivity {
+  /** By normalized address and port ("10.0.0.1|5432"). */
   readonly peers = new Map<string, PeerActivity>();
+  /** By the address string as the event spelled it, then port: no string work per event. */
+  private byRaw = new Map<string, Map<number, PeerActivity>>();
   /** Unix-domain socket events: not TCP, never matched to a socket of the report. */
   unix = { reads: 0, writes: 0 };
   reads = 0;
@@ -136,11 +155,30 @@ export class SocketActivity {
   truncated = 0;
   firstNs = Infinity;
   lastNs = -Infinity;
-  private stacks = new WeakMap<readonly Frame[], StackInfo>();
+  private stackInfo = new WeakMap<readonly Frame[], StackInfo>();
   private readonly table: LibraryRow[];
 
   constructor(table: LibraryRow[] = libraryTable()) {
     this.table = table;
+  }
+
+  private peer(e: SocketIo): PeerActivity {
+    let ports = this.byRaw.get(e.address);
+    if (!ports) this.byRaw.set(e.address, (ports = new Map()));
+    let p = ports.get(e.port);
+    if (!p) {
+      const key = peerKey(e.address, e.port);
+      p = this.peers.get(key);
+      if (!p) {
+        p = {
+          address: normalizeAddress(e.address), port: e.port, hosts: [], reads: 0, bytesRead: 0, writes: 0, bytesWritten: 0, endOfStream: 0,
+          readKinds: new Map(), stacks: new Map(), timedOut: new Map(), firstNs: e.startTime, lastNs: e.startTime,
+        };
+        this.peers.set(key, p);
+      }
+      ports.set(e.port, p);
+    }
+    return p;
   }
 
   add(e: SocketIo): void {
@@ -149,17 +187,13 @@ export class SocketActivity {
       else this.unix.writes++;
       return;
     }
-    const key = peerKey(e.address, e.port);
-    let p = this.peers.get(key);
-    if (!p) {
-      p = { address: normalizeAddress(e.address), port: e.port, hosts: [], reads: 0, bytesRead: 0, writes: 0, bytesWritten: 0, endOfStream: 0, readKinds: new Map(), readers: new Map(), timedOut: new Map(), firstNs: e.startTime, lastNs: e.startTime };
-      this.peers.set(key, p);
-    }
-    if (e.host && e.host !== p.address && !p.hosts.includes(e.host) && p.hosts.length < 4) p.hosts.push(e.host);
-    if (e.startTime < p.firstNs) p.firstNs = e.startTime;
-    if (e.startTime > p.lastNs) p.lastNs = e.startTime;
-    if (e.startTime < this.firstNs) this.firstNs = e.startTime;
-    if (e.startTime > this.lastNs) this.lastNs = e.startTime;
+    const p = this.peer(e);
+    if (e.host && e.host !== p.address && p.hosts.length < 4 && !p.hosts.includes(e.host)) p.hosts.push(e.host);
+    const t = e.startTime;
+    if (t < p.firstNs) p.firstNs = t;
+    if (t > p.lastNs) p.lastNs = t;
+    if (t < this.firstNs) this.firstNs = t;
+    if (t > this.lastNs) this.lastNs = t;
     if (e.truncated) this.truncated++;
     if (e.kind === 'write') {
       this.writes++;
@@ -171,18 +205,17 @@ export class SocketActivity {
     p.reads++;
     p.bytesRead += e.bytes;
     if (e.endOfStream) p.endOfStream++;
-    let info = this.stacks.get(e.frames);
+    let info = this.stackInfo.get(e.frames);
     if (!info) {
       info = classifyStack(e.frames, this.table);
-      this.stacks.set(e.frames, info);
+      this.stackInfo.set(e.frames, info);
     }
-    const kind = `${info.api}|${e.timeout ?? 0}`;
-    p.readKinds.set(kind, (p.readKinds.get(kind) ?? 0) + 1);
+    const timeout = e.timeout ?? 0;
+    let byTimeout = p.readKinds.get(info.api);
+    if (!byTimeout) p.readKinds.set(info.api, (byTimeout = new Map()));
+    bump(byTimeout, timeout);
+    bump(p.stacks, info);
     // A stream read returns data, or -1 at the end: 0 bytes means it threw SocketTimeoutException.
-    if (info.api === 'stream' && e.bytes === 0 && !e.endOfStream) p.timedOut.set(e.timeout ?? 0, (p.timedOut.get(e.timeout ?? 0) ?? 0) + 1);
-    const rk = `${info.frame ?? ''}|${info.library ?? ''}`;
-    const r = p.readers.get(rk);
-    if (r) r.reads++;
-    else p.readers.set(rk, { ...(info.frame ? { frame: info.frame } : {}), ...(info.library ? { library: info.library } : {}), reads: 1 });
+    if (info.api === 'stream' && e.bytes === 0 && !e.endOfStream) bump(p.timedOut, timeout);
   }
 }

@@ -14,7 +14,7 @@
 // selector-driven NIO, which never waits in read. Never a guessed value: a
 // socket without reads says "no read observed".
 import type { Observed, UnmatchedPeer } from '../model/observed.js';
-import { normalizeAddress, type PeerActivity, type ReadApi, type SocketActivity } from './activity.js';
+import { normalizeAddress, readers as readersOf, type PeerActivity, type SocketActivity } from './activity.js';
 
 export type { Observed, UnmatchedPeer } from '../model/observed.js';
 
@@ -51,26 +51,24 @@ interface Timeouts {
 
 function timeouts(p: PeerActivity, nonBlocking: boolean | undefined): Timeouts {
   const t: Timeouts = { values: new Set(), channel: 0, selector: 0, ambiguousZero: 0 };
-  for (const [kind, n] of p.readKinds) {
-    const bar = kind.indexOf('|');
-    const api = kind.slice(0, bar) as ReadApi;
-    const timeout = Number(kind.slice(bar + 1));
-    if (api === 'channel') {
-      if (nonBlocking === true) t.selector += n;
-      else t.channel += n;
-    } else if (api === 'stream' || timeout > 0) t.values.add(timeout);
-    else if (nonBlocking === true) t.selector += n;
-    else {
-      t.values.add(0);
-      t.ambiguousZero += n;
+  for (const [api, byTimeout] of p.readKinds) {
+    for (const [timeout, n] of byTimeout) {
+      if (api === 'channel') {
+        if (nonBlocking === true) t.selector += n;
+        else t.channel += n;
+      } else if (api === 'stream' || timeout > 0) t.values.add(timeout);
+      else if (nonBlocking === true) t.selector += n;
+      else {
+        t.values.add(0);
+        t.ambiguousZero += n;
+      }
     }
   }
   return t;
 }
 
 function readers(p: PeerActivity): Observed['readers'] {
-  return [...p.readers.values()]
-    .sort((a, b) => b.reads - a.reads)
+  return readersOf(p)
     .filter((r) => r.frame || r.library)
     .slice(0, MAX_READERS)
     .map((r) => ({ frame: r.frame ?? '(JDK frames only)', ...(r.library ? { library: r.library } : {}) }));

@@ -96,6 +96,7 @@ function windowWait(ms: number, session: AttachSession, signal?: AbortSignal): P
 export async function recordSocketEvents(session: AttachSession, opts: RecordOptions): Promise<RecordingInfo> {
   const seconds = Math.max(1, Math.round(opts.durationMs / 1000));
   const maxBytes = opts.maxBytes ?? 256 << 20;
+  if (!Number.isSafeInteger(maxBytes) || maxBytes < 1 << 20) throw new ObserveError(`maxBytes ${maxBytes}: at least 1 MiB`, { kind: 'usage', exitCode: 2 });
   const rand = randomBytes(16).toString('hex');
   const name = `knetstat-${rand.slice(0, 16)}`;
   const dumpName = `knetstat-${rand}.jfr`;

@@ -187,11 +187,11 @@ export class ByteReader {
       }
       case STRING_CHARS: {
         const n = this.count('string length', this.end - this.pos);
-        if (this.ascii(n)) {
-          // Chars below 128 are one byte each: the same bytes as Latin-1 (how the JDK writes most event strings).
-          const s = n <= SHORT ? this.shortString(n, false) : this.buf.toString('latin1', this.pos, this.pos + n);
+        // Chars below 128 are one byte each: the same bytes as Latin-1 (how the JDK writes most event strings).
+        const ascii = n <= SHORT ? this.shortString(n, false, true) : this.ascii(n) ? this.buf.toString('latin1', this.pos, this.pos + n) : undefined;
+        if (ascii !== undefined) {
           this.pos += n;
-          return s;
+          return ascii;
         }
         if (this.chars.length < n) this.chars = new Uint16Array(Math.max(n, this.chars.length * 2));
         const c = this.chars;
@@ -218,10 +218,18 @@ export class ByteReader {
    * few host and address strings millions of times, and building each from
    * the buffer costs more than hashing its bytes.
    */
-  private shortString(n: number, utf8: boolean): string {
+  private shortString(n: number, utf8: boolean): string;
+  private shortString(n: number, utf8: boolean, asciiOnly: true): string | undefined;
+  private shortString(n: number, utf8: boolean, asciiOnly = false): string | undefined {
     const b = this.buf, p = this.pos;
-    let h = utf8 ? 0x811c9dc5 : 0x050c5d1f;
-    for (let i = 0; i < n; i++) h = Math.imul(h ^ b[p + i]!, 0x01000193);
+    if (p + n > this.end) return undefined;
+    let h = utf8 ? 0x811c9dc5 : 0x050c5d1f, high = 0;
+    for (let i = 0; i < n; i++) {
+      const x = b[p + i]!;
+      high |= x;
+      h = Math.imul(h ^ x, 0x01000193);
+    }
+    if (asciiOnly && high >= 0x80) return undefined;
     const slot = (h ^ (h >>> 15) ^ n) & (CACHE_SLOTS - 1);
     const hit = this.cacheBytes[slot];
     if (hit !== undefined && hit.length === n && this.cacheHash[slot] === h) {

@@ -76,4 +76,4 @@ export class ObserveError extends KnetstatError {
 
 export type ObserveErrorKind =
   | 'attach-disabled' | 'no-jfr' | 'timeout' | 'exited' | 'not-permitted' | 'no-sigquit'
-  | 'no-access' | 'bogus-socket' | 'jfr' | 'helper' | 'interrupted' | 'too-big' | 'usage';
+  | 'no-access' | 'bogus-socket' | 'jfr' | 'helper' | 'interrupted' | 'too-big' | 'usage' | 'not-hotspot';

@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { ObserveError, UsageError } from '../src/errors.js';
 import { parseDuration } from '../src/cli/observe.js';
+import { parseVmKind } from '../src/observe/attach.js';
 import { catchesSignal, parseAttachStatus, parseFdinfoFlags, parseStartTime, SIGQUIT, O_NONBLOCK } from '../src/linux/procstatus.js';
 import { classifyStack, normalizeAddress, readers, SocketActivity } from '../src/observe/activity.js';
 import { attribute, type SocketRef } from '../src/observe/attribute.js';
@@ -114,6 +115,13 @@ describe('what attaching decides on', () => {
     expect(attachDisabledByFlags(argv('-XX:-DisableAttachMechanism'), { JAVA_TOOL_OPTIONS: '-XX:+DisableAttachMechanism' })).toBe(false);
     expect(attachDisabledByFlags(argv(), { _JAVA_OPTIONS: '-XX:+DisableAttachMechanism' })).toBe(true);
     expect(attachDisabledByFlags(['java', '-jar', 'app.jar', '-XX:+DisableAttachMechanism'], {})).toBeUndefined();
+  });
+
+  it('only HotSpot is signalled: OpenJ9 and non-JVMs are told apart by their memory map', () => {
+    const line = (p: string) => `7f0000000000-7f0000100000 r-xp 00000000 08:01 123 ${p}\n`;
+    expect(parseVmKind(line('/usr/lib/jvm/java-17-openjdk-amd64/lib/server/libjvm.so'))).toBe('hotspot');
+    expect(parseVmKind(line('/opt/openj9/lib/default/libj9vm29.so') + line('/opt/openj9/lib/server/libjvm.so'))).toBe('openj9');
+    expect(parseVmKind(line('/usr/lib/x86_64-linux-gnu/libc.so.6'))).toBe('none');
   });
 
   it('--observe durations', () => {

@@ -35,13 +35,17 @@ async function lab(jdk: Jdk, args: string[] = ['groups=3', 'perGroup=3'], opts: 
 /** Observes for ms while the lab does a burst of n ping-pongs; the sample's own counts come with it. */
 async function observeBurst(l: Lab, n: number, opts: Partial<ObserveOptions> = {}, ms = 2500): Promise<{ run: ObserveRun; counts: any[]; raw: Buffer[] }> {
   let done: Promise<any> | undefined;
+  let doneAt = Infinity;
   const raw: Buffer[] = [];
   const run = await observe(l.pid, {
     durationMs: ms, ...opts,
-    onStarted: (r) => { opts.onStarted?.(r); l.send(`burst ${n}`); done = l.next('DONE'); },
+    onStarted: (r) => { opts.onStarted?.(r); l.send(`burst ${n}`); done = l.next('DONE').then((d) => { doneAt = Date.now(); return d; }); },
     onRawChunk: (c) => raw.push(c),
   });
-  return { run, counts: (await done!).sockets, raw };
+  const counts = (await done!).sockets;
+  // The counts compare only if the whole burst happened inside the recording.
+  if (doneAt > Date.parse(run.recording.stoppedAt)) throw new Error(`the burst outlasted the ${ms} ms window (machine overloaded?)`);
+  return { run, counts, raw };
 }
 
 async function observedCapture(pid: number, run: ObserveRun): Promise<Capture> {
@@ -70,11 +74,24 @@ function eventTypes(raw: Buffer[]): Map<string, number> {
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
+/** Once a knetstat-java in another process has its recording running in the JVM: a session of ours on it. */
+async function untilRecording(pid: number): Promise<AttachSession> {
+  // The tool starts the attach listener; ours must not race it with a second trigger.
+  for (let i = 0; i < 300 && !entries(jvmTmp(pid)).has(`.java_pid${pid}`); i++) await new Promise((r) => setTimeout(r, 50));
+  const s = await AttachSession.open(pid);
+  for (let i = 0; i < 300; i++) {
+    if (/name=knetstat-[0-9a-f]+ .*\(running\)/.test((await s.jcmd('JFR.check')).text)) return s;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  s.close();
+  throw new Error('the recording did not start');
+}
+
 describe.each(JDKS)('--observe on $name', (jdk) => {
   it('reports exactly what the sample read, wrote and set; only socket events are recorded; nothing is left in its /tmp', async () => {
     const l = await lab(jdk);
     const tmpBefore = entries(jvmTmp(l.pid));
-    const { run, counts, raw } = await observeBurst(l, 20);
+    const { run, counts, raw } = await observeBurst(l, 20, {}, 4000);
     const cap = await observedCapture(l.pid, run);
     const truth = l.ready.sockets as any[];
     const count = (id: string) => counts.find((c) => c.id === id)!;
@@ -85,7 +102,7 @@ describe.each(JDKS)('--observe on $name', (jdk) => {
       const o = socketOf(cap, t.localPort, t.remotePort).observed!;
       expect(o, t.id).toBeDefined();
       expect(o.source).toBe('jfr');
-      expect(o.window.seconds).toBeGreaterThanOrEqual(2);
+      expect(o.window.seconds).toBeGreaterThanOrEqual(4);
       if (t.role === 'client' && t.api === 'socket' && t.id !== 'idle.c') {
         // A pool: every client of the group shares the server's address and port.
         const group = truth.filter((x) => x.group === t.group && x.role === 'client');
@@ -274,13 +291,16 @@ describe.runIf(J25)('--observe next to recordings of the JVM\'s own', () => {
     const l = await lab(J25!, ['groups=1', 'perGroup=2'], { jvmArgs: ['-XX:StartFlightRecording=name=mine,settings=default,disk=true'] });
     const s = await AttachSession.open(l.pid);
     const repo = (await s.execute('properties')).text.match(/^jdk\.jfr\.repository=(.*)$/m)![1]!;
+    const theirs = (await s.jcmd('JFR.check name=mine verbose=true')).text;
     s.close();
     const child = spawn(process.execPath, [CLI, String(l.pid), '--observe', '2s', '-f', 'json', '-q'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '', err = '';
     child.stdout.on('data', (d) => { out += d; });
     child.stderr.on('data', (d) => { err += d; });
-    setTimeout(() => l.send('burst 5'), 1200);
-    const code = await new Promise<number | null>((r) => child.on('exit', r));
+    const exited = new Promise<number | null>((r) => child.on('exit', r));
+    (await untilRecording(l.pid)).close();
+    l.send('burst 5');
+    const code = await exited;
     expect(code, err).toBe(0);
     const report = JSON.parse(out);
     expect(report.observation).toMatchObject({ source: 'jfr', recorded: { events: ['jdk.SocketRead', 'jdk.SocketWrite'], threshold: '0 ms', stackTrace: true }, window: { seconds: 2 }, attach: 'listener-running' });
@@ -290,8 +310,11 @@ describe.runIf(J25)('--observe next to recordings of the JVM\'s own', () => {
     // Their recording still runs, as it was; ours is gone; the repository stays (it is theirs).
     const s2 = await AttachSession.open(l.pid);
     const check = (await s2.jcmd('JFR.check')).text;
+    const theirsAfter = (await s2.jcmd('JFR.check name=mine verbose=true')).text;
     s2.close();
     expect(check).toMatch(/name=mine .*\(running\)/);
+    expect(theirsAfter).toBe(theirs); // every event and setting as it was
+    expect(theirs.split('\n').length).toBeGreaterThan(100);
     expect(check).not.toMatch(/knetstat-/);
     expect(report.observation.effects.join('\n')).not.toMatch(/repository/);
     expect(entries(join(`/proc/${l.pid}/root`, repo.replace(/\/[^/]+$/, ''))).has(repo.split('/').pop()!)).toBe(true);
@@ -302,15 +325,7 @@ describe('--observe: the rest of what a user meets', () => {
   it('Ctrl-C stops the recording and removes its files, then the tool dies of the signal', async () => {
     const l = await lab(J17!, ['groups=1', 'perGroup=1']);
     const child = spawn(process.execPath, [CLI, String(l.pid), '--observe', '60s', '-q'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    // Wait until the recording runs (the tool starts the attach listener first).
-    await new Promise((r) => setTimeout(r, 1500));
-    const s = await AttachSession.open(l.pid);
-    let running = false;
-    for (let i = 0; i < 100 && !running; i++) {
-      running = /name=knetstat-[0-9a-f]+ .*\(running\)/.test((await s.jcmd('JFR.check')).text);
-      if (!running) await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(running).toBe(true);
+    const s = await untilRecording(l.pid);
     expect([...entries(jvmTmp(l.pid)).keys()].some((n) => /^\d{4}_\d\d_\d\d_/.test(n))).toBe(true); // JFR's repository, for now
     child.kill('SIGINT');
     const [code, sig] = await new Promise<[number | null, string | null]>((r) => child.on('exit', (c, g) => r([c, g])));
@@ -338,7 +353,7 @@ describe('--observe: the rest of what a user meets', () => {
 
   it('older JDKs\' way of settings, a .jfc file, records the same and is removed', async () => {
     const l = await lab(J17!, ['groups=1', 'perGroup=2']);
-    const { run, counts } = await observeBurst(l, 10, { settings: 'jfc' }, 1500);
+    const { run, counts } = await observeBurst(l, 10, { settings: 'jfc' }, 3000);
     expect(run.recording.settings).toBe('jfc');
     const cap = await observedCapture(l.pid, run);
     const t = (l.ready.sockets as any[]).find((x) => x.id === 'g0.a1');
@@ -358,9 +373,11 @@ describe('--observe of a busy JVM', () => {
     expect(run.recording.bytes).toBeGreaterThan(2 << 20);
     expect(run.recording.chunks).toBe(raw.length);
     expect(run.activity.reads).toBeGreaterThan(30_000);
-    // Every read: a 512-byte piece with the clients' timeout, from ReadHeavy's reading loop.
+    // Every read: up to 512 bytes with the clients' timeout, from ReadHeavy's reading loop.
     const [peer] = [...run.activity.peers.values()].filter((p) => p.reads > 0);
-    expect(peer!.bytesRead).toBe(peer!.reads * 512);
+    // (a read may return less than the 512 bytes asked for, never more)
+    expect(peer!.bytesRead).toBeLessThanOrEqual(peer!.reads * 512);
+    expect(peer!.bytesRead).toBeGreaterThan(peer!.reads * 500);
     expect([...peer!.readKinds].map(([api, t]) => [api, [...t.keys()]])).toEqual([['stream', [30000]]]);
     expect(readers(peer!).map((r) => r.frame)).toEqual(['ReadHeavy.lambda$main$1']);
   });
@@ -373,7 +390,7 @@ describe.runIf(POOL).each(JDKS)('a pool of a real library (Apache HttpClient 5) 
     const l = await startLab(jdk, 'HttpClientPool', ['connections=4'], { cp: POOL!, iso: { privateTmp: true } });
     labs.push(l);
     let done: Promise<any> | undefined;
-    const run = await observe(l.pid, { durationMs: 2000, onStarted: () => { l.send('burst 10'); done = l.next('DONE'); } });
+    const run = await observe(l.pid, { durationMs: 3000, onStarted: () => { l.send('burst 10'); done = l.next('DONE'); } });
     expect((await done!).requests).toBe(40);
     const cap = await observedCapture(l.pid, run);
     const clients = cap.sockets.filter((s) => s.remote.port === l.ready.serverPort);

@@ -66,6 +66,20 @@ function cmdline(pid: number): string[] {
   }
 }
 
+/** Which JVM the process runs, from the libraries it maps. */
+export function parseVmKind(maps: string): 'hotspot' | 'openj9' | 'none' {
+  if (/\/libj9vm[0-9]*\.so\b/.test(maps)) return 'openj9';
+  return /\/libjvm\.so\b/.test(maps) ? 'hotspot' : 'none';
+}
+
+function vmKind(pid: number): 'hotspot' | 'openj9' | 'none' | 'unknown' {
+  try {
+    return parseVmKind(readFileSync(`/proc/${pid}/maps`, 'latin1'));
+  } catch {
+    return 'unknown';
+  }
+}
+
 export class AttachSession {
   private closed = false;
 
@@ -117,6 +131,11 @@ export class AttachSession {
     const byFlags = attachDisabledByFlags(cmdline(t.pid), environ(t.pid));
     if (supported === false || (supported === undefined && byFlags === true)) {
       throw new ObserveError(`process ${t.pid} runs with -XX:+DisableAttachMechanism: it cannot be observed`, { kind: 'attach-disabled', remedy: 'restart it without -XX:+DisableAttachMechanism, or start the recording in the JVM itself (-XX:StartFlightRecording)' });
+    }
+    // SIGQUIT is HotSpot's attach handshake; to another JVM (OpenJ9 writes a javacore) or a non-JVM it means something else.
+    const vm = vmKind(t.pid);
+    if (vm !== 'hotspot') {
+      throw new ObserveError(`process ${t.pid} is ${vm === 'openj9' ? 'an OpenJ9 JVM' : vm === 'none' ? 'not a JVM (no libjvm.so mapped)' : 'of unknown kind (its memory map is unreadable)'}: only HotSpot's attach protocol is spoken; not signalled`, { kind: 'not-hotspot' });
     }
     const catches = () => catchesSignal(attachStatus(t.pid), SIGQUIT);
     if (!catches()) {

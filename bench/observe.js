@@ -121,6 +121,8 @@ const lines = [
   '|---|---|---|---|---|---|---|---|---|---|---|',
   ...results.map((r) => `| ${r.name} | ${f(r.without)} | ${f(r.with)} | ${f((100 * r.with) / r.without)} % | ${f(r.cpuWithout, 2)} | ${f(r.cpuWith, 2)} | ${f(r.recording.bytes / 1e6, 1)} MB, ${r.recording.chunks} chunks${r.recording.dropped ? ' (oldest dropped)' : ''} | ${f(r.recording.events)} | ${f(r.parseMs)} ms | ${f((r.parseMs * 1000) / r.recording.events, 2)} µs | ${f(r.recording.bytes / 1e6 / (r.parseMs / 1000))} |`),
   '',
+  'Under other load (see the load average), reads/s swing by ±50 % from one window to the next; the JVM\'s CPU per read is the steadier measure of the cost.',
+  '',
   'What it means: while observed, every socket read and write of the JVM costs a JFR event with a stack trace; a JVM doing little else than reading keeps the share of its throughput above. A service that reads far less often pays proportionally less. The recording is parsed chunk by chunk as it arrives (one chunk, ~12 MB, held at a time); a 10 s recording of a quieter JVM is a few hundred KB and parses in milliseconds.',
   '',
 ];

@@ -4,7 +4,7 @@
 // A TimeoutLab with one socket of each kind, observed for 2 s while it does 3
 // ping-pongs per client; writes jdk<N>-sockets.jfr and its entry in
 // expected.json, computed from what the sample itself counted (not from our
-// parser), by the rules JFR follows on that JDK; test/observe-jfr.test.ts
+// parser), by the rules JFR follows on that JDK; test/unit/observe-jfr.test.ts
 // checks the parser against it.
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';

@@ -5,14 +5,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FormatError } from '../src/errors.js';
-import { readers, SocketActivity } from '../src/observe/activity.js';
-import { Chunk, chunks } from '../src/observe/jfr/recording.js';
-import { ByteReader } from '../src/observe/jfr/reader.js';
-import { socketEvents, SOCKET_EVENTS, type SocketIo } from '../src/observe/jfr/socket.js';
-import { ChunkAssembler } from '../src/observe/jfr/stream.js';
-import { chunk, checkpointRecord, metadataRecord, record, W, type ClassSpec } from './helpers/jfrwriter.js';
-import { ROOT } from './helpers/jvm.js';
+import { FormatError } from '../../src/errors.js';
+import { readers, SocketActivity } from '../../src/observe/activity.js';
+import { Chunk, chunks } from '../../src/observe/jfr/recording.js';
+import { ByteReader } from '../../src/observe/jfr/reader.js';
+import { socketEvents, SOCKET_EVENTS, type SocketIo } from '../../src/observe/jfr/socket.js';
+import { ChunkAssembler } from '../../src/observe/jfr/stream.js';
+import { chunk, checkpointRecord, metadataRecord, record, W, type ClassSpec } from '../helpers/jfrwriter.js';
+import { ROOT } from '../helpers/jvm.js';
 
 const T = { long: 1, int: 2, boolean: 3, string: 4, thread: 10, stack: 11, frame: 12, method: 13, cls: 14, symbol: 15, pkg: 16, frameType: 17, loader: 18, read: 100, write: 101, other: 102 };
 

@@ -2,17 +2,17 @@
 // /proc and perf-data facts attaching decides on, attribution of peers to
 // sockets, the library table, the O_NONBLOCK hint.
 import { describe, expect, it } from 'vitest';
-import { ObserveError, UsageError } from '../src/errors.js';
-import { parseDuration } from '../src/cli/observe.js';
-import { parseVmKind } from '../src/observe/attach.js';
-import { catchesSignal, parseAttachStatus, parseFdinfoFlags, parseStartTime, SIGQUIT, O_NONBLOCK } from '../src/linux/procstatus.js';
-import { classifyStack, normalizeAddress, readers, SocketActivity } from '../src/observe/activity.js';
-import { attribute, type SocketRef } from '../src/observe/attribute.js';
-import { timedReadHint } from '../src/observe/hint.js';
-import { attachDisabledByFlags, attachSupported, parsePerfData } from '../src/observe/hsperf.js';
-import type { Frame, SocketIo } from '../src/observe/jfr/socket.js';
-import { libraryOf, libraryRow, libraryTable } from '../src/observe/libraries.js';
-import { checkedEvents, encodeRequest, parseProperties, parseReply, parseVmVersion, startedRecording, noFlightRecorder } from '../src/observe/protocol.js';
+import { ObserveError, UsageError } from '../../src/errors.js';
+import { parseDuration } from '../../src/cli/observe.js';
+import { parseVmKind } from '../../src/observe/attach.js';
+import { catchesSignal, parseAttachStatus, parseFdinfoFlags, parseStartTime, SIGQUIT, O_NONBLOCK } from '../../src/linux/procstatus.js';
+import { classifyStack, normalizeAddress, readers, SocketActivity } from '../../src/observe/activity.js';
+import { attribute, type SocketRef } from '../../src/observe/attribute.js';
+import { timedReadHint } from '../../src/observe/hint.js';
+import { attachDisabledByFlags, attachSupported, parsePerfData } from '../../src/observe/hsperf.js';
+import type { Frame, SocketIo } from '../../src/observe/jfr/socket.js';
+import { libraryOf, libraryRow, libraryTable } from '../../src/observe/libraries.js';
+import { checkedEvents, encodeRequest, parseProperties, parseReply, parseVmVersion, startedRecording, noFlightRecorder } from '../../src/observe/protocol.js';
 
 describe('attach protocol 1', () => {
   it('a request is version, operation and exactly three arguments, each NUL-terminated', () => {

@@ -3,6 +3,8 @@
 // Report is a Capture analysed: roles, Java calls, defaults. Renderers take a
 // Report and nothing else.
 
+import type { Observation, Observed } from './observed.js';
+
 /**
  * The format of a Capture, and of the snapshot file that stores one
  * (snapshot/file.ts migrates older ones forward). Also the report JSON's
@@ -104,6 +106,8 @@ export interface RawSocket {
   vanished?: boolean;
   /** Sources that contributed to this socket. */
   sources: SourceName[];
+  /** What --observe saw the JVM do on it (JFR socket events). */
+  observed?: Observed;
 }
 
 export interface ProcessInfo {
@@ -172,6 +176,8 @@ export interface Capture {
   redacted?: boolean;
   /** JDK defaults measured from the target's own JDK (--probe-jdk); otherwise mappings/jdk-defaults.json applies. */
   jdkDefaults?: { rows: JdkDefaults[]; source: string };
+  /** --observe: what was recorded in the JVM, for how long, what could not be observed. */
+  observation?: Observation;
 }
 
 /** What the JDK sets by itself on a fresh socket of one kind (a row of mappings/jdk-defaults.json). */

@@ -22,6 +22,7 @@ export function socketJson(s: ReportSocket): Record<string, unknown> {
     vanished: s.vanished ? true : undefined,
     sources: s.sources,
     tcpInfo: s.tcpInfo ? s.tcpInfo : undefined,
+    observed: s.observed,
   };
 }
 
@@ -232,6 +233,7 @@ export function* renderJson(r: ReportStream): Generator<string> {
     pid: r.process.pid, process: r.process, host: r.host, tool: r.tool, capturedAt: r.capturedAt,
     formatVersion: r.formatVersion, sources: r.sources, partial: r.partial, exited: r.exited, missing: r.missing,
     warnings: r.warnings, vanished: r.vanished, defaults: r.defaults, ...(r.redacted ? { redacted: true } : {}),
+    ...(r.observation ? { observation: r.observation } : {}),
   };
   const opening = JSON.stringify(top, null, 2);
   yield `${opening.slice(0, -2)},\n  "sockets": [`;

@@ -1,0 +1,54 @@
+// What --observe adds to a report (JSON contract): per socket "observed",
+// at the top "observation". Made by src/observe/ from the JVM's own
+// Flight Recorder events (jdk.SocketRead, jdk.SocketWrite).
+
+/** One socket's (or one peer group's) reads and writes in the observation window. */
+export interface Observed {
+  source: 'jfr';
+  window: { seconds: number };
+  /** 'socket': the only open connection to that peer; 'peer-group': shared by group.sockets connections. */
+  attribution: 'socket' | 'peer-group';
+  /** Distinct read timeouts seen (ms, 0 = infinite), ascending; only reads that can carry one. */
+  soTimeout: number[];
+  reads: number;
+  bytesRead: number;
+  writes: number;
+  bytesWritten: number;
+  /** The code that reads: first application frame and its library, most reads first (at most 5). */
+  readers: { frame: string; library?: string }[];
+  /** peer-group: how many open sockets share the peer. */
+  group?: { sockets: number };
+  /** What the figures mean where they need words ("no read observed", channel reads ...). */
+  notes?: string[];
+}
+
+/** Reads and writes of a peer that no open socket of the report has (a connection closed before the capture). */
+export interface UnmatchedPeer {
+  address: string;
+  port: number;
+  host?: string;
+  reads: number;
+  bytesRead: number;
+  writes: number;
+  bytesWritten: number;
+  soTimeout: number[];
+}
+
+/** The top-level "observation": what was recorded, for how long, what could not be observed. */
+export interface Observation {
+  source: 'jfr';
+  /** The events recorded, and their settings. */
+  recorded: { events: string[]; threshold: string; stackTrace: boolean };
+  window: { seconds: number; start: string; end: string; measuredSeconds: number };
+  jvm: { version?: string; feature?: number };
+  /** 'listener-running': the JVM's attach listener was up; 'started': the SIGQUIT handshake started it. */
+  attach: 'listener-running' | 'started';
+  recording: { id: number; name: string; settingsVia: 'overrides' | 'jfc'; bytes: number; chunks: number; endedBy: 'stop' | 'duration' };
+  totals: { reads: number; writes: number; peers: number };
+  /** Peers of connections no longer open at capture time. */
+  unmatched: UnmatchedPeer[];
+  /** What this observation could not see. */
+  unobservable: string[];
+  /** What observing did to the JVM, beyond the recording itself. */
+  effects: string[];
+}

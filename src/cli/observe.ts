@@ -1,15 +1,15 @@
-// --observe <duration> for the report: record the JVM's socket events for
-// that long (src/observe), then let the capture that follows carry the
-// result: "observed" on each socket it explains, "observation" at the top.
-// Ctrl-C or SIGTERM during the window stops the recording and removes its
-// files before the tool dies of the signal.
-import { constants } from 'node:os';
-import { ObserveError, UsageError, type KnetstatError } from '../errors.js';
-import { fdFlags, O_NONBLOCK } from '../linux/procstatus.js';
-import type { Capture } from '../model/types.js';
-import { finish, observe, type ObserveRun } from '../observe/index.js';
+// --observe <duration>, for every command that captures a live process: the
+// observation runs first (src/observe), and the capture made after it
+// carries its result (capturing.ts). On a terminal a spinner shows the
+// window. SIGINT, SIGTERM or SIGHUP during it: the recording is stopped and
+// its files removed (an asynchronous undo step of cleanup.ts, with a bounded
+// wait), then the tool dies of the signal.
+import { interrupted, onInterruptAsync } from '../cleanup.js';
+import { ObserveError, UsageError } from '../errors.js';
+import { observe, type ObserveRun } from '../observe/index.js';
+import { progressReporter } from './progress.js';
 
-/** "10s", "2m", "1h", "500ms"; a bare number is seconds. */
+/** "10s", "2m", "1h", "500ms"; a bare number is seconds. From 1 s to 1 h. */
 export function parseDuration(text: string): number {
   const m = /^([0-9]{1,7})(ms|s|m|h)?$/.exec(text.trim());
   const ms = m ? Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'] : NaN;
@@ -17,45 +17,48 @@ export function parseDuration(text: string): number {
   return ms;
 }
 
-/** Runs the observation; on SIGINT/SIGTERM cleans up, then dies of the signal. */
-export async function runObservation(pid: number, duration: string, warn: (msg: string) => void): Promise<ObserveRun | undefined> {
-  const durationMs = parseDuration(duration);
+/** An observation, or why there is none (the report then stands without it). */
+export type ObserveOutcome = { run: ObserveRun; failed?: undefined } | { run?: undefined; failed: ObserveError };
+
+/**
+ * Observes pid for durationMs. A JVM that cannot be observed is an outcome,
+ * not an error, except when the caller may not act on it at all
+ * ('not-permitted', thrown: exit 2, like any target it may not inspect).
+ */
+export async function observeTarget(pid: number, durationMs: number, quiet?: boolean): Promise<ObserveOutcome> {
+  const progress = progressReporter(quiet);
   const ac = new AbortController();
-  let got: NodeJS.Signals | undefined;
-  const onSignal = (s: NodeJS.Signals) => { got ??= s; ac.abort(); };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const seconds = Math.round(durationMs / 1000);
+  let tick: NodeJS.Timeout | undefined;
+  progress.say(`--observe: attaching to pid ${pid}`);
+  const running = observe(pid, {
+    durationMs,
+    signal: ac.signal,
+    onStarted: () => {
+      const t0 = Date.now();
+      const show = () => {
+        const s = Math.floor((Date.now() - t0) / 1000);
+        progress.say(s < seconds ? `--observe: recording pid ${pid}'s socket reads and writes (JFR): ${s} s of ${seconds} s` : '--observe: stopping the recording, reading it');
+      };
+      show();
+      tick = setInterval(show, 1000);
+      tick.unref();
+    },
+  });
+  const unregister = onInterruptAsync(async () => {
+    ac.abort();
+    await running.catch(() => undefined);
+  });
   try {
-    return await observe(pid, { durationMs, signal: ac.signal });
+    return { run: await running };
   } catch (e) {
-    if (got) {
-      process.removeListener('SIGINT', onSignal);
-      process.removeListener('SIGTERM', onSignal);
-      process.kill(process.pid, got);
-      process.exit(128 + (constants.signals[got] ?? 15));
-    }
-    // The JVM could not be observed: the report still stands, without it (exit 3).
-    if (e instanceof ObserveError && e.kind !== 'not-permitted') {
-      warn(`${e.message}${(e as KnetstatError).remedy ? ` (${(e as KnetstatError).remedy})` : ''}`);
-      return undefined;
-    }
+    // Interrupted: the signal handler ends the tool once the recording is stopped; nothing more is written.
+    if (interrupted()) await new Promise<never>(() => { /* never */ });
+    if (e instanceof ObserveError && e.kind !== 'not-permitted') return { failed: e };
     throw e;
   } finally {
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
+    clearInterval(tick);
+    unregister();
+    progress.stop();
   }
-}
-
-/** Puts the observation into a capture taken after it: per socket "observed", top-level "observation". */
-export function applyObservation(cap: Capture, run: ObserveRun): void {
-  const refs = cap.sockets.map((s) => {
-    const flags = s.fd >= 0 ? fdFlags(cap.process.pid, s.fd) : undefined;
-    return { key: s.inode, protocol: s.protocol, state: s.state, local: s.local, remote: s.remote, ...(flags !== undefined ? { nonBlocking: (flags & O_NONBLOCK) !== 0 } : {}) };
-  });
-  const { perSocket, observation } = finish(run, refs);
-  for (const s of cap.sockets) {
-    const o = perSocket.get(s.inode);
-    if (o) s.observed = o;
-  }
-  cap.observation = observation;
 }

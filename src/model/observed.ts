@@ -52,3 +52,10 @@ export interface Observation {
   /** What observing did to the JVM, beyond the recording itself. */
   effects: string[];
 }
+
+/** --observe was asked for, and the JVM could not be observed (attach disabled, no JFR, no answer ...). */
+export interface NotObserved {
+  /** ObserveError's kind: attach-disabled, no-jfr, timeout, exited, no-sigquit, not-hotspot ... */
+  kind: string;
+  reason: string;
+}

@@ -3,20 +3,19 @@
 // (the target's user can ptrace a process of its own uid): answers are size
 // capped and checked; a helper that does not answer in time is killed.
 //
-// Credentials, as src/linux/privdrop.ts does it for --probe-jdk (util-linux
-// setpriv, found only as a root-owned system binary, never through $PATH):
-// as root, --reuid/--regid the JVM's effective uid/gid, --groups its
-// supplementary groups, no capabilities, an empty bounding set (except for
-// a root JVM: reaching its /proc/<pid>/root takes root's capabilities); always
-// --no-new-privs. As the JVM's own user: setpriv --no-new-privs only. Anyone
-// else: refused (HotSpot would refuse the connection anyway). The child gets
+// Credentials through src/linux/privdrop.ts ('observe-helper': the JVM's
+// effective uid/gid and groups, no capabilities unless the JVM is root's,
+// no_new_privs, no parent-death signal; why, there), as for --probe-jdk. As
+// the JVM's own user: no_new_privs only. Anyone else: refused (HotSpot would
+// refuse the connection anyway). The child gets
 // an empty environment, / as cwd, and its own process group (a terminal's
 // Ctrl-C reaches the tool only, which then cleans up through the helper);
 // when the tool dies the helper sees its stdin close, removes the trigger
 // file if it made one, and exits.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { ObserveError } from '../errors.js';
+import { runAsArgv } from '../linux/privdrop.js';
 
 export interface TargetCreds {
   pid: number;
@@ -40,30 +39,6 @@ function helperSource(): string {
   return readFileSync(url, 'utf8');
 }
 
-/** setpriv in a root-owned directory, itself root-owned and writable by no one else. */
-function setprivPath(): string {
-  for (const p of ['/usr/bin/setpriv', '/bin/setpriv', '/usr/sbin/setpriv', '/sbin/setpriv']) {
-    try {
-      const st = statSync(p);
-      if (st.isFile() && st.uid === 0 && (st.mode & 0o022) === 0) return p;
-    } catch { /* not here */ }
-  }
-  throw new ObserveError('--observe needs setpriv (util-linux) to act as the JVM\'s user', { kind: 'not-permitted', remedy: 'install util-linux' });
-}
-
-/** The argv prefix that runs the helper as the JVM's user with no new privileges. */
-function asArgv(c: TargetCreds): string[] {
-  const euid = process.geteuid?.() ?? -1;
-  if (euid === 0) {
-    // A root JVM's /proc/<pid>/root needs a caller with its capabilities (ptrace access): root stays root for it.
-    const caps = c.uid === 0 ? [] : ['--bounding-set=-all', '--inh-caps=-all'];
-    return [setprivPath(), `--reuid=${c.uid}`, `--regid=${c.gid}`,
-      ...(c.groups.length ? [`--groups=${c.groups.join(',')}`] : ['--clear-groups']), ...caps, '--no-new-privs', '--'];
-  }
-  if (euid === c.uid && process.getegid?.() === c.gid) return [setprivPath(), '--inh-caps=-all', '--no-new-privs', '--'];
-  throw new ObserveError(`observing a JVM of uid ${c.uid} needs root or that user`, { kind: 'not-permitted', remedy: 'run knetstat-java as root (sudo) or as the JVM\'s user' });
-}
-
 export class AsUser {
   private child: ChildProcess;
   private nextId = 1;
@@ -73,7 +48,7 @@ export class AsUser {
   private frame: { id: number; left: number } | undefined;
   private dead: Error | undefined;
   private constructor(readonly creds: TargetCreds) {
-    const [cmd, ...pre] = asArgv(creds);
+    const [cmd, ...pre] = runAsArgv(creds, 'observe-helper');
     this.child = spawn(cmd!, [...pre, process.execPath, '--input-type=module', '--no-warnings', '-e', helperSource()], {
       cwd: '/', env: {}, detached: true, stdio: ['pipe', 'pipe', 'pipe'],
     });

@@ -16,10 +16,11 @@
 // Before any signal: -XX:+DisableAttachMechanism (command line, environment,
 // perf data) is refused, since SIGQUIT would then only print a thread dump
 // into the application's output.
-import { readFileSync } from 'node:fs';
+import { constants } from 'node:os';
 import { ObserveError, TargetError } from '../errors.js';
-import { attachStatus, catchesSignal, sameProcess, SIGQUIT, startTime } from '../linux/procstatus.js';
-import { ProcessHandle } from '../linux/signal.js';
+import { hasExited, startTime } from '../linux/lifetime.js';
+import { ProcessHandle } from '../linux/pidfd.js';
+import { catchesSignal, cmdlineOrUndefined, environ, maps, status } from '../linux/proc.js';
 import { AsUser, HelperRefusal } from './asuser.js';
 import { attachDisabledByFlags, attachSupported, parsePerfData } from './hsperf.js';
 import { encodeRequest, parseReply, type Reply } from './protocol.js';
@@ -29,6 +30,8 @@ export interface AttachOptions {
   listenerTimeoutMs?: number;
   /** Default time one command may take. */
   requestTimeoutMs?: number;
+  /** Aborted (the tool was interrupted): stop waiting for the listener. */
+  signal?: AbortSignal;
 }
 
 export interface AttachTarget {
@@ -46,24 +49,16 @@ export interface AttachTarget {
 export type AttachHow = 'listener-running' | 'started';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const SIGQUIT = constants.signals.SIGQUIT;
 
-function environ(pid: number): Record<string, string> {
-  const env: Record<string, string> = {};
-  try {
-    for (const kv of readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0')) {
-      const eq = kv.indexOf('=');
-      if (eq > 0) env[kv.slice(0, eq)] = kv.slice(eq + 1);
-    }
-  } catch { /* not readable: the perf data may still tell */ }
-  return env;
+/** The same process as when its start time was read: not exited, not exiting, the pid not reused. */
+function sameProcess(pid: number, start: number): boolean {
+  return !hasExited(pid, start);
 }
 
-function cmdline(pid: number): string[] {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').filter((a, i, all) => a !== '' || i < all.length - 1);
-  } catch {
-    return [];
-  }
+/** Its environment, {} when unreadable (the perf data may still tell). */
+function environOrEmpty(pid: number): Record<string, string> {
+  try { return environ(pid); } catch { return {}; }
 }
 
 /** Which JVM the process runs, from the libraries it maps. */
@@ -74,7 +69,8 @@ export function parseVmKind(maps: string): 'hotspot' | 'openj9' | 'none' {
 
 function vmKind(pid: number): 'hotspot' | 'openj9' | 'none' | 'unknown' {
   try {
-    return parseVmKind(readFileSync(`/proc/${pid}/maps`, 'latin1'));
+    const m = maps(pid);
+    return m === undefined ? 'unknown' : parseVmKind(m);
   } catch {
     return 'unknown';
   }
@@ -94,15 +90,16 @@ export class AttachSession {
 
   /** Attaches to pid; throws ObserveError (or TargetError when there is no such process). */
   static async open(pid: number, opts: AttachOptions = {}): Promise<AttachSession> {
-    const status = attachStatus(pid);
-    if (status.state === 'Z' || status.state === 'X') throw new TargetError(`process ${pid} has exited (zombie)`);
+    const st = status(pid);
+    if (st.state === 'Z' || st.state === 'X') throw new TargetError(`process ${pid} has exited (zombie)`);
     const start = startTime(pid);
+    if (start === undefined) throw new TargetError(`no such process: ${pid}`, { errno: 'ESRCH' });
     const target: AttachTarget = {
       pid,
-      nspid: status.nspid.at(-1) ?? pid,
-      uid: status.uids[1] ?? status.uids[0] ?? -1,
-      gid: status.gids[1] ?? status.gids[0] ?? -1,
-      groups: status.groups,
+      nspid: st.nspid.at(-1) ?? pid,
+      uid: st.uids[1] ?? st.uids[0] ?? -1,
+      gid: st.gids[1] ?? st.gids[0] ?? -1,
+      groups: st.groups,
       start,
     };
     if (target.uid < 0 || target.gid < 0) throw new ObserveError(`cannot read the credentials of process ${pid}`, { kind: 'no-access' });
@@ -111,7 +108,7 @@ export class AttachSession {
     let files: AsUser | undefined;
     try {
       files = await AsUser.start({ pid, nspid: target.nspid, uid: target.uid, gid: target.gid, groups: target.groups });
-      const how = await AttachSession.reachListener(target, files, handle, opts.listenerTimeoutMs ?? 10_000);
+      const how = await AttachSession.reachListener(target, files, handle, opts.listenerTimeoutMs ?? 10_000, opts.signal);
       return new AttachSession(target, how, files, handle, opts.requestTimeoutMs ?? 10_000);
     } catch (e) {
       files?.close();
@@ -120,7 +117,7 @@ export class AttachSession {
     }
   }
 
-  private static async reachListener(t: AttachTarget, files: AsUser, handle: ProcessHandle, timeoutMs: number): Promise<AttachHow> {
+  private static async reachListener(t: AttachTarget, files: AsUser, handle: ProcessHandle, timeoutMs: number, signal?: AbortSignal): Promise<AttachHow> {
     const probe = async () => String((await files.call('probe')).socket);
     const first = await probe();
     if (first === 'ready') return 'listener-running';
@@ -128,7 +125,7 @@ export class AttachSession {
     // Refuse before any signal when attach is disabled.
     const perf = String((await files.call('perfData')).perf ?? '');
     const supported = attachSupported(parsePerfData(Buffer.from(perf, 'base64')));
-    const byFlags = attachDisabledByFlags(cmdline(t.pid), environ(t.pid));
+    const byFlags = attachDisabledByFlags(cmdlineOrUndefined(t.pid) ?? [], environOrEmpty(t.pid));
     if (supported === false || (supported === undefined && byFlags === true)) {
       throw new ObserveError(`process ${t.pid} runs with -XX:+DisableAttachMechanism: it cannot be observed`, { kind: 'attach-disabled', remedy: 'restart it without -XX:+DisableAttachMechanism, or start the recording in the JVM itself (-XX:StartFlightRecording)' });
     }
@@ -137,7 +134,7 @@ export class AttachSession {
     if (vm !== 'hotspot') {
       throw new ObserveError(`process ${t.pid} is ${vm === 'openj9' ? 'an OpenJ9 JVM' : vm === 'none' ? 'not a JVM (no libjvm.so mapped)' : 'of unknown kind (its memory map is unreadable)'}: only HotSpot's attach protocol is spoken; not signalled`, { kind: 'not-hotspot' });
     }
-    const catches = () => catchesSignal(attachStatus(t.pid), SIGQUIT);
+    const catches = () => catchesSignal(status(t.pid), SIGQUIT);
     if (!catches()) {
       throw new ObserveError(
         `process ${t.pid} has no attach listener and does not handle SIGQUIT (-Xrs, or not a HotSpot JVM): not signalled, since SIGQUIT would end it`,
@@ -153,6 +150,7 @@ export class AttachSession {
         await sleep(delay);
         spent += delay;
         if (!sameProcess(t.pid, t.start)) throw new ObserveError(`process ${t.pid} exited`, { kind: 'exited' });
+        if (signal?.aborted) throw new ObserveError('observation interrupted', { kind: 'interrupted' });
         const s = await probe();
         if (s === 'ready') return 'started';
         if (s === 'bogus') throw new ObserveError(`/tmp/.java_pid${t.nspid} of process ${t.pid} is not its attach socket: not connecting`, { kind: 'bogus-socket' });

@@ -10,6 +10,7 @@ import { FormatError, ObserveError, UsageError } from '../errors.js';
 import { SocketActivity } from './activity.js';
 import { AttachSession, type AttachHow, type AttachOptions } from './attach.js';
 import type { Observation } from '../model/observed.js';
+import type { Capture } from '../model/types.js';
 import { attribute, type Observed, type SocketRef } from './attribute.js';
 import { Chunk } from './jfr/recording.js';
 import { chunkHeader } from './jfr/recording.js';
@@ -18,7 +19,6 @@ import { recordSocketEvents, type RecordingInfo, type RecordOptions } from './re
 
 export type { SocketRef } from './attribute.js';
 export type { Observed, Observation, UnmatchedPeer } from '../model/observed.js';
-export { timedReadHint } from './hint.js';
 
 export interface ObserveOptions extends AttachOptions {
   durationMs: number;
@@ -128,4 +128,22 @@ export function finish(run: ObserveRun, sockets: readonly SocketRef[]): { perSoc
       effects: effects(run),
     },
   };
+}
+
+/**
+ * Puts an observation into a capture taken after it: "observed" on each socket
+ * it explains, "observation" at the top. The sockets' blocking mode (read by
+ * the capture) tells a selector's reads from a blocking channel's.
+ */
+export function applyObservation(cap: Capture, run: ObserveRun): void {
+  const refs: SocketRef[] = cap.sockets.map((s) => ({
+    key: s.inode, protocol: s.protocol, state: s.state, local: s.local, remote: s.remote,
+    ...(s.nonBlocking ? { nonBlocking: s.nonBlocking.value } : {}),
+  }));
+  const { perSocket, observation } = finish(run, refs);
+  for (const s of cap.sockets) {
+    const o = perSocket.get(s.inode);
+    if (o) s.observed = o;
+  }
+  cap.observation = observation;
 }

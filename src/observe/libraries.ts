@@ -1,23 +1,12 @@
-// mappings/libraries.json: which library a stack frame's class belongs to.
-import { readFileSync } from 'node:fs';
+// Which library a stack frame's class belongs to, by the table
+// mappings/libraries.json (loaded by mappings.ts).
+import { mappings, type LibraryRow } from '../mappings.js';
 
-export interface LibraryRow {
-  prefix: string;
-  library: string;
-  /** An I/O helper other libraries build on (Okio under OkHttp): a deeper non-io match wins. */
-  layer?: 'io';
-  source: string;
-}
-
-let rows: LibraryRow[] | undefined;
+export type { LibraryRow } from '../mappings.js';
 
 /** The table, longest prefix first. */
 export function libraryTable(): LibraryRow[] {
-  if (!rows) {
-    const t = JSON.parse(readFileSync(new URL('../../mappings/libraries.json', import.meta.url), 'utf8')) as { rows: LibraryRow[] };
-    rows = [...t.rows].sort((a, b) => b.prefix.length - a.prefix.length);
-  }
-  return rows;
+  return mappings().libraries;
 }
 
 /** The row whose prefix names this class's package (or the class itself, or an enclosing class). */

@@ -145,6 +145,8 @@ export async function recordSocketEvents(session: AttachSession, opts: RecordOpt
     } else {
       settings = ['settings=none', ...SOCKET_EVENTS.flatMap((e) => [`+${e}#enabled=true`, `+${e}#threshold=0ms`, `+${e}#stackTrace=true`, `+${e}#throttle=off`])].join(' ');
     }
+    // Interrupted while attaching: no recording is started at all.
+    if (opts.signal?.aborted) throw new ObserveError('observation interrupted', { kind: 'interrupted' });
     const grace = Math.max(30, seconds);
     const startLine = `JFR.start name=${name} ${settings} disk=true maxsize=${maxBytes} duration=${seconds + grace}s filename=/tmp/${dumpName} dumponexit=false`;
     const started = await session.jcmd(startLine, 30_000);

@@ -1,14 +1,15 @@
 // The pure parts of --observe: the attach protocol's bytes and answers, the
 // /proc and perf-data facts attaching decides on, attribution of peers to
 // sockets, the library table, the O_NONBLOCK hint.
+import { constants } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { ObserveError, UsageError } from '../../src/errors.js';
 import { parseDuration } from '../../src/cli/observe.js';
+import { nonBlockingHint } from '../../src/java/nonblocking.js';
+import { catchesSignal, parseStat, parseStatus } from '../../src/linux/proc.js';
 import { parseVmKind } from '../../src/observe/attach.js';
-import { catchesSignal, parseAttachStatus, parseFdinfoFlags, parseStartTime, SIGQUIT, O_NONBLOCK } from '../../src/linux/procstatus.js';
 import { classifyStack, normalizeAddress, readers, SocketActivity } from '../../src/observe/activity.js';
 import { attribute, type SocketRef } from '../../src/observe/attribute.js';
-import { timedReadHint } from '../../src/observe/hint.js';
 import { attachDisabledByFlags, attachSupported, parsePerfData } from '../../src/observe/hsperf.js';
 import type { Frame, SocketIo } from '../../src/observe/jfr/socket.js';
 import { libraryOf, libraryRow, libraryTable } from '../../src/observe/libraries.js';
@@ -18,7 +19,7 @@ describe('attach protocol 1', () => {
   it('a request is version, operation and exactly three arguments, each NUL-terminated', () => {
     expect(encodeRequest('jcmd', ['VM.version']).toString('latin1')).toBe('1\0jcmd\0VM.version\0\0\0');
     expect(encodeRequest('properties').toString('latin1')).toBe('1\0properties\0\0\0\0');
-    expect(() => encodeRequest('jcmd', ['x'.repeat(1025)])).toThrow(ObserveError);
+    expect(() => encodeRequest('jcmd', ['x'.repeat(1025)])).toThrow(UsageError);
     expect(() => encodeRequest('jcmd', ['a\0b'])).toThrow(/NUL/);
     expect(() => encodeRequest('operation-too-long')).toThrow(/too long/);
   });
@@ -66,6 +67,8 @@ describe('attach protocol 1', () => {
 describe('what attaching decides on', () => {
   const status = (cgt: string, ign = '0000000000000000') => `Name:\tjava\nState:\tS (sleeping)\nNSpid:\t4242\t17\nUid:\t1000\t1000\t1000\t1000\nGid:\t1001\t1001\t1001\t1001\nGroups:\t4 24 1001 \nSigBlk:\t0000000000000000\nSigIgn:\t${ign}\nSigCgt:\t${cgt}\n`;
 
+  const SIGQUIT = constants.signals.SIGQUIT;
+  const parseAttachStatus = parseStatus;
   it('NSpid, credentials, groups; SIGQUIT only when caught and not ignored', () => {
     const s = parseAttachStatus(status('2000000101005ccd'));
     expect(s.nspid).toEqual([4242, 17]);
@@ -79,11 +82,8 @@ describe('what attaching decides on', () => {
     expect(catchesSignal(parseAttachStatus('Name:\tx\n'), SIGQUIT)).toBe(false);
   });
 
-  it('start time survives a comm with spaces and parentheses; fdinfo flags are octal', () => {
-    expect(parseStartTime('4242 (my (odd) app) S 1 4242 4242 0 -1 4194560 1 0 0 0 5 3 0 0 20 0 27 0 123456 7 8')).toBe(123456);
-    expect(parseFdinfoFlags('pos:\t0\nflags:\t02004002\nmnt_id:\t9\n')! & O_NONBLOCK).toBe(O_NONBLOCK);
-    expect(parseFdinfoFlags('pos:\t0\nflags:\t02000002\n')! & O_NONBLOCK).toBe(0);
-    expect(parseFdinfoFlags('nothing')).toBeUndefined();
+  it('start time survives a comm with spaces and parentheses', () => {
+    expect(parseStat('4242 (my (odd) app) S 1 4242 4242 0 -1 4194560 1 0 0 0 5 3 0 0 20 0 27 0 123456 7 8')?.startTime).toBe(123456);
   });
 
   it('perf data: sun.rt.jvmCapabilities says whether attach is supported', () => {
@@ -170,31 +170,6 @@ describe('what a read stack says', () => {
   });
 });
 
-describe('table mappings/libraries.json', () => {
-  const rows = libraryTable();
-  it('rows have a package prefix, a name and the library\'s own source; no prefix twice', () => {
-    expect(rows.length).toBeGreaterThanOrEqual(30);
-    for (const r of rows) {
-      expect(r.prefix, JSON.stringify(r)).toMatch(/^[a-z][a-z0-9_]*(\.[a-zA-Z_][a-zA-Z0-9_]*)*$/);
-      expect(r.library.trim().length, r.prefix).toBeGreaterThan(1);
-      expect(r.source, r.prefix).toMatch(/^https:\/\/[a-z0-9.-]+\.[a-z]{2,}\//);
-      expect(r.source, r.prefix).not.toMatch(/stackoverflow|medium\.com|baeldung|mvnrepository/);
-      if (r.layer !== undefined) expect(r.layer).toBe('io');
-    }
-    expect(new Set(rows.map((r) => r.prefix)).size).toBe(rows.length);
-  });
-
-  it('has every library the issue names', () => {
-    const want: [string, string][] = [
-      ['org.postgresql', 'PostgreSQL JDBC'], ['com.mysql.cj', 'MySQL Connector/J'], ['com.zaxxer.hikari', 'HikariCP'], ['org.apache.hc', 'Apache HttpClient 5'],
-      ['okhttp3', 'OkHttp'], ['redis.clients.jedis', 'Jedis'], ['io.lettuce', 'Lettuce'], ['org.apache.kafka', 'Kafka client'], ['io.netty', 'Netty'],
-      ['org.eclipse.jetty', 'Jetty'], ['org.apache.coyote', 'Tomcat'], ['org.apache.tomcat', 'Tomcat'], ['com.datastax', 'DataStax Java Driver (Cassandra)'],
-      ['com.mongodb', 'MongoDB Java Driver'], ['software.amazon.awssdk', 'AWS SDK for Java 2'],
-    ];
-    for (const [prefix, library] of want) expect(rows.find((r) => r.prefix === prefix)?.library, prefix).toBe(library);
-  });
-});
-
 function ev(kind: 'read' | 'write', address: string, port: number, timeout: number, frames: Frame[], bytes = 10): SocketIo {
   return { kind, startTime: 1, duration: 1, thread: 't', host: null, address, port, timeout: kind === 'read' ? timeout : undefined, bytes, endOfStream: false, frames, truncated: false };
 }
@@ -273,13 +248,32 @@ describe('attribution: peers to sockets', () => {
 });
 
 describe('the O_NONBLOCK hint without --observe', () => {
+  const nb = { nonBlocking: { value: true, source: 'procfs' as const } };
+  const blocking = { nonBlocking: { value: false, source: 'procfs' as const } };
+  const both = ['java.net.Socket', 'java.nio.channels.SocketChannel'];
+  const jdk = (feature: number, properties: Record<string, string> = {}) => ({ feature, properties });
   it('a non-blocking java.net.Socket on JDK 13+ had a timed read or connect', () => {
-    expect(timedReadHint({ flags: 0o2004002, jdkFeature: 17, api: 'socket' })!.text).toMatch(/a timeout was used, --observe shows its value/);
-    expect(timedReadHint({ flags: 0o2004002, jdkFeature: 21 })!.text).toMatch(/if it is a java.net.Socket/);
-    expect(timedReadHint({ flags: 0o2000002, jdkFeature: 17, api: 'socket' })).toBeUndefined();
-    expect(timedReadHint({ flags: 0o2004002, jdkFeature: 11, api: 'socket' })).toBeUndefined();
-    expect(timedReadHint({ flags: 0o2004002, jdkFeature: 17, api: 'channel' })).toBeUndefined();
-    expect(timedReadHint({ flags: 0o2004002, jdkFeature: 17, api: 'socket', properties: { 'jdk.net.usePlainSocketImpl': 'true' } })).toBeUndefined();
-    expect(timedReadHint({ flags: undefined, jdkFeature: 17 })).toBeUndefined();
+    expect(nonBlockingHint(nb, 'connected', ['java.net.Socket'], jdk(17))).toBe('a timeout was used (the fd is non-blocking after a timed read/connect); --observe shows its value');
+    expect(nonBlockingHint(nb, 'accepted', ['java.net.Socket'], jdk(13))).toMatch(/^a timeout was used/);
+    // JDK 19+: a virtual thread's I/O makes the fd non-blocking too.
+    expect(nonBlockingHint(nb, 'connected', ['java.net.Socket'], jdk(21))).toMatch(/unless a virtual thread did its I\/O/);
+    expect(nonBlockingHint(nb, 'connected', ['java.net.Socket'], jdk(17))).not.toMatch(/virtual/);
+  });
+  it('where the kernel cannot tell the Socket from the SocketChannel, says what the flag means for each', () => {
+    const h = nonBlockingHint(nb, 'connected', both, jdk(17))!;
+    expect(h).toMatch(/^as a Socket: a timeout was used .*As a SocketChannel: configureBlocking\(false\) or an asynchronous channel, which says nothing about a timeout$/);
+    expect(nonBlockingHint(nb, 'listening', ['java.net.ServerSocket', 'java.nio.channels.ServerSocketChannel'], jdk(17))).toMatch(/^as a ServerSocket: a timeout was used \(the fd is non-blocking after a timed accept \(ServerSocket.setSoTimeout\)\); its value is in no socket option/);
+  });
+  it('nothing for channels, blocking fds, old JDKs, PlainSocketImpl, UDP, or an unknown JDK', () => {
+    expect(nonBlockingHint(nb, 'connected', ['java.nio.channels.SocketChannel'], jdk(17))).toBeUndefined();
+    expect(nonBlockingHint(blocking, 'connected', both, jdk(17))).toBeUndefined();
+    expect(nonBlockingHint({}, 'connected', both, jdk(17))).toBeUndefined();
+    expect(nonBlockingHint(nb, 'connected', both, jdk(11))).toBeUndefined();
+    expect(nonBlockingHint(nb, 'connected', both, jdk(17, { 'jdk.net.usePlainSocketImpl': 'true' }))).toBeUndefined();
+    expect(nonBlockingHint(nb, 'connected', both, jdk(17, { 'jdk.net.usePlainSocketImpl': 'false' }))).toBeDefined();
+    expect(nonBlockingHint(nb, 'connected', both, jdk(21, { 'jdk.net.usePlainSocketImpl': 'true' }))).toBeDefined(); // gone after 17
+    expect(nonBlockingHint(nb, 'udp', ['java.net.DatagramSocket'], jdk(17))).toBeUndefined();
+    expect(nonBlockingHint(nb, 'connected', both, { properties: {} })).toBeUndefined();
+    expect(nonBlockingHint(nb, 'connected', both, undefined)).toBeUndefined();
   });
 });

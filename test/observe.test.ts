@@ -10,16 +10,15 @@ import { chownSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, 
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { capture } from '../src/capture.js';
-import { applyObservation } from '../src/cli/observe.js';
 import { ObserveError } from '../src/errors.js';
-import { fdFlags, O_NONBLOCK } from '../src/linux/procstatus.js';
+import { nonBlockingHint } from '../src/java/nonblocking.js';
+import { fdFlags, O_NONBLOCK } from '../src/linux/proc.js';
 import type { Capture, RawSocket } from '../src/model/types.js';
 import { readers } from '../src/observe/activity.js';
 import { AttachSession } from '../src/observe/attach.js';
-import { timedReadHint } from '../src/observe/hint.js';
-import { observe, type ObserveOptions, type ObserveRun } from '../src/observe/index.js';
+import { applyObservation, observe, type ObserveOptions, type ObserveRun } from '../src/observe/index.js';
 import { Chunk, chunkHeader } from '../src/observe/jfr/recording.js';
-import { CLI } from './helpers/cli.js';
+import { CLI, runCli } from './helpers/cli.js';
 import { ROOT, WORK } from './helpers/jvm.js';
 import { alive, baseRuntime, compileHttpClientPool, entries, JDKS, jvmTmp, startLab, TEST_UID, type Jdk, type Lab } from './helpers/observe.js';
 
@@ -158,9 +157,10 @@ describe.each(JDKS)('--observe on $name', (jdk) => {
       const s = socketOf(cap, t.localPort, t.remotePort);
       const nb = ((fdFlags(l.pid, s.fd) ?? 0) & O_NONBLOCK) !== 0;
       const timedRead = t.api === 'socket' && t.soTimeout > 0 && t.id !== 'idle.c';
+      expect(s.nonBlocking, t.id).toEqual({ value: nb, source: 'procfs' }); // what the capture read
       if (t.api === 'socket') {
         expect(nb, `${t.id} non-blocking`).toBe(timedRead);
-        expect(timedReadHint({ flags: fdFlags(l.pid, s.fd), jdkFeature: jdk.feature, api: 'socket' }) !== undefined, t.id).toBe(timedRead);
+        expect(nonBlockingHint(s, 'connected', ['java.net.Socket'], { feature: jdk.feature, properties: {} }) !== undefined, t.id).toBe(timedRead);
       }
       if (t.api === 'selector') expect(nb).toBe(true);
       if (t.api === 'channel') expect(nb).toBe(false);
@@ -183,8 +183,13 @@ describe.each(JDKS)('--observe on $name', (jdk) => {
     const err = await observe(l.pid, { durationMs: 1000 }).catch((e) => e);
     expect(err).toBeInstanceOf(ObserveError);
     expect(err.kind).toBe('no-sigquit');
-    expect(err.exitCode).toBe(3);
     expect(err.message).toMatch(/does not handle SIGQUIT .*not signalled/);
+    // The CLI: the report without the observation, why, exit 3.
+    const cli = runCli([String(l.pid), '--observe', '1s', '-f', 'json']);
+    expect(cli.code, cli.stderr).toBe(3);
+    expect(JSON.parse(cli.stdout).notObserved).toMatchObject({ kind: 'no-sigquit' });
+    expect(JSON.parse(cli.stdout).observation).toBeUndefined();
+    expect(cli.stderr).toMatch(/warning: not observed: process \d+ has no attach listener and does not handle SIGQUIT/);
     expect(readdirSync(`/proc/${l.pid}/cwd`).filter((n) => n.startsWith('.attach_pid'))).toEqual([]);
     l.send('burst 1');
     await l.next('DONE');

@@ -136,7 +136,7 @@ function timeoutText(t: number): string {
 
 /**
  * soTimeout: every read timeout --observe saw on the socket must meet the
- * expectation, 0 being infinite (it fails any max, and a min >= 1). No
+ * expectation, 0 being infinite (it fails a max, and a min >= 1). No
  * observation, or no read on the socket in the window, is unknown: never a guess.
  */
 function checkSoTimeout(s: ReportSocket, e: OptionExpectation, obs: Observing, failures: string[], unknowns: string[]): void {
@@ -157,9 +157,10 @@ function checkSoTimeout(s: ReportSocket, e: OptionExpectation, obs: Observing, f
   if (!o || o.reads === 0) { unknown(`no read observed in ${sec} s`); return; }
   if (o.soTimeout.length === 0) { unknown(`its ${o.reads} read(s) in ${sec} s cannot carry a timeout (SocketChannel or selector reads)`); return; }
   const ok = (t: number) => {
-    const v = t === 0 ? Infinity : t;
     if (e.kind === 'exact') return t === e.value;
-    return (e.min === undefined || v >= e.min) && (e.max === undefined || v <= e.max);
+    // 0 is no timeout at all: it meets no bound but an explicit min 0 without a max ("any, even none").
+    if (t === 0) return e.min === 0 && e.max === undefined;
+    return (e.min === undefined || t >= e.min) && (e.max === undefined || t <= e.max);
   };
   const bad = o.soTimeout.filter((t) => !ok(t));
   if (!bad.length) return;

@@ -159,7 +159,8 @@ function analyzeSocket(s: RawSocket, ctx: Ctx): ReportSocket {
   }
 
   frameworkHints(s, r, ctx.sysctl, hints);
-  if (s.nonBlocking) {
+  // The hint points to --observe: not where the observation saw this socket's reads.
+  if (s.nonBlocking && !(s.observed && s.observed.reads > 0)) {
     const h = nonBlockingHint(s, r, apis, ctx.capture.process.jvm);
     if (h) hints.push(h);
   }

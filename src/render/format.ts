@@ -66,10 +66,10 @@ export function observedLines(s: Pick<ReportSocket, 'observed' | 'remote'>): str
   if (o.reads === 0) line = `read timeout${group}: no read observed in ${sec}${o.writes ? `; ${writes}` : ''}`;
   else {
     const timeouts = o.soTimeout.length === 0
-      ? 'none can apply to these reads (see below)'
-      : o.soTimeout.map((t) => (t === 0 ? 'setSoTimeout(0): none, infinite (a read waits forever if the peer goes silent)' : `setSoTimeout(${t})`)).join(', ');
+      ? `none applies to these ${plural(o.reads, 'read')} (see below)`
+      : `${o.soTimeout.map((t) => (t === 0 ? 'none (setSoTimeout(0): infinite, a read waits forever if the peer goes silent)' : `setSoTimeout(${t})`)).join(', ')} on ${plural(o.reads, 'read')}`;
     const readers = o.readers.map((r) => `${r.frame}${r.library ? ` (${r.library})` : ''}`).join(', ');
-    line = `read timeout${group}: ${timeouts} on ${plural(o.reads, 'read')}; ${plural(o.bytesRead, 'byte')} read, ${writes} in ${sec}${readers ? `; read by ${readers}` : ''}`;
+    line = `read timeout${group}: ${timeouts}; ${plural(o.bytesRead, 'byte')} read, ${writes} in ${sec}${readers ? `; read by ${readers}` : ''}`;
   }
   return [line, ...(o.notes ?? []).filter((n) => !SAID.some((re) => re.test(n))).map((n) => `observed: ${n}`)];
 }

@@ -169,6 +169,9 @@ describe.each(JDKS)('--observe on $name', (jdk) => {
     // The JVM goes on as before, and a second observation finds the listener running.
     const again = await observeBurst(l, 3, {}, 1500);
     expect(again.run.attach).toBe('listener-running');
+    // The repository JFR made anew for the second recording (the first one's was removed) goes too.
+    expect(again.run.recording.repository).toMatchObject({ createdByUs: true, removed: true });
+    expect([...entries(jvmTmp(l.pid)).keys()].filter((n) => !tmpBefore.has(n))).toEqual([`.java_pid${l.pid}`]);
     expect(alive(l.pid)).toBe(true);
   });
 

@@ -15,8 +15,9 @@
 // Recordings are addressed by their numeric id (JDK 25 allows two
 // recordings with one name): other recordings are never touched.
 // JFR creates its repository (java.io.tmpdir/<date>_<pid>) when a disk
-// recording starts; when it did so for us, and it is empty after the stop,
-// we remove it (JFR makes a new one when it needs one again).
+// recording starts and none exists; when it did so for us (its path changed),
+// and it is empty after the stop, we remove it (JFR makes a new one, under a
+// new name, when it needs one again).
 import { randomBytes } from 'node:crypto';
 import { ObserveError, UsageError } from '../errors.js';
 import type { AttachSession } from './attach.js';
@@ -124,9 +125,11 @@ export async function recordSocketEvents(session: AttachSession, opts: RecordOpt
   };
   const repository = { createdByUs: false, removed: false } as RecordingInfo['repository'];
   const removeRepository = async () => {
-    if (repoBefore !== undefined || repository.removed) return;
+    if (repository.removed) return;
     const now = parseProperties((await session.execute('properties')).text).get('jdk.jfr.repository');
-    if (!now) return;
+    // JFR keeps using an existing repository, and makes a new one (a new name) when there is none or it
+    // was removed (by an earlier observation of ours, say): a path other than before is this recording's.
+    if (!now || now === repoBefore) return;
     repository.path = now;
     repository.createdByUs = true;
     // Only when no recording (anyone's) is left: JFR still writes there otherwise.

@@ -288,10 +288,13 @@ export const O_NONBLOCK = constants.O_NONBLOCK;
  * reused since the listing). undefined when unreadable, gone or reused.
  */
 export function fdFlags(pid: number, fd: number, inode?: number): number | undefined {
-  let info: Record<string, string>;
-  try { info = fdinfo(pid, fd); } catch { return undefined; }
-  if (inode !== undefined && info.ino !== undefined && Number(info.ino) !== inode) return undefined;
-  return info.flags !== undefined && /^[0-7]{1,12}$/.test(info.flags) ? parseInt(info.flags, 8) : undefined;
+  // Read once per socket of a JVM: two matches on the raw text, not fdinfo()'s whole record.
+  let text: string;
+  try { text = readProcBytes(pid, `fdinfo/${fd}`).toString('latin1'); } catch { return undefined; }
+  const ino = /^ino:[ \t]*(\d+)$/m.exec(text)?.[1];
+  if (inode !== undefined && ino !== undefined && Number(ino) !== inode) return undefined;
+  const flags = /^flags:[ \t]*([0-7]{1,12})$/m.exec(text)?.[1];
+  return flags === undefined ? undefined : parseInt(flags, 8);
 }
 
 /** The inode of a namespace (/proc/<pid>/ns/<kind>): equal inodes, same namespace. undefined when not permitted or gone. */

@@ -7,11 +7,10 @@
 // effective uid/gid and groups, no capabilities unless the JVM is root's,
 // no_new_privs, no parent-death signal; why, there), as for --probe-jdk. As
 // the JVM's own user: no_new_privs only. Anyone else: refused (HotSpot would
-// refuse the connection anyway). The child gets
-// an empty environment, / as cwd, and its own process group (a terminal's
-// Ctrl-C reaches the tool only, which then cleans up through the helper);
-// when the tool dies the helper sees its stdin close, removes the trigger
-// file if it made one, and exits.
+// refuse the connection anyway). The child gets an empty environment, / as
+// cwd, and its own process group (a terminal's Ctrl-C reaches the tool only,
+// which then cleans up through the helper); when the tool dies the helper
+// sees its stdin close, removes the trigger file if it made one, and exits.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { ObserveError } from '../errors.js';

@@ -5,7 +5,8 @@
 // observe() attaches (attach.ts), records (record.ts), parses each chunk as
 // it arrives (jfr/) into per-peer counts (activity.ts); finish() matches them
 // to the report's sockets (attribute.ts) and says what was recorded, for how
-// long, and what could not be observed.
+// long, and what could not be observed; applyObservation() puts that on a
+// Capture taken after the window (cli/capturing.ts).
 import { FormatError, ObserveError, UsageError } from '../errors.js';
 import { SocketActivity } from './activity.js';
 import { AttachSession, type AttachHow, type AttachOptions } from './attach.js';

@@ -1,55 +1,32 @@
 #!/usr/bin/env bash
-# npm run test:kernel
-#
-# Proves native/knetstat.ko in a real kernel: builds it against Debian's 6.1
-# headers, boots Debian's 6.1 kernel under QEMU (TCG), shares this machine's
-# root read-only over 9p, chroots into it in the guest and runs
-# test/kernel/guest.sh there (sample JVM, diag, CLI, stress + reloads).
+# One kernel of the kernel test (run.sh runs the matrix): builds the module
+# against KDIR, builds an initramfs with the kernel's virtio/9p modules,
+# boots VMLINUZ under QEMU (TCG) with this machine's root shared read-only
+# over 9p, chroots into it in the guest and runs test/kernel/guest.sh there.
 # Results come back over the serial console as "KTEST ..." lines.
 #
-# Env: KNETSTAT_RECORD=1 also copies the recorded tables to samples/knetstat/ours/.
-#      KTEST_TIMEOUT=seconds for the whole guest run (default 420).
-#      KTEST_OWN_ITER=1 builds the module's own hash-table walkers (used where
-#        the kernel does not export tcp_seq_*/udp_seq_*) to test them on 6.1.
-#      KTEST_KERNEL=/path/vmlinuz KTEST_MODROOT=/path (holding lib/modules/<ver>)
-#        KTEST_KDIR=/path/headers: boot another kernel than Debian's 6.1.
+# Env (set by run.sh): KTEST_NAME, VMLINUZ, KVER, KDIR, MODDIR, OWN_ITER,
+#   KTEST_WORK (this kernel's directory), COMMON (stress, classes, probe),
+#   KTEST_TIMEOUT (seconds for the guest, default 900).
+# Writes $KTEST_WORK/result: "passed failed skipped seconds walkers".
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-WORK=$ROOT/test/.work/kernel
+WORK=$KTEST_WORK
 T_START=$(date +%s.%N)
-elapsed() { awk -v a="$T_START" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
-log() { echo "[kernel-test $(elapsed)s] $*"; }
-die() { echo "[kernel-test] FAIL: $*" >&2; exit 1; }
+elapsed() { awk -v a="$T_START" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f", b - a }'; }
+log() { echo "[kernel-test $KTEST_NAME $(elapsed)s] $*"; }
+result() { echo "$1 $2 $3 $(elapsed) ${walkers:-?}" >"$WORK/result"; }
+die() {
+	echo "[kernel-test $KTEST_NAME] FAIL: $*" >&2
+	result 0 1 0
+	exit 1
+}
 
-# --- packages ------------------------------------------------------------
-need=()
-command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
-compgen -G '/boot/vmlinuz-6.1*' >/dev/null || need+=(linux-image-amd64)
-compgen -G '/usr/src/linux-headers-6.1*-amd64' >/dev/null || need+=(linux-headers-amd64)
-dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
-command -v cpio >/dev/null || need+=(cpio)
-command -v gcc >/dev/null || need+=(gcc)
-command -v make >/dev/null || need+=(make)
-if ((${#need[@]})); then
-	log "installing ${need[*]}"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq >/dev/null
-	apt-get install -y -qq "${need[@]}" >/dev/null
-fi
-command -v javac >/dev/null || die "javac not found (a JDK is needed for the sample JVM)"
-
-VMLINUZ=${KTEST_KERNEL:-$(ls -1 /boot/vmlinuz-6.1* | sort -V | tail -1)}
-KVER=${VMLINUZ##*/vmlinuz-}
-KDIR=${KTEST_KDIR:-/usr/src/linux-headers-$KVER}
-[ -d "$KDIR" ] || KDIR=/lib/modules/$KVER/build
-[ -d "$KDIR" ] || die "no headers for $KVER"
-MODDIR=${KTEST_MODROOT:-}/lib/modules/$KVER/kernel
-OWN_ITER=${KTEST_OWN_ITER:-}
+rm -rf "$WORK" && mkdir -p "$WORK/module" "$WORK/recorded"
 log "kernel $KVER, headers $KDIR${OWN_ITER:+, own hash-table walkers forced}"
 
-# --- build: module, stress tool, sample classes, initramfs ---------------
-mkdir -p "$WORK/module" "$WORK/classes" "$WORK/initramfs" "$WORK/recorded"
+# --- module ----------------------------------------------------------------
 cp "$ROOT"/native/{knetstat.c,Kbuild,Makefile} "$WORK/module/"
 # Without pahole, skip the BTF of the module (kernels whose headers ship vmlinux want it).
 btf=()
@@ -59,16 +36,14 @@ make -s -C "$WORK/module" KDIR="$KDIR" KNETSTAT_OWN_ITER="$OWN_ITER" "${btf[@]}"
 if grep -Ei 'warning|error' "$WORK/module-build.log"; then die "module build has warnings"; fi
 cp "$WORK/module/knetstat.ko" "$WORK/knetstat.ko"
 walkers=$( (grep -o 'KNETSTAT_OWN_[A-Z]*_ITER' "$WORK/module/.knetstat.o.cmd" || true) | sort -u | tr '\n' ' ')
-log "module built (${walkers:-kernel tcp_seq_*/udp_seq_* iterators})"
-gcc -O2 -Wall -Werror -pthread -o "$WORK/stress" "$ROOT/test/kernel/stress.c"
-javac -d "$WORK/classes" "$ROOT/samples/java/KernelSample.java"
-if [ -f "$ROOT/package.json" ] && [ -d "$ROOT/node_modules" ]; then
-	# The CLI check (2) runs dist/; a build with type errors still emits.
-	(cd "$ROOT" && npx tsc -p tsconfig.json >"$WORK/tsc.log" 2>&1) || log "tsc reported errors (see $WORK/tsc.log); using what it emitted"
-fi
+echo "$walkers" >"$WORK/walkers"
+walkers=$(echo "$walkers" | sed -e 's/KNETSTAT_OWN_TCP_ITER/own-tcp/' -e 's/KNETSTAT_OWN_UDP_ITER/own-udp/' -e 's/ $//' -e 's/ /,/g')
+walkers=${walkers:-kernel}
+log "module built (walkers: $walkers)"
 
+# --- initramfs -------------------------------------------------------------
 IR=$WORK/initramfs
-rm -rf "$IR" && mkdir -p "$IR"/{bin,proc,sys,dev,host,mods}
+mkdir -p "$IR"/{bin,proc,sys,dev,host,mods}
 cp "$(command -v busybox)" "$IR/bin/busybox"
 MODS="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci netfs fscache 9pnet 9pnet_virtio 9p"
 GUEST_MODS=
@@ -101,7 +76,7 @@ if mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144,cache=loose host
 	mount -t tmpfs tmp /host/tmp
 	mount -t tmpfs run /host/run
 	[ -d /host$ROOT ] || { mkdir -p /host$ROOT && mount -o bind /src /host$ROOT; }
-	chroot /host /bin/bash $ROOT/test/kernel/guest.sh
+	chroot /host /usr/bin/env KTEST_WORK=$WORK /bin/bash $ROOT/test/kernel/guest.sh
 	echo "KTEST GUEST-EXIT \$?"
 	umount /host/tmp /host/run /host/dev/shm 2>/dev/null
 else
@@ -113,29 +88,29 @@ poweroff -f
 EOF
 chmod +x "$IR/init"
 (cd "$IR" && find . | cpio -o -H newc --quiet | gzip -1) >"$WORK/initramfs.cpio.gz"
-log "initramfs built"
 
-# --- boot ----------------------------------------------------------------
+# --- boot ------------------------------------------------------------------
 CONSOLE=$WORK/console.log
 T_BOOT=$(date +%s.%N)
 set +e
-timeout "${KTEST_TIMEOUT:-420}" qemu-system-x86_64 \
+timeout "${KTEST_TIMEOUT:-900}" qemu-system-x86_64 \
 	-accel tcg -m 2048 -smp 2 -nographic -no-reboot -nic none \
 	-kernel "$VMLINUZ" -initrd "$WORK/initramfs.cpio.gz" \
 	-append "console=ttyS0 loglevel=3 panic=-1 quiet" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
-	</dev/null 2>&1 | tr -d '\r' | tee "$CONSOLE" | grep --line-buffered -E '^KTEST (PASS|FAIL|SKIP|TIME|INFO|DONE)|Kernel panic|BUG:|Oops'
+	</dev/null 2>&1 | stdbuf -oL tr -d '\r' | tee "$CONSOLE" |
+	grep --line-buffered -E '^KTEST (PASS|FAIL|SKIP|TIME|INFO|DONE|BPF-FACT)|Kernel panic|BUG:|Oops|WARNING:|INFO: task|rcu: INFO|stall'
 QEMU_RC=${PIPESTATUS[0]}
 set -e
-T_QEMU=$(awk -v a="$T_BOOT" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+T_QEMU=$(awk -v a="$T_BOOT" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f", b - a }')
 
-# --- recorded tables -----------------------------------------------------
+# --- recorded tables -------------------------------------------------------
 awk -v dir="$WORK/recorded" '
 	/^KTEST-FILE-BEGIN / { name = $2; out = dir "/" name; printf "" > out; next }
 	/^KTEST-FILE-END / { close(out); name = ""; next }
 	name != "" { print >> out }
 ' "$CONSOLE"
-if [ "${KNETSTAT_RECORD:-0}" = 1 ] && [ -s "$WORK/recorded/tcpstat" ]; then
+if [ "${KNETSTAT_RECORD:-0}" = 1 ] && [ "$KTEST_NAME" = 6.1 ] && [ -s "$WORK/recorded/tcpstat" ]; then
 	S=$ROOT/samples/knetstat
 	mkdir -p "$S/ours" "$S/upstream/recorded"
 	cp "$WORK"/recorded/* "$S/ours/"
@@ -147,8 +122,9 @@ if [ "${KNETSTAT_RECORD:-0}" = 1 ] && [ -s "$WORK/recorded/tcpstat" ]; then
 	cp "$S"/ours/{tcp,tcp6,udp,udp6,fds,ready} "$S/upstream/recorded/"
 	log "recorded tables copied to samples/knetstat/ours/ and upstream/recorded/"
 fi
+grep '^KTEST BPF-FACT ' "$CONSOLE" | sed 's/^KTEST BPF-FACT //' >"$WORK/bpf-facts" || true
 
-# --- verdict -------------------------------------------------------------
+# --- verdict ---------------------------------------------------------------
 pass=$(grep -c '^KTEST PASS' "$CONSOLE" || true)
 fail=$(grep -c '^KTEST FAIL' "$CONSOLE" || true)
 skip=$(grep -c '^KTEST SKIP' "$CONSOLE" || true)
@@ -158,14 +134,12 @@ grep -q '^KTEST DONE' "$CONSOLE" || problems+=("guest did not finish")
 grep -q '^KTEST POWEROFF' "$CONSOLE" || problems+=("guest did not power off cleanly")
 grep -qE 'Kernel panic|BUG:|Oops' "$CONSOLE" && problems+=("kernel trouble on the console")
 ((fail == 0)) || problems+=("$fail checks failed")
-echo
-echo "timings: total $(elapsed)s, qemu $T_QEMU s;" \
-	"guest uptime at: $(grep '^KTEST TIME' "$CONSOLE" | awk '{ printf "%s=%ss ", $3, $4 }')"
+log "qemu ${T_QEMU}s; guest uptime at: $(grep '^KTEST TIME' "$CONSOLE" | awk '{ printf "%s=%ss ", $3, $4 }')"
 if ((${#problems[@]})); then
 	grep '^KTEST FAIL' "$CONSOLE" || true
-	echo "kernel test: FAILED: ${problems[*]} (console: $CONSOLE)"
-	echo "$pass passed, $((fail > 0 ? fail : 1)) failed"
+	log "FAILED: ${problems[*]} (console: $CONSOLE)"
+	result "$pass" $((fail > 0 ? fail : 1)) "$skip"
 	exit 1
 fi
-echo "kernel test: OK (console: $CONSOLE)"
-echo "$pass passed, $fail failed, $skip skipped"
+log "OK: $pass passed, $fail failed, $skip skipped (console: $CONSOLE)"
+result "$pass" "$fail" "$skip"

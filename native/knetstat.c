@@ -335,6 +335,18 @@ static int knetstat_udp_seq_show(struct seq_file *seq, void *v)
 }
 
 #if defined(KNETSTAT_OWN_TCP_ITER) || defined(KNETSTAT_OWN_UDP_ITER)
+#ifdef KNETSTAT_STATS
+/*
+ * Test builds only (make KNETSTAT_STATS=1): buckets and sockets the walkers
+ * have looked at, so that the kernel test can count what a read costs.
+ */
+static unsigned long knetstat_walk_steps;
+module_param_named(walk_steps, knetstat_walk_steps, ulong, 0444);
+#define knetstat_step()	WRITE_ONCE(knetstat_walk_steps, READ_ONCE(knetstat_walk_steps) + 1)
+#else
+#define knetstat_step()	do { } while (0)
+#endif
+
 /*
  * The row a read() stopped at, to find it again in its bucket when the next
  * read() resumes. Only compared with the rows of that bucket (under its
@@ -421,9 +433,11 @@ static struct sock *knetstat_tcp_match(struct seq_file *seq, struct sock *sk)
 	sa_family_t family = knetstat_tcp_family(seq);
 	struct net *net = seq_file_net(seq);
 
-	for (; sk; sk = sk_nulls_next(sk))
+	for (; sk; sk = sk_nulls_next(sk)) {
+		knetstat_step();
 		if (sk->sk_family == family && net_eq(sock_net(sk), net))
 			return sk;
+	}
 	return NULL;
 }
 
@@ -452,6 +466,7 @@ static struct sock *knetstat_tcp_first_listening(struct seq_file *seq)
 	for (; st->bucket <= h->lhash2_mask; st->bucket++) {
 		struct inet_listen_hashbucket *ilb = &h->lhash2[st->bucket];
 
+		knetstat_step();
 		if (hlist_nulls_empty(&ilb->nulls_head))
 			continue;
 		spin_lock(&ilb->lock);
@@ -473,6 +488,7 @@ static struct sock *knetstat_tcp_first_established(struct seq_file *seq)
 		struct inet_ehash_bucket *b = &h->ehash[st->bucket];
 
 		cond_resched();
+		knetstat_step();
 		if (hlist_nulls_empty(&b->chain))
 			continue;
 		spin_lock_bh(inet_ehash_lockp(h, st->bucket));
@@ -634,9 +650,11 @@ static struct sock *knetstat_udp_match(struct seq_file *seq, struct sock *sk)
 	sa_family_t family = knetstat_udp_family(seq);
 	struct net *net = seq_file_net(seq);
 
-	for (; sk; sk = sk_next(sk))
+	for (; sk; sk = sk_next(sk)) {
+		knetstat_step();
 		if (sk->sk_family == family && net_eq(sock_net(sk), net))
 			return sk;
+	}
 	return NULL;
 }
 
@@ -663,6 +681,7 @@ static struct sock *knetstat_udp_first(struct seq_file *seq)
 	for (; st->bucket <= t->mask; st->bucket++) {
 		struct udp_hslot *slot = &t->hash[st->bucket];
 
+		knetstat_step();
 		if (hlist_empty(&slot->head))
 			continue;
 		spin_lock_bh(&slot->lock);

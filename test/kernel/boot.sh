@@ -37,6 +37,14 @@ if grep -Ei 'warning|error' "$WORK/module-build.log"; then die "module build has
 cp "$WORK/module/knetstat.ko" "$WORK/knetstat.ko"
 walkers=$( (grep -o 'KNETSTAT_OWN_[A-Z]*_ITER' "$WORK/module/.knetstat.o.cmd" || true) | sort -u | tr '\n' ' ')
 echo "$walkers" >"$WORK/walkers"
+# The same module counting its walkers' steps, for the walk check.
+if [ -n "$walkers" ]; then
+	mkdir -p "$WORK/stats"
+	cp "$ROOT"/native/{knetstat.c,Kbuild,Makefile} "$WORK/stats/"
+	make -s -C "$WORK/stats" KDIR="$KDIR" KNETSTAT_OWN_ITER="$OWN_ITER" KNETSTAT_STATS=1 "${btf[@]}" >"$WORK/stats-build.log" 2>&1 ||
+		{ cat "$WORK/stats-build.log"; die "module build (KNETSTAT_STATS) failed"; }
+	if grep -Ei 'warning|error' "$WORK/stats-build.log"; then die "module build (KNETSTAT_STATS) has warnings"; fi
+fi
 walkers=$(echo "$walkers" | sed -e 's/KNETSTAT_OWN_TCP_ITER/own-tcp/' -e 's/KNETSTAT_OWN_UDP_ITER/own-udp/' -e 's/ $//' -e 's/ /,/g')
 walkers=${walkers:-kernel}
 log "module built (walkers: $walkers)"

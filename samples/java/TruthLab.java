@@ -619,6 +619,19 @@ public class TruthLab {
         return s;
     }
 
+    /** The client's connect succeeded (a blocking accept waits for it only then). */
+    static boolean connected(Sock c) {
+        if (c == null || c.obj == null) return false;
+        try {
+            if (c.obj instanceof Socket) return ((Socket) c.obj).isConnected();
+            if (c.obj instanceof SocketChannel) return ((SocketChannel) c.obj).isConnected();
+            if (c.obj instanceof AsynchronousSocketChannel) return ((AsynchronousSocketChannel) c.obj).getRemoteAddress() != null;
+        } catch (IOException e) {
+            return false;
+        }
+        return false;
+    }
+
     /** Which clients may connect to target: no INET-only socket to an IPv6 address. */
     static String targetFor(Listener l) {
         return connectAddrFor(l.bound);
@@ -713,6 +726,7 @@ public class TruthLab {
         for (int i = 0; i < clients; i++) {
             String target = targetFor(l);
             Sock c = client(target, l.port, null, null);
+            if (!connected(c)) continue;
             Sock a = acceptOne(l, 3000);
             if (a == null) continue;
             setters(a, "after-accept", 2);
@@ -743,6 +757,7 @@ public class TruthLab {
         int n = 4 + rnd.nextInt(3);
         for (int i = 0; i < n; i++) {
             Sock c = client("127.0.0.1", l1.port, null, null);
+            if (!connected(c)) continue;
             Sock a = null;
             long end = System.currentTimeMillis() + 3000;
             while (a == null && System.currentTimeMillis() < end) {
@@ -824,8 +839,9 @@ public class TruthLab {
         Listener owner = listener(pick(LISTENER_KINDS), null, null, true, null);
         if (owner == null) return;
         listeners.add(owner);
+        // Another listener that takes IPv4 (the client binds 127.0.0.1): bound to 127.0.0.1 or 0.0.0.0.
         Listener other = null;
-        for (Listener l : listeners) if (l != owner && !l.s.closed && !v6(targetFor(l)) && l.s.reusePortGroup == null) other = l;
+        for (Listener l : listeners) if (l != owner && !l.s.closed && !v6(l.bound) && l.s.reusePortGroup == null) other = l;
         if (other == null) {
             other = listener("ServerSocket", null, null, false, null);
             if (other == null) return;
@@ -833,8 +849,9 @@ public class TruthLab {
         }
         String bindAt = owner.bound.equals("::") || owner.bound.equals("0.0.0.0") ? "127.0.0.1" : owner.bound;
         if (v6(bindAt)) bindAt = "127.0.0.1";
-        Sock c = client(targetFor(other), other.port, owner.port, bindAt);
+        Sock c = client("127.0.0.1", other.port, owner.port, bindAt);
         if (c != null) c.boundTo = owner.s.id;
+        if (!connected(c)) return;
         Sock a = acceptOne(other, 3000);
         if (a != null && chance(0.5)) traffic(c, a);
     }

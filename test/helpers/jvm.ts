@@ -49,12 +49,15 @@ export interface StartOptions {
   wrapper?: string[];
   env?: NodeJS.ProcessEnv;
   timeoutMs?: number;
+  /** The java launcher (default: java on PATH), e.g. /usr/lib/jvm/temurin-25-jdk-amd64/bin/java. */
+  java?: string;
 }
 
 export async function startJvm(mainClass: string, args: string[] = [], opts: StartOptions = {}): Promise<Jvm> {
   compileSamples();
   const javaArgs = ['-Xshare:auto', '-XX:+UseSerialGC', '-Xmx64m', ...(opts.jvmArgs ?? []), '-cp', classpath(opts.cp), mainClass, ...args];
-  const [cmd, ...pre] = opts.wrapper ? [...opts.wrapper, 'java'] : ['java'];
+  const java = opts.java ?? 'java';
+  const [cmd, ...pre] = opts.wrapper ? [...opts.wrapper, java] : [java];
   const proc = spawn(cmd!, [...pre, ...javaArgs], { stdio: ['pipe', 'pipe', 'inherit'], env: opts.env ?? process.env });
   const stdout: string[] = [];
   const rl = createInterface({ input: proc.stdout! });

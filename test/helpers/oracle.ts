@@ -712,10 +712,24 @@ export function javaStrings(s: any): JavaString[] {
   return out;
 }
 
-/** Calls written in prose: "setSendBufferSize(8192) would read back ..." or "java.net.Socket.setX(1)". */
+const SIMPLE: { [k: string]: string } = {
+  Socket: 'java.net.Socket', ServerSocket: 'java.net.ServerSocket', DatagramSocket: 'java.net.DatagramSocket', MulticastSocket: 'java.net.MulticastSocket',
+  SocketChannel: 'java.nio.channels.SocketChannel', ServerSocketChannel: 'java.nio.channels.ServerSocketChannel', DatagramChannel: 'java.nio.channels.DatagramChannel',
+  AsynchronousSocketChannel: 'java.nio.channels.AsynchronousSocketChannel', AsynchronousServerSocketChannel: 'java.nio.channels.AsynchronousServerSocketChannel',
+};
+
+/**
+ * Calls written in prose with real arguments: "setSendBufferSize(8192) would read back ...",
+ * "java.net.Socket.setX(1)". A method named with a parameter name ("setLoopbackMode(disable)")
+ * names a signature, not a call, and is left out.
+ */
 function callsInText(text: string): { cls?: string; call: string }[] {
   const out: { cls?: string; call: string }[] = [];
-  for (const m of text.matchAll(/\b((?:[a-z]\w*\.)+[A-Z]\w*\.)?(set[A-Z]\w*\([^()]*\))/g)) out.push({ cls: m[1]?.slice(0, -1), call: m[2]! });
+  for (const m of text.matchAll(/\b((?:[a-z]\w*\.)*([A-Z]\w*)\.)?(set[A-Z]\w*\(([^()]*)\))/g)) {
+    if (m[4]!.split(',').some((a) => /^\s*[a-z]\w*\s*$/.test(a) && !/^\s*(true|false)\s*$/.test(a))) continue;
+    const cls = m[1] ? (m[1].includes('.', 0) && /^[a-z]/.test(m[1]) ? m[1].slice(0, -1) : SIMPLE[m[2]!]) : undefined;
+    out.push({ cls, call: m[3]! });
+  }
   return out;
 }
 

@@ -9,6 +9,7 @@
 //   TRUTH_VARIANTS=dual,argv,JAVA_TOOL_OPTIONS,JDK_JAVA_OPTIONS,_JAVA_OPTIONS,argfile
 //                           how -Djava.net.preferIPv4Stack=true is given (default dual,argv,JAVA_TOOL_OPTIONS)
 //   TRUTH_PROBE=1           also run the tool with --probe-jdk
+//   TRUTH_OUT=name          output file names (default catalogue.json, summary.txt): <name>.json, <name>.txt
 //   TRUTH_STRICT=1          fail on any wrong claim. Off by default while issue 13 is open:
 //                           today's analysis makes wrong claims the catalogue lists; the lead
 //                           turns this on (or removes the switch) when the fix lands.
@@ -44,16 +45,19 @@ const results: SeedResult[] = [];
 afterAll(() => {
   if (!results.length) return;
   const cat = catalogue(results);
-  writeFileSync(join(TRUTH_DIR, 'catalogue.json'), JSON.stringify(cat, null, 2) + '\n');
+  const out = process.env.TRUTH_OUT;
+  writeFileSync(join(TRUTH_DIR, out ? `${out}.json` : 'catalogue.json'), JSON.stringify(cat, null, 2) + '\n');
   const lines = [...results.map(summary), '', 'by category:', ...Object.entries(cat.byCategory).map(([k, n]) => `  ${String(n).padStart(5)}  ${k}`),
-    'by issue-13 item:', ...Object.entries(cat.byItem).map(([k, n]) => `  ${String(n).padStart(5)}  item ${k}`), '', 'examples:'];
+    'by issue-13 item:', ...Object.entries(cat.byItem).map(([k, n]) => `  ${String(n).padStart(5)}  item ${k}`),
+    ...Object.entries(cat.byTool).flatMap(([t, c]) => [`tool ${t}:`, ...Object.entries(c.byItem).map(([k, n]) => `  ${String(n).padStart(5)}  item ${k}`)]), '', 'examples:'];
   for (const d of cat.examples) {
     const r = results.find((x) => x.seed === d.seed && x.jdk === d.jdk && x.variant === d.variant)!;
     lines.push(`- item ${d.item} ${d.category} (seed ${d.seed}, JDK ${d.jdk}, ${d.variant}, ${d.tool}): ${d.socket?.id} ${d.socket?.class} ${d.socket?.role} fd ${d.socket?.fd}`,
       `    claim: ${d.claim}`, `    truth: ${d.truth}`, `    ${d.detail}`, ...reproduction(r, d).map((c) => `      ${c}`));
   }
-  writeFileSync(join(TRUTH_DIR, 'summary.txt'), lines.join('\n') + '\n');
-  process.stdout.write(`\ntruth: ${cat.discrepancies.length} wrong claims over ${results.length} runs (${join(TRUTH_DIR, 'summary.txt')})\n`);
+  const summaryFile = join(TRUTH_DIR, out ? `${out}.txt` : 'summary.txt');
+  writeFileSync(summaryFile, lines.join('\n') + '\n');
+  process.stdout.write(`\ntruth: ${cat.discrepancies.length} wrong claims over ${results.length} runs (${summaryFile})\n`);
 });
 
 describe.skipIf(!straceUsable() || !JDKS.length)('truth: the report against the fixture, strace, getOption and javac', () => {

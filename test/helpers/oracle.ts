@@ -618,7 +618,6 @@ function itemFor(d: Discrepancy, j: Joined | undefined, v4Hidden: boolean): numb
   const opt = d.option ?? '';
   if (d.category === 'non-compiling-call') return 1;
   if (d.category === 'knetstat-row') return 11;
-  if (d.tool.includes('--probe-jdk') && d.category !== 'wrong-value') return 10;
   if (v4Hidden && (d.category === 'wrong-origin' || d.category === 'phantom-application-call' || d.category === 'wrong-class')) return 4;
   if (r && (r.role === 'unconnected' || r.boundTo) && d.category !== 'wrong-value' && !BUFFERS.has(opt)) return 7;
   if (r?.role === 'accepted' && opt === 'SO_REUSEADDR' && j?.listener?.rec.family === 'INET' && d.category !== 'wrong-value') return 5;
@@ -827,6 +826,10 @@ export async function runSeed(seed: number, jdk: Jdk, variant: Variant, jdks: Jd
     const strings = joins.flatMap((js) => js.flatMap((j) => (j.rep ? javaStrings(j.rep) : [])));
     const javac = javacOracle(strings, jdks);
     const discrepancies = toolRuns.flatMap((t, i) => check({ run, tool: t, joined: joins[i]!, javac }));
+    // Item 10: what --probe-jdk gets wrong that the same source gets right without it.
+    const key = (d: Discrepancy) => `${d.socket?.id}|${d.category}|${d.option}|${d.claim}`;
+    const plain = new Set(discrepancies.filter((d) => d.tool === 'pidfd').map(key));
+    for (const d of discrepancies) if (d.tool.includes('--probe-jdk') && !plain.has(key(d))) d.item = 10;
     const claims = toolRuns.reduce((n, t) => n + (t.report.sockets as any[]).reduce((m, s) => m + s.java.length + 1, 0), 0);
     return { seed, jdk: jdk.name, variant, sockets: run.record.sockets.length, claims, sanity: [...new Set(sanity.problems)], discrepancies, facts: { ...facts, record: run.record.sockets } };
   } finally {
@@ -840,6 +843,8 @@ export interface Catalogue {
   runs: { seed: number; jdk: string; variant: Variant; sockets: number; claims: number; discrepancies: number }[];
   byCategory: { [c: string]: number };
   byItem: { [i: string]: number };
+  /** The same counts per tool run (pidfd, auto, --probe-jdk): each run's claims are checked on their own. */
+  byTool: { [tool: string]: { byCategory: { [c: string]: number }; byItem: { [i: string]: number } } };
   /** One minimal example per (item, category): the smallest socket history. */
   examples: Discrepancy[];
   discrepancies: Discrepancy[];
@@ -853,16 +858,24 @@ export function catalogue(results: SeedResult[]): Catalogue {
     byCategory[d.category] = (byCategory[d.category] ?? 0) + 1;
     byItem[String(d.item)] = (byItem[String(d.item)] ?? 0) + 1;
   }
+  const byTool: Catalogue['byTool'] = {};
+  for (const d of all) {
+    const t = (byTool[d.tool] ??= { byCategory: {}, byItem: {} });
+    t.byCategory[d.category] = (t.byCategory[d.category] ?? 0) + 1;
+    t.byItem[String(d.item)] = (t.byItem[String(d.item)] ?? 0) + 1;
+  }
   const examples = new Map<string, Discrepancy>();
   const size = (d: Discrepancy) => results.find((r) => r.seed === d.seed && r.jdk === d.jdk && r.variant === d.variant)?.facts.record.find((s) => s.id === d.socket?.id)?.calls.length ?? 99;
   for (const d of all) {
     const k = `${d.item}|${d.category}`;
     const have = examples.get(k);
-    if (!have || size(d) < size(have)) examples.set(k, d);
+    // The smallest history, from the plain pidfd run where there is one.
+    const rank = (x: Discrepancy) => size(x) + (x.tool === 'pidfd' ? 0 : 1000);
+    if (!have || rank(d) < rank(have)) examples.set(k, d);
   }
   return {
     runs: results.map((r) => ({ seed: r.seed, jdk: r.jdk, variant: r.variant, sockets: r.sockets, claims: r.claims, discrepancies: r.discrepancies.length })),
-    byCategory, byItem, examples: [...examples.values()].sort((a, b) => a.item - b.item || a.category.localeCompare(b.category)), discrepancies: all,
+    byCategory, byItem, byTool, examples: [...examples.values()].sort((a, b) => a.item - b.item || a.category.localeCompare(b.category)), discrepancies: all,
   };
 }
 

@@ -3,7 +3,7 @@
 // prints one line "READY <json>" on stdout when its sockets are set up, then
 // waits until it is killed or its stdin closes.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -27,10 +27,13 @@ function newest(dir: string): number {
 export function compileSamples(): void {
   mkdirSync(CLASSES, { recursive: true });
   const stamp = join(CLASSES, '.stamp');
-  if (existsSync(stamp) && statSync(stamp).mtimeMs >= newest(SRC)) return;
+  const sources = newest(SRC);
+  if (existsSync(stamp) && statSync(stamp).mtimeMs >= sources) return;
   const files = readdirSync(SRC).filter((f) => f.endsWith('.java')).map((f) => join(SRC, f));
   execFileSync('javac', ['-d', CLASSES, '-Xlint:-options', ...files], { stdio: 'inherit' });
-  execFileSync('touch', [stamp]);
+  // The stamp gets the sources' time as read before compiling: a source edited meanwhile is compiled next time.
+  writeFileSync(stamp, '');
+  utimesSync(stamp, sources / 1000, sources / 1000);
 }
 
 export interface Jvm {

@@ -284,7 +284,9 @@ export function join3(run: LabRun, report: any, sanity: Sanity): Joined[] {
     const j: Joined = { rec, writes: [] };
     joined.set(rec.id, j);
     if (rec.fd < 0) {
-      if (!rec.closed) sanity.problems.push(`${rec.id} (${rec.class}) has no fd: ${rec.fdError ?? 'never created'}`);
+      // java.net sockets create their fd lazily: new ServerSocket() with only setSoTimeout never makes one.
+      const madeOne = rec.calls.some((c) => c.ok && (c.method === 'bind' || c.method === 'connect' || (effectsOf(c) ?? []).length > 0));
+      if (!rec.closed && madeOne) sanity.problems.push(`${rec.id} (${rec.class}) has no fd: ${rec.fdError ?? 'never created'}`);
       continue;
     }
     const port = (rec.closed ? rec.localAtClose : rec.local)?.port;

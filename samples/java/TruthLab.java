@@ -75,6 +75,8 @@ public class TruthLab {
         final String cls;
         String opened, family, role, listener, reusePortGroup, boundTo, fdError, localAtClose;
         boolean listenerClosed, closed;
+        /** SO_REUSEPORT was set for a shared port: random setters leave it alone (a later false would fail the bind). */
+        boolean pinReusePort;
         int fd = -1;
         long sent, received;
         Integer soTimeout;
@@ -332,7 +334,7 @@ public class TruthLab {
         List<String> names = new ArrayList<>();
         for (String n : OPTION_ORDER) {
             SocketOption<?> so = optionNamed(n);
-            if (so != null && sup.contains(so)) names.add(n);
+            if (so != null && sup.contains(so) && !(s.pinReusePort && n.equals("SO_REUSEPORT"))) names.add(n);
         }
         if (names.isEmpty()) return;
         String name = pick(names);
@@ -416,6 +418,7 @@ public class TruthLab {
         l.s = s;
         s.family = family;
         s.reusePortGroup = group;
+        s.pinReusePort = reusePort;
         String bound = fixedPort != null ? (ipv6 && !"INET".equals(family) && chance(0.3) ? "::" : "127.0.0.1") : bindAddr(family);
         if (fixedPort != null && "INET6".equals(family)) bound = "::";
         l.bound = bound;
@@ -466,7 +469,10 @@ public class TruthLab {
             }
         }
         l.port = localPort(s.obj);
-        if (l.port <= 0) return null;
+        if (l.port <= 0) {
+            s.role = "unconnected"; // the bind failed (recorded): it never listened
+            return null;
+        }
         setters(s, "after-bind", 2);
         return l;
     }
@@ -550,6 +556,7 @@ public class TruthLab {
         switch (kind) {
             case "Socket": {
                 s = new Sock("java.net.Socket", "connected");
+                s.pinReusePort = bindPort != null;
                 String cls = s.cls;
                 if (bindPort == null && chance(0.3)) {
                     s.opened = "new Socket(InetAddress, port)";
@@ -565,12 +572,13 @@ public class TruthLab {
                         act(s, cls, null, "bind", "bind", () -> { x.bind(from); return null; }, fromSrc);
                     }
                     setters(s, "before-connect", 3);
-                    if (act(s, cls, null, "connect", "connect", () -> { x.connect(to, 5000); return null; }, toSrc, "5000") == null) return s;
+                    if (act(s, cls, null, "connect", "connect", () -> { x.connect(to, 5000); return null; }, toSrc, "5000") == null) { s.role = "unconnected"; return s; } // the connect failed (recorded)
                 }
                 break;
             }
             case "SocketChannel": {
                 s = new Sock("java.nio.channels.SocketChannel", "connected");
+                s.pinReusePort = bindPort != null;
                 s.family = family;
                 String cls = s.cls;
                 String fam = family;
@@ -595,12 +603,13 @@ public class TruthLab {
                         long end = System.currentTimeMillis() + 5000;
                         while (!x.finishConnect() && System.currentTimeMillis() < end) Thread.sleep(2);
                         note(s, cls, "finishConnect", "connect");
-                    } else if (act(s, cls, null, "connect", "connect", () -> x.connect(to), toSrc) == null) return s;
+                    } else if (act(s, cls, null, "connect", "connect", () -> x.connect(to), toSrc) == null) { s.role = "unconnected"; return s; } // the connect failed (recorded)
                 }
                 break;
             }
             default: {
                 s = new Sock("java.nio.channels.AsynchronousSocketChannel", "connected");
+                s.pinReusePort = bindPort != null;
                 String cls = s.cls;
                 s.opened = "AsynchronousSocketChannel.open()";
                 s.obj = act(s, cls, null, "open", "open", AsynchronousSocketChannel::open);
@@ -612,9 +621,10 @@ public class TruthLab {
                     act(s, cls, null, "bind", "bind", () -> { x.bind(from); return null; }, fromSrc);
                 }
                 setters(s, "before-connect", 3);
-                if (act(s, cls, null, "connect", "connect", () -> x.connect(to).get(5, TimeUnit.SECONDS), toSrc) == null) return s;
+                if (act(s, cls, null, "connect", "connect", () -> x.connect(to).get(5, TimeUnit.SECONDS), toSrc) == null) { s.role = "unconnected"; return s; } // the connect failed (recorded)
             }
         }
+        if (!connected(s)) { s.role = "unconnected"; return s; }
         setters(s, "after-connect", 2);
         return s;
     }

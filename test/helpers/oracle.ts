@@ -497,10 +497,28 @@ export function check({ run, tool, joined, javac }: CheckInput): Discrepancy[] {
             add(j, { category: 'wrong-class', option: opt, claim: `${c.api}.${c.call}${c.nio ? ` / ${c.nio}` : ''}`, truth: `${owner.class}: ${t.call?.java}`, detail: `the call is named on a class the code did not use` });
           }
         } else if (c.origin === 'jdk-default') {
+          // The class the JDK default is named on: the socket's, its adaptor's, or a true tie; else the hint must name the real class.
+          const named = c.api === rec.class || classOfNio(c.nio) === rec.class || (ties.includes(rec.class) && ties.includes(c.api));
+          if (!named && !hintedCall(rep, rec.class, opt) && !hintedClass(rep, rec.class)) {
+            add(j, { category: 'wrong-class', option: opt, claim: `${c.api}.${c.call} [jdk-default]`, truth: rec.class, detail: `the JDK default is named on ${c.api}; the code used ${rec.class}` });
+          }
           const ok = t.by === 'jdk' || t.by === 'inherited-jdk' || (t.by === 'app' || t.by === 'inherited-app') && sameValue(t.value, t.counterfactual) || (t.by === 'none' && sameValue(value, t.counterfactual))
             // "or a <the class the code used> on which the application called <it>": the ambiguity is named.
             || hintedCall(rep, rec.class, opt);
           if (!ok) add(j, { category: 'wrong-origin', option: opt, claim: `${c.api}.${c.call} [jdk-default]`, truth: who, detail: `${opt}=${fmt(value)} claimed a JDK default; ${who}` });
+        }
+      }
+    }
+    // A hint naming the class the code used: its calls must be ones the code made.
+    for (const h of rep.hints ?? []) {
+      const m = /or an? ((?:[a-z]\w*\.)+[A-Z]\w*) on which the application called (.*?): both leave/.exec(h);
+      if (!m || m[1] !== rec.class) continue;
+      for (const call of splitCalls(m[2]!)) {
+        const opts = optionsOfCall(call).filter((o) => rep.options[o]);
+        if (!opts.length) continue;
+        const t = truthOf(j, opts[0]!);
+        if (t.by !== 'app' && t.by !== 'inherited-app') {
+          add(j, { category: 'phantom-application-call', option: opts[0], claim: `hint: ${rec.class}.${call}`, truth: t.by === 'none' ? 'nobody set it' : t.by, detail: `the hint names the class the code used with a call it never made` });
         }
       }
     }
@@ -562,18 +580,26 @@ function tiesOf(rep: any): string[] {
   return (rep.apis ?? []).filter((a: string) => !hinted.has(a));
 }
 
+/** Kernel options a call string can set: "setBroadcast(false)", "setOption(StandardSocketOptions.IP_TOS, 0x10)". */
+function optionsOfCall(call: string): string[] {
+  const method = /^(\w+)\((?:\w+\.)?(\w+)?/.exec(call);
+  const key = method?.[1] === 'setOption' ? method[2] : method?.[1];
+  return key ? EFFECTS[key] ?? [] : [];
+}
+
 /** A hint names cls as the alternative with a call that sets opt. */
 function hintedCall(rep: any, cls: string, opt: string): boolean {
   for (const h of rep.hints ?? []) {
     const m = /or an? ((?:[a-z]\w*\.)+[A-Z]\w*) on which the application called (.*?): both leave/.exec(h);
     if (!m || m[1] !== cls) continue;
-    for (const call of splitCalls(m[2]!)) {
-      const method = /^(\w+)\((?:\w+\.)?(\w+)?/.exec(call);
-      const key = method?.[1] === 'setOption' ? method[2] : method?.[1];
-      if (key && (EFFECTS[key] ?? []).includes(opt)) return true;
-    }
+    if (splitCalls(m[2]!).some((call) => optionsOfCall(call).includes(opt))) return true;
   }
   return false;
+}
+
+/** Some hint names cls as the alternative. */
+function hintedClass(rep: any, cls: string): boolean {
+  return (rep.hints ?? []).some((h: string) => h.includes(`or a ${cls} on which`) || h.includes(`or an ${cls} on which`));
 }
 
 /** Why the kernel can tell an application-set buffer (or cannot), in words. */

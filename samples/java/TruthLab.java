@@ -601,8 +601,12 @@ public class TruthLab {
                         act(s, cls, null, "configureBlocking", "before-connect", () -> { x.configureBlocking(false); return null; }, "false");
                         act(s, cls, null, "connect", "connect", () -> x.connect(to), toSrc);
                         long end = System.currentTimeMillis() + 5000;
-                        while (!x.finishConnect() && System.currentTimeMillis() < end) Thread.sleep(2);
-                        note(s, cls, "finishConnect", "connect");
+                        try {
+                            while (!x.finishConnect() && System.currentTimeMillis() < end) Thread.sleep(2);
+                            note(s, cls, "finishConnect", "connect");
+                        } catch (IOException e) {
+                            record(s, ++seq, cls, null, "finishConnect", "connect", e.toString(), false);
+                        }
                     } else if (act(s, cls, null, "connect", "connect", () -> x.connect(to), toSrc) == null) { s.role = "unconnected"; return s; } // the connect failed (recorded)
                 }
                 break;
@@ -712,12 +716,19 @@ public class TruthLab {
         int n = pick(1000, 300_000, 3_000_000);
         boolean ab = chance(0.5);
         Sock from = ab ? a : b, to = ab ? b : a;
-        Thread w = new Thread(() -> write(from, n), "truthlab-writer");
+        String[] failed = new String[1];
+        Thread w = new Thread(() -> {
+            try { write(from, n); } catch (RuntimeException e) { failed[0] = e.toString(); }
+        }, "truthlab-writer");
         w.start();
-        read(to, n);
+        try {
+            read(to, n);
+        } catch (RuntimeException e) {
+            failed[0] = e.toString();
+        }
         w.join();
-        note(from, from.cls, "write", "traffic", "" + n);
-        note(to, to.cls, "read", "traffic", "" + n);
+        record(from, ++seq, from.cls, null, "write", "traffic", failed[0], false, "" + n);
+        record(to, ++seq, to.cls, null, "read", "traffic", failed[0], false, "" + n);
     }
 
     // ---------------------------------------------------------------- scenarios

@@ -557,15 +557,21 @@ export function check({ run, tool, joined, javac }: CheckInput): Discrepancy[] {
       if (!sameValue(reading.value, want)) add(j, { category: 'wrong-value', option: kname, claim: fmt(reading.value), truth: `getOption(${jname}) = ${fmt(jv)}`, detail: `the report reads ${kname}=${fmt(reading.value)}, Java reads ${fmt(jv)}` });
     }
   }
-  // (d) javac: every printed call compiles on the class it names.
+  // (d) javac: every printed call compiles on the class it names; one discrepancy per socket and call string.
   for (const j of joined) {
     if (!j.rep) continue;
-    for (const jc of javaStrings(j.rep)) {
-      const res = javac.get(`${jc.cls}\u0000${jc.call}`);
-      if (!res) continue;
-      for (const [jdk, err] of Object.entries(res)) {
-        if (err) add(j, { category: 'non-compiling-call', item: 1, claim: `${jc.cls}.${jc.call}`, option: jc.options?.join(','), truth: `javac ${jdk}: ${err}`, detail: `in ${jc.where}` });
-      }
+    const seen = new Set<string>();
+    const strings = javaStrings(j.rep);
+    const errors = (jc: JavaString) => Object.entries(javac.get(`${jc.cls}\u0000${jc.call}`) ?? {}).filter(([, e]) => e);
+    for (const jc of strings) {
+      const errs = errors(jc);
+      if (!errs.length) continue;
+      if (jc.group && strings.some((o) => o.group === jc.group && !errors(o).length)) continue; // compiles on a tied class
+      const k = jc.group ?? `${jc.cls}\u0000${jc.call}`;
+      if (seen.has(k)) continue;
+      seen.add(k);
+      const on = jc.group ? strings.filter((o) => o.group === jc.group).map((o) => o.cls).join(' | ') : jc.cls;
+      add(j, { category: 'non-compiling-call', item: 1, claim: `${on}.${jc.call}`, option: jc.options?.join(','), truth: errs.map(([jdk, e]) => `javac ${jdk}: ${e}`).join('; '), detail: `in ${jc.where}` });
     }
   }
   // Item 11: the knetstat format lists what /proc/net lists, no more.
@@ -699,6 +705,12 @@ export interface JavaString {
   call: string;
   where: string;
   options?: string[];
+  /**
+   * A call in prose that names no class ("setSendBufferSize(8192) would read back the same"):
+   * one entry per class the report names as a tie for the socket, sharing this key; it is
+   * wrong only when it compiles on none of them.
+   */
+  group?: string;
 }
 
 const CLASS_CALL = /^((?:[a-z]\w*\.)+[A-Z]\w*)\.(.+)$/;
@@ -720,21 +732,31 @@ function splitCalls(s: string): string[] {
 /** Every Java call string a report socket prints: api + call, the nio spelling, calls in hints and notes. */
 export function javaStrings(s: any): JavaString[] {
   const out: JavaString[] = [];
-  const best = (s.apis ?? [])[0] as string | undefined;
+  const ties = tiesOf(s);
+  const bare = (call: string, where: string, options?: string[]) => {
+    for (const cls of ties) out.push({ cls, call, where, options, group: `${where}\u0000${call}` });
+  };
   for (const c of s.java ?? []) {
     if (c.api !== 'native') for (const alt of String(c.call).split(' / ')) out.push({ cls: c.api, call: alt.trim(), where: `java[].call (${c.origin})`, options: c.options });
     if (c.nio) {
       const m = CLASS_CALL.exec(c.nio);
       if (m) for (const alt of m[2]!.split(' / ')) out.push({ cls: m[1]!, call: alt.trim(), where: `java[].nio (${c.origin})`, options: c.options });
     }
-    for (const call of callsInText(c.note ?? '')) out.push({ cls: call.cls ?? c.api, call: call.call, where: 'java[].note', options: c.options });
+    for (const call of callsInText(c.note ?? '')) {
+      if (call.cls) out.push({ cls: call.cls, call: call.call, where: 'java[].note', options: c.options });
+      else if (c.api === 'native') bare(call.call, 'java[].note', c.options);
+      else out.push({ cls: c.api, call: call.call, where: 'java[].note', options: c.options });
+    }
   }
   for (const h of s.hints ?? []) {
     const m = /or an? ((?:[a-z]\w*\.)+[A-Z]\w*) on which the application called (.*?): both leave/.exec(h);
     if (m) for (const call of splitCalls(m[2]!)) if (/^\w+\(/.test(call)) out.push({ cls: m[1]!, call, where: 'hints' });
   }
   for (const [opt, v] of Object.entries<any>(s.verdicts ?? {})) {
-    for (const call of callsInText(v.note ?? '')) if (best) out.push({ cls: call.cls ?? best, call: call.call, where: `verdicts.${opt}.note`, options: [opt] });
+    for (const call of callsInText(v.note ?? '')) {
+      if (call.cls) out.push({ cls: call.cls, call: call.call, where: `verdicts.${opt}.note`, options: [opt] });
+      else bare(call.call, `verdicts.${opt}.note`, [opt]);
+    }
   }
   return out;
 }
@@ -848,6 +870,8 @@ export async function runSeed(seed: number, jdk: Jdk, variant: Variant, jdks: Jd
   const run = await startTruthLab(seed, jdk, variant);
   try {
     const toolRuns = tools.map((t) => runTool(run.pid, t.args, t.label));
+    // Kept beside the record and the trace, so a run can be re-checked offline.
+    for (const t of toolRuns) writeFileSync(join(TRUTH_DIR, `report-${seed}-jdk${jdk.name}-${variant}-${t.label.replace(/\W+/g, '_')}.json`), JSON.stringify(t.report));
     const facts = processFacts(run);
     const sanity: Sanity = { problems: [] };
     const joins = toolRuns.map((t) => join3(run, t.report, sanity));

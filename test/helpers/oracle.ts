@@ -661,6 +661,8 @@ function itemFor(d: Discrepancy, j: Joined | undefined, v4Hidden: boolean): numb
   if (r?.role === 'accepted' && j?.listener?.rec.reusePortGroup && d.category !== 'wrong-value') return 3;
   if (BUFFERS.has(opt)) return 9;
   if (d.category === 'wrong-role') return 7;
+  // Which UDP class made it decides the defaults: a wrong pick turns them into calls (or hides calls).
+  if (r?.role === 'udp' && d.category !== 'wrong-value') return 8;
   return 0;
 }
 

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { analyze } from '../src/java/analyze.js';
 import { mappings } from '../src/mappings.js';
-import { hostInfo } from '../src/host/sysctl.js';
+import { hostInfo } from '../src/linux/sysctl.js';
 import { freshDefaults } from '../src/sources/sockopt.js';
 import type { Capture, OptionValue, Protocol, RawSocket } from '../src/model/types.js';
 import { installedJdks, javacOracle, javaStrings, TRUTH_DIR, type JavaString } from './helpers/oracle.js';

@@ -17,7 +17,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { analyze } from '../src/java/analyze.js';
 import { mappings } from '../src/mappings.js';
 import { hostInfo } from '../src/linux/sysctl.js';
-import { freshDefaults } from '../src/sources/sockopt.js';
+import { freshDefaults } from '../src/linux/sockopt.js';
 import type { Capture, OptionValue, Protocol, RawSocket } from '../src/model/types.js';
 import { installedJdks, javacOracle, javaStrings, TRUTH_DIR, type JavaString } from './helpers/oracle.js';
 

@@ -33,13 +33,13 @@ interface Plan {
 }
 
 /**
- * auto: the richest source that works here (pidfd, then the knetstat module's
- * files, then sock_diag, then /proc/<pid>/net alone), then enrichment: the
- * module's sk_userlocks (who sized a buffer) and sock_diag's timers and
- * shutdown state. A named source is used alone.
+ * auto: the richest source that works here (bpf, pidfd, then the knetstat
+ * module's files, then sock_diag, then /proc/<pid>/net alone), then
+ * enrichment: the module's sk_userlocks (who sized a buffer) and sock_diag's
+ * timers and shutdown state, which bpf reads itself. A named source is used alone.
  */
 function plan(choice: SourceChoice, target: Target, statuses: SourceStatus[]): Plan {
-  const order: SourceName[] = choice === 'auto' ? ['pidfd', 'knetstat', 'sockdiag'] : choice === 'procfs' ? [] : [choice];
+  const order: SourceName[] = choice === 'auto' ? ['bpf', 'pidfd', 'knetstat', 'sockdiag'] : choice === 'procfs' ? [] : [choice];
   for (const name of order) {
     const src = makeSource(name);
     if (!src) {
@@ -48,8 +48,9 @@ function plan(choice: SourceChoice, target: Target, statuses: SourceStatus[]): P
     }
     const ok = src.available(target);
     if (ok.ok) {
-      const primary = name === 'pidfd' ? [src] : [makeSource('procfs')!, src];
-      if (choice !== 'auto') return { primary, enrich: [] };
+      // pidfd and bpf list the sockets themselves; the others join to /proc/<pid>/net.
+      const primary = name === 'pidfd' || name === 'bpf' ? [src] : [makeSource('procfs')!, src];
+      if (choice !== 'auto' || name === 'bpf') return { primary, enrich: [] };
       const enrich: Source[] = [];
       if (name === 'pidfd') {
         const k = makeSource('knetstat');

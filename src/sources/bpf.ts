@@ -1,0 +1,360 @@
+// The bpf source: BPF iterators (bpf/knetstat.bpf.c) read every TCP/UDP
+// socket of the target straight from the kernel's structures. No fd is
+// duplicated into this process and no option is asked for: one read() of an
+// iterator returns them all. What only this source can tell: whether a value
+// was set on the socket (sk_userlocks' buffer and bind locks, keepalive
+// times stored as 0 = "follows the sysctl", icsk_ca_setsockopt, user_mss),
+// recorded as OptionReading.explicit, RawSocket.userLocks and .bindLocks.
+//
+// Every value is converted the way getsockopt() converts the same field
+// (net/core/sock.c sk_getsockopt, net/ipv4/tcp.c do_tcp_getsockopt,
+// ip_sockglue.c, ipv6_sockglue.c), so bpf and pidfd report equal values.
+import { accessSync, constants, readFileSync, readlinkSync } from 'node:fs';
+import { release } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { BpfObject, VMLINUX_BTF, kernelBtfPresent, libbpf } from '../linux/libbpf.js';
+import { KIND, cString, decodeWalk, type SockRecord, type Walk } from '../linux/bpfrecord.js';
+import { hzFromSysctls, jiffiesToMsecs, jiffiesToUsecs, lingerSeconds, MAX_SCHEDULE_TIMEOUT, timeoutMs } from '../linux/jiffies.js';
+import { SysError } from '../errors.js';
+import { stateName } from '../discover/procnet.js';
+import { socketInode } from '../discover/fds.js';
+import { diagFromTcpInfo } from '../model/tcpinfo.js';
+import { deferAcceptSeconds } from './knetstat.js';
+import { TIMER_KINDS } from './sockdiag.js';
+import { ipv4, ipv6, optionsFor } from './sockopt.js';
+import type { Endpoint, OptionReading, OptionValue, Protocol, RawSocket, TcpInfo } from '../model/types.js';
+import type { Source, SourceContext, SourceResult, Target } from './types.js';
+
+/** The object `npm run build` writes (bpf/Makefile); shipped in the npm package. */
+export const BPF_OBJECT = process.env.KNETSTAT_BPF_OBJECT ?? fileURLToPath(new URL('../bpf/knetstat.bpf.o', import.meta.url));
+
+const AF_INET = 2, IPPROTO_TCP = 6;
+const TCP_LISTEN = 10, TCP_CLOSE = 7;
+// ESTABLISHED, FIN_WAIT1, FIN_WAIT2, CLOSE_WAIT, LAST_ACK, CLOSING: windows mean something.
+const SYNCHRONIZED = new Set([1, 4, 5, 8, 9, 11]);
+const SOCK_SNDBUF_LOCK = 1, SOCK_RCVBUF_LOCK = 2, SOCK_BINDADDR_LOCK = 4, SOCK_BINDPORT_LOCK = 8;
+const TCP_NAGLE_OFF = 1;
+const CAP_SYS_ADMIN = 21, CAP_PERFMON = 38, CAP_BPF = 39;
+/** bpf_sock_from_file() and bpf_get_current_task_btf(), the newest helpers the walks use. */
+const MIN_KERNEL: [number, number] = [5, 11];
+
+// ---- availability ---------------------------------------------------------
+
+function kernelVersion(rel = release()): [number, number] | undefined {
+  const m = /^(\d+)\.(\d+)/.exec(rel);
+  return m ? [Number(m[1]), Number(m[2])] : undefined;
+}
+
+/** Effective capabilities of this process (CapEff in /proc/self/status). */
+function effectiveCaps(): bigint {
+  const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'latin1'));
+  return m ? BigInt(`0x${m[1]}`) : 0n;
+}
+
+const has = (caps: bigint, cap: number) => ((caps >> BigInt(cap)) & 1n) === 1n;
+
+/** Why the bpf source cannot run here, in one line; undefined when nothing cheap says no. */
+export function bpfUnavailable(): string | undefined {
+  if (process.platform !== 'linux') return 'BPF iterators need Linux';
+  const v = kernelVersion();
+  if (v && (v[0] < MIN_KERNEL[0] || (v[0] === MIN_KERNEL[0] && v[1] < MIN_KERNEL[1]))) {
+    return `kernel ${release()} is too old for the bpf source (needs Linux >= ${MIN_KERNEL.join('.')}: BPF iterators over a process's files)`;
+  }
+  if (!kernelBtfPresent()) return `the kernel has no BTF (${VMLINUX_BTF} is missing: needs CONFIG_DEBUG_INFO_BTF=y)`;
+  try {
+    accessSync(BPF_OBJECT, constants.R_OK);
+  } catch {
+    return `the BPF object ${BPF_OBJECT} is missing (this build had no clang: npm run build with clang and libbpf-dev installed)`;
+  }
+  const caps = effectiveCaps();
+  if (!has(caps, CAP_SYS_ADMIN) && !(has(caps, CAP_BPF) && has(caps, CAP_PERFMON))) {
+    return 'loading BPF iterators needs root or CAP_BPF+CAP_PERFMON (this process has neither)';
+  }
+  const l = libbpf();
+  if (!l.ok) return l.reason;
+  return undefined;
+}
+
+// ---- walks ----------------------------------------------------------------
+
+/** One loaded object for the given programs; a reason (SysError) when the kernel refuses it. */
+function loadObject(programs: string[], targetTgid = 0): BpfObject {
+  const obj = BpfObject.open(BPF_OBJECT, process.env.KNETSTAT_BTF ? { btfPath: VMLINUX_BTF } : {});
+  try {
+    obj.setRodataU32('.rodata', targetTgid);
+    obj.load(programs);
+    return obj;
+  } catch (err) {
+    obj.close();
+    throw err;
+  }
+}
+
+const E2BIG = 7, EINVAL = 22;
+
+/**
+ * The sockets process pid holds, read by the task_file iterator. Bound to the
+ * process where the kernel can (Linux >= 6.1: only its files are walked);
+ * elsewhere the program filters every task by a tgid set before load.
+ * obj: a loaded object to use (and close) first.
+ */
+export function walkProcess(pid: number, obj?: BpfObject): Walk {
+  let o = obj ?? loadObject(['knetstat_task_file']);
+  try {
+    try {
+      return decodeWalk(o.readIter('knetstat_task_file', { pid }), 'task_file iterator');
+    } catch (err) {
+      if (!(err instanceof SysError) || err.syscall !== 'bpf_program__attach_iter' || (err.code !== E2BIG && err.code !== EINVAL)) throw err;
+    }
+    // A kernel without task iterator parameters (< 6.1): filter in the program.
+    o.close();
+    o = loadObject(['knetstat_task_file'], pid);
+    return decodeWalk(o.readIter('knetstat_task_file'), 'task_file iterator');
+  } finally {
+    o.close();
+  }
+}
+
+/** Every TCP and UDP socket of the network namespace this thread is in, and every process's socket fds. */
+export function walkHost(): { tcp: Walk; udp: Walk; owners: Walk } {
+  const o = loadObject(['knetstat_tcp', 'knetstat_udp', 'knetstat_owners']);
+  try {
+    return {
+      tcp: decodeWalk(o.readIter('knetstat_tcp'), 'tcp iterator'),
+      udp: decodeWalk(o.readIter('knetstat_udp'), 'udp iterator'),
+      owners: decodeWalk(o.readIter('knetstat_owners'), 'owner iterator'),
+    };
+  } finally {
+    o.close();
+  }
+}
+
+/** HZ from a walk's end record; throws when the walk was cut short or HZ cannot be told. */
+export function walkHz(w: Walk, what: string): number {
+  if (!w.end) throw new SysError('read', 5, `the ${what} stopped before its end record (the read was cut short)`);
+  const hz = hzFromSysctls({
+    tcp_keepalive_time: w.end.sysctl_keepalive_time, tcp_keepalive_intvl: w.end.sysctl_keepalive_intvl,
+    tcp_fin_timeout: w.end.sysctl_fin_timeout,
+  });
+  if (!hz) throw new SysError('read', 22, "cannot tell the kernel's HZ: net.ipv4.tcp_keepalive_time, tcp_keepalive_intvl and tcp_fin_timeout are all 0 or disagree");
+  return hz;
+}
+
+// ---- records -> the model ---------------------------------------------------
+
+const readings = new Map<string, OptionReading>();
+/** Equal readings are one shared, read-only object (a 50,000-socket capture holds ~30 per socket). */
+function r(name: string, value: OptionValue | null, explicit?: boolean, note?: string): OptionReading {
+  if (note !== undefined || value === null || typeof value === 'object') {
+    const o: OptionReading = { value, source: 'bpf' };
+    if (explicit !== undefined) o.explicit = explicit;
+    if (note) o.note = note;
+    return o;
+  }
+  const key = `${name}\u0000${value}\u0000${explicit === undefined ? '' : explicit ? 1 : 0}`;
+  let o = readings.get(key);
+  if (!o) {
+    o = explicit === undefined ? { value, source: 'bpf' } : { value, source: 'bpf', explicit };
+    if (readings.size < 4096) readings.set(key, o);
+  }
+  return o;
+}
+
+const NOT_IN_FORCE = 'not set, or set to 0 (the same state)';
+
+function protocolOf(rec: SockRecord): Protocol {
+  const v4 = rec.family === AF_INET;
+  return rec.protocol === IPPROTO_TCP ? (v4 ? 'tcp' : 'tcp6') : (v4 ? 'udp' : 'udp6');
+}
+
+function endpoint(b: Buffer, port: number, v4: boolean): Endpoint {
+  return { address: v4 ? ipv4(b, 0) : ipv6(b, 0), port };
+}
+
+/** TCP_QUICKACK: !inet_csk_in_pingpong_mode(). Without the pingpong sysctl the threshold is 1 or 3 (6.1 backports). */
+function quickack(rec: SockRecord): OptionReading {
+  if (rec.has_pingpong_thresh) return r('TCP_QUICKACK', rec.pingpong < rec.pingpong_thresh ? 1 : 0);
+  if (rec.pingpong === 0) return r('TCP_QUICKACK', 1);
+  if (rec.pingpong >= 3) return r('TCP_QUICKACK', 0);
+  return r('TCP_QUICKACK', null, undefined, `icsk_ack.pingpong is ${rec.pingpong} and this kernel's pingpong threshold (1 or 3) is not in its BTF`);
+}
+
+/** Every option of the catalog for this socket, as getsockopt would return it. */
+function options(rec: SockRecord, protocol: Protocol, state: string, hz: number): Record<string, OptionReading> {
+  const o: Record<string, OptionReading> = {};
+  const tcp = rec.protocol === IPPROTO_TCP;
+  const v6 = rec.family !== AF_INET;
+  const lingerSet = rec.linger || rec.lingertime !== 0n;
+  for (const opt of optionsFor(protocol)) {
+    if (opt.states && !opt.states.includes(state)) continue;
+    switch (opt.name) {
+      case 'SO_REUSEADDR': o[opt.name] = r(opt.name, rec.reuse); break;
+      case 'SO_REUSEPORT': o[opt.name] = r(opt.name, rec.reuseport ? 1 : 0); break;
+      case 'SO_KEEPALIVE': o[opt.name] = r(opt.name, rec.keepopen ? 1 : 0); break;
+      case 'SO_BROADCAST': o[opt.name] = r(opt.name, rec.broadcast ? 1 : 0); break;
+      case 'SO_OOBINLINE': o[opt.name] = r(opt.name, rec.urginline ? 1 : 0); break;
+      // The lock flag is set by every setsockopt(SO_RCVBUF/SO_SNDBUF) and by nothing else.
+      case 'SO_RCVBUF': o[opt.name] = r(opt.name, rec.rcvbuf, (rec.userlocks & SOCK_RCVBUF_LOCK) !== 0); break;
+      case 'SO_SNDBUF': o[opt.name] = r(opt.name, rec.sndbuf, (rec.userlocks & SOCK_SNDBUF_LOCK) !== 0); break;
+      case 'SO_LINGER':
+        // Switching linger off keeps the time: a non-zero time also proves an earlier call.
+        o[opt.name] = r(opt.name, { enabled: rec.linger, seconds: lingerSeconds(rec.lingertime, hz) }, lingerSet ? true : undefined);
+        break;
+      case 'SO_RCVTIMEO': o[opt.name] = r(opt.name, timeoutMs(rec.rcvtimeo, hz), rec.rcvtimeo !== MAX_SCHEDULE_TIMEOUT ? true : undefined); break;
+      case 'SO_SNDTIMEO': o[opt.name] = r(opt.name, timeoutMs(rec.sndtimeo, hz), rec.sndtimeo !== MAX_SCHEDULE_TIMEOUT ? true : undefined); break;
+      case 'SO_PRIORITY': o[opt.name] = r(opt.name, rec.priority); break;
+      case 'SO_MARK': o[opt.name] = r(opt.name, rec.mark); break;
+      case 'IP_TOS': o[opt.name] = r(opt.name, rec.tos); break;
+      case 'IP_MULTICAST_TTL': o[opt.name] = r(opt.name, rec.mc_ttl); break;
+      case 'IP_MULTICAST_LOOP': o[opt.name] = r(opt.name, rec.mc_loop ? 1 : 0); break;
+      case 'IP_MULTICAST_ALL': o[opt.name] = r(opt.name, rec.mc_all ? 1 : 0); break;
+      case 'IPV6_V6ONLY': if (v6) o[opt.name] = r(opt.name, rec.v6only ? 1 : 0); break;
+      case 'IPV6_TCLASS': if (v6) o[opt.name] = rec.has_pinet6 ? r(opt.name, rec.tclass) : r(opt.name, null, undefined, 'no IPv6 state on this socket'); break;
+      case 'IPV6_MULTICAST_LOOP': if (v6) o[opt.name] = rec.has_pinet6 ? r(opt.name, rec.mc6_loop ? 1 : 0) : r(opt.name, null, undefined, 'no IPv6 state on this socket'); break;
+      case 'IPV6_MULTICAST_HOPS':
+        // setsockopt stores -1 as the default (1): a negative value never reaches the field.
+        if (v6) o[opt.name] = rec.has_pinet6 && rec.mcast_hops >= 0 ? r(opt.name, rec.mcast_hops) : r(opt.name, null, undefined, 'no stored multicast hop limit');
+        break;
+      default:
+        if (tcp) tcpOption(o, opt.name, rec, hz);
+    }
+  }
+  if (tcp && rec.state === TCP_LISTEN) o.backlog = r('backlog', rec.max_ack_backlog, undefined, 'max accept queue (sk_max_ack_backlog)');
+  return o;
+}
+
+function tcpOption(o: Record<string, OptionReading>, name: string, rec: SockRecord, hz: number): void {
+  switch (name) {
+    case 'TCP_NODELAY': o[name] = r(name, (rec.nonagle & TCP_NAGLE_OFF) !== 0 ? 1 : 0); break;
+    // Stored 0 means "follows the sysctl"; setsockopt refuses 0, so 0 proves no call.
+    case 'TCP_KEEPIDLE': o[name] = r(name, Math.floor((rec.keepalive_time || rec.sysctl_keepalive_time) / hz), rec.keepalive_time !== 0); break;
+    case 'TCP_KEEPINTVL': o[name] = r(name, Math.floor((rec.keepalive_intvl || rec.sysctl_keepalive_intvl) / hz), rec.keepalive_intvl !== 0); break;
+    case 'TCP_KEEPCNT': o[name] = r(name, rec.keepalive_probes || rec.sysctl_keepalive_probes, rec.keepalive_probes !== 0); break;
+    case 'TCP_USER_TIMEOUT': o[name] = rec.user_timeout ? r(name, rec.user_timeout, true) : r(name, 0, undefined, NOT_IN_FORCE); break;
+    case 'TCP_DEFER_ACCEPT': o[name] = r(name, deferAcceptSeconds(rec.defer_accept), rec.defer_accept ? true : undefined); break;
+    case 'TCP_FASTOPEN': o[name] = r(name, rec.fastopen_max_qlen); break;
+    case 'TCP_QUICKACK': o[name] = quickack(rec); break;
+    case 'TCP_NOTSENT_LOWAT': o[name] = r(name, rec.notsent_lowat, rec.notsent_lowat ? true : undefined); break;
+    case 'TCP_CONGESTION':
+      o[name] = r(name, cString(rec.ca_name), rec.has_ca_setsockopt ? rec.ca_setsockopt : undefined);
+      break;
+    case 'TCP_MAXSEG': {
+      // do_tcp_getsockopt(): the user's MSS before the connection has one, mss_clamp in repair mode.
+      let v = rec.mss_cache;
+      if (rec.user_mss && (rec.state === TCP_CLOSE || rec.state === TCP_LISTEN)) v = rec.user_mss;
+      if (rec.repair) v = rec.mss_clamp;
+      o[name] = rec.user_mss ? r(name, v, true, `user MSS ${rec.user_mss} (rx_opt.user_mss)`) : r(name, v);
+      break;
+    }
+  }
+}
+
+/** What tcp_get_info() reports (times: rto/ato in us, last* in ms, rtt in us). */
+function tcpInfo(rec: SockRecord, hz: number): TcpInfo {
+  const base = { state: rec.state, sndCwnd: rec.snd_cwnd, source: 'bpf' as const };
+  if (rec.state === TCP_LISTEN) {
+    // tcp_get_info() stops here for listeners: unacked/sacked carry the accept queue and its limit.
+    return {
+      ...base, retransmits: 0, probes: 0, backoff: 0, rto: 0, ato: 0, sndMss: 0, rcvMss: 0,
+      unacked: rec.ack_backlog, sacked: rec.max_ack_backlog, lost: 0, retrans: 0, lastDataSent: 0, lastDataRecv: 0,
+      lastAckRecv: 0, pmtu: 0, rtt: 0, rttvar: 0, advmss: 0, totalRetrans: 0, sndWnd: 0, rcvWnd: 0,
+    };
+  }
+  return {
+    ...base, retransmits: rec.retransmits, probes: rec.probes_out, backoff: rec.backoff,
+    rto: jiffiesToUsecs(rec.rto, hz), ato: jiffiesToUsecs(rec.ato, hz), sndMss: rec.mss_cache, rcvMss: rec.rcv_mss,
+    unacked: rec.packets_out, sacked: rec.sacked_out, lost: rec.lost_out, retrans: rec.retrans_out,
+    lastDataSent: jiffiesToMsecs(rec.since_data_sent, hz), lastDataRecv: jiffiesToMsecs(rec.since_data_recv, hz),
+    lastAckRecv: jiffiesToMsecs(rec.since_ack, hz), pmtu: rec.pmtu, rtt: rec.srtt_us >>> 3, rttvar: rec.mdev_us >>> 2,
+    advmss: rec.advmss, totalRetrans: rec.total_retrans, sndWnd: rec.snd_wnd, rcvWnd: rec.rcv_wnd,
+  };
+}
+
+/** One record as the model's socket; fd from the caller (the target's fd, or a holder's). */
+export function socketFromRecord(rec: SockRecord, hz: number, fd = rec.fd): RawSocket {
+  const protocol = protocolOf(rec);
+  const v4 = rec.family === AF_INET;
+  const tcp = rec.protocol === IPPROTO_TCP;
+  // /proc/net/tcp prints a request socket as SYN_RECV.
+  const state = rec.kind === KIND.REQUEST ? 'SYN_RECV' : stateName(protocol, rec.state);
+  const sock: RawSocket = {
+    protocol, fd, inode: rec.inode, local: endpoint(rec.saddr, rec.sport, v4), remote: endpoint(rec.daddr, rec.dport, v4),
+    state, recvQ: tcp ? rec.rx_queue : Math.max(rec.rx_queue | 0, 0), sendQ: rec.tx_queue,
+    options: {}, diag: '', sources: ['bpf'],
+  };
+  if (rec.fd < 0) sock.uid = rec.uid;
+  if (rec.kind !== KIND.SOCK) return sock; // TIME_WAIT and requests: no options
+  sock.options = options(rec, protocol, state, hz);
+  sock.userLocks = { rcvbuf: (rec.userlocks & SOCK_RCVBUF_LOCK) !== 0, sndbuf: (rec.userlocks & SOCK_SNDBUF_LOCK) !== 0, source: 'bpf' };
+  sock.bindLocks = { addr: (rec.userlocks & SOCK_BINDADDR_LOCK) !== 0, port: (rec.userlocks & SOCK_BINDPORT_LOCK) !== 0, source: 'bpf' };
+  if (tcp) {
+    sock.tcpInfo = tcpInfo(rec, hz);
+    if (SYNCHRONIZED.has(rec.state)) sock.diag = diagFromTcpInfo(sock.tcpInfo);
+    if (rec.timer) {
+      sock.timer = {
+        kind: TIMER_KINDS[rec.timer] ?? `timer ${rec.timer}`, expiresMs: jiffiesToMsecs(Math.max(rec.timer_expires, 0), hz),
+        retrans: rec.timer_retrans, source: 'bpf',
+      };
+    }
+  }
+  if (rec.shutdown) sock.shutdown = { read: (rec.shutdown & 1) !== 0, write: (rec.shutdown & 2) !== 0, source: 'bpf' };
+  return sock;
+}
+
+// ---- the Source -------------------------------------------------------------
+
+function fdInode(pid: number, fd: number): number | undefined {
+  try { return socketInode(readlinkSync(`/proc/${pid}/fd/${fd}`)); } catch { return undefined; }
+}
+
+export class BpfSource implements Source {
+  readonly name = 'bpf' as const;
+  /** Loaded by available() (the real test: the kernel accepts the program), used by collect(). */
+  private obj?: BpfObject;
+
+  available(_target: Target): { ok: true } | { ok: false; reason: string; errno?: string } {
+    const why = bpfUnavailable();
+    if (why) return { ok: false, reason: why };
+    try {
+      this.obj?.close();
+      this.obj = loadObject(['knetstat_task_file']);
+      return { ok: true };
+    } catch (err) {
+      const e = err as SysError;
+      return { ok: false, reason: `the bpf source cannot load: ${e.message}`, errno: e.errno };
+    }
+  }
+
+  async collect(ctx: SourceContext): Promise<SourceResult> {
+    const { target, sockets } = ctx;
+    const obj = this.obj;
+    this.obj = undefined;
+    const walk = walkProcess(target.pid, obj);
+    const hz = walkHz(walk, 'task_file iterator');
+    const want = new Map<number, number>();
+    for (const [fd, inode] of target.fds) want.set(inode, fd);
+    const seen = new Set<number>();
+    for (const rec of walk.socks) {
+      const fd = want.get(rec.inode);
+      // Opened after the fd listing, or an fd number now reused by another socket: not in this report.
+      if (fd === undefined || fd !== rec.fd) continue;
+      seen.add(rec.inode);
+      const prev = sockets.get(rec.inode);
+      const sock = socketFromRecord(rec, hz, fd);
+      if (prev) {
+        sock.options = { ...prev.options, ...sock.options };
+        sock.sources = [...new Set([...prev.sources, 'bpf' as const])];
+      }
+      sockets.set(rec.inode, sock);
+    }
+    ctx.progress?.(seen.size, seen.size);
+    // Listed sockets the walk did not see are unix/netlink sockets (never reported) or closed
+    // meanwhile: the fd still naming the same inode tells which.
+    const vanished: number[] = [];
+    for (const [inode, fd] of want) {
+      if (seen.has(inode)) continue;
+      if (fdInode(target.pid, fd) !== inode) vanished.push(inode);
+    }
+    return { status: { name: this.name, used: true }, ...(vanished.length ? { vanished } : {}) };
+  }
+}

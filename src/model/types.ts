@@ -89,8 +89,9 @@ export interface RawSocket {
   /** sk_userlocks from the knetstat module or the bpf source: which buffers the application locked. */
   userLocks?: { rcvbuf: boolean; sndbuf: boolean; source: SourceName };
   /**
-   * sk_userlocks' bind locks (bpf source): addr, bind() named a local address;
-   * port, bind() named a port (an accepted socket inherits its listener's).
+   * sk_userlocks' bind locks (bpf source): addr, bind() named a local address
+   * (an accepted socket inherits its listener's); port, bind() named a port on
+   * this very socket (sk_clone_lock clears it on accepted sockets).
    */
   bindLocks?: { addr: boolean; port: boolean; source: SourceName };
   /** Timers reported by sock_diag (keepalive, retransmit ...). */

@@ -25,8 +25,8 @@ import { ipv4, ipv6, optionsFor } from './sockopt.js';
 import type { Endpoint, OptionReading, OptionValue, Protocol, RawSocket, TcpInfo } from '../model/types.js';
 import type { Source, SourceContext, SourceResult, Target } from './types.js';
 
-/** The object `npm run build` writes (bpf/Makefile); shipped in the npm package. */
-export const BPF_OBJECT = process.env.KNETSTAT_BPF_OBJECT ?? fileURLToPath(new URL('../bpf/knetstat.bpf.o', import.meta.url));
+/** The object `npm run build` writes (bpf/Makefile); shipped in the npm package. From src/ (tests) and dist/ alike. */
+export const BPF_OBJECT = process.env.KNETSTAT_BPF_OBJECT ?? fileURLToPath(new URL('../../dist/bpf/knetstat.bpf.o', import.meta.url));
 
 const AF_INET = 2, IPPROTO_TCP = 6;
 const TCP_LISTEN = 10, TCP_CLOSE = 7;

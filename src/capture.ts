@@ -70,8 +70,9 @@ function plan(choice: SourceChoice, target: Target, statuses: SourceStatus[]): P
 
 export async function capture(pid: number, opts: CaptureOptions = {}): Promise<Capture> {
   const proc = inspectProcess(pid);
-  const fds = socketFds(pid, proc.uid);
-  const target: Target = { pid, fds };
+  // Listed on first use: the bpf source walks the target's fds in the kernel and never needs it.
+  let fds: Map<number, number> | undefined;
+  const target: Target = { pid, get fds() { return (fds ??= socketFds(pid, proc.uid)); } };
   const statuses: SourceStatus[] = [];
   const warnings: string[] = [];
   if (!proc.isJvm && !opts.any) {
@@ -94,7 +95,7 @@ export async function capture(pid: number, opts: CaptureOptions = {}): Promise<C
   for (const s of sockets.values()) if (vanished.has(s.inode)) s.vanished = true;
 
   const fdOf = new Map<number, number>();
-  for (const [fd, inode] of fds) fdOf.set(inode, fd);
+  if (vanished.size > 0) for (const [fd, inode] of target.fds) fdOf.set(inode, fd);
   const list = [...sockets.values()].sort((a, b) => a.fd - b.fd || a.inode - b.inode);
   const refused = statuses.filter((s) => !s.used && s.reason);
   const optionSource = chosen.some((s) => s.name !== 'procfs');

@@ -121,7 +121,7 @@ describe('the decoder', () => {
       if (on) b.writeUInt32LE(b.readUInt32LE(off) | (1 << bit), off);
       want[name] = on;
     }
-    const rec = decodeSock(b, 0, KIND.SOCK) as unknown as Record<string, unknown>;
+    const rec = decodeSock(b, 0) as unknown as Record<string, unknown>;
     for (const [k, w] of Object.entries(want)) expect(rec[k], k).toEqual(w);
   });
 

@@ -2,7 +2,8 @@
 // The layout tables below are the one place offsets live: the decoders read
 // through them, and test/bpf-layout.test.ts checks them, field by field,
 // against the BTF of the built object, so C and TypeScript cannot drift.
-// Values stay as the kernel stored them (jiffies, raw flags); src/sources/bpf.ts
+// Records are read in place (views whose getters come from the layout tables);
+// values stay as the kernel stored them (jiffies, raw flags): src/sources/bpf.ts
 // applies getsockopt's conversions.
 import { FormatError } from '../errors.js';
 
@@ -74,76 +75,59 @@ export const END = {
 } as const satisfies StructLayout;
 
 type Decoded<L extends StructLayout> =
-  { [K in keyof L['fields']]: L['fields'][K] extends readonly [number, 'bytes16'] ? Buffer : L['fields'][K] extends readonly [number, 'i64'] ? bigint : number } &
-  { [K in keyof L['bits']]: boolean };
+  { readonly [K in keyof L['fields']]: L['fields'][K] extends readonly [number, 'bytes16'] ? Buffer : L['fields'][K] extends readonly [number, 'i64'] ? bigint : number } &
+  { readonly [K in keyof L['bits']]: boolean } &
+  { readonly buf: Buffer; readonly off: number; readonly kind: number };
 
-export type SockRecord = Decoded<typeof SOCK> & { kind: number };
+export type SockRecord = Decoded<typeof SOCK>;
 export type OwnerRecord = Decoded<typeof OWNER>;
 export type EndRecord = Decoded<typeof END>;
 
-// Module-level readers: the decoders below are one object literal each, so V8
-// builds every record with one hidden class.
-const F = SOCK.fields, B = SOCK.bits;
-function u8(b: Buffer, o: number, f: readonly [number, FieldType]): number { return b[o + f[0]]!; }
-function u16(b: Buffer, o: number, f: readonly [number, FieldType]): number { return b.readUInt16LE(o + f[0]); }
-function i16(b: Buffer, o: number, f: readonly [number, FieldType]): number { return b.readInt16LE(o + f[0]); }
-function u32(b: Buffer, o: number, f: readonly [number, FieldType]): number { return b.readUInt32LE(o + f[0]); }
-function i32(b: Buffer, o: number, f: readonly [number, FieldType]): number { return b.readInt32LE(o + f[0]); }
-/** Unsigned 64-bit as a Number: inodes and jiffies_64 stay far below 2^53. */
-function u64(b: Buffer, o: number, f: readonly [number, FieldType]): number { return b.readUInt32LE(o + f[0] + 4) * 0x100000000 + b.readUInt32LE(o + f[0]); }
-/** Signed 64-bit (jiffies timeouts, LONG_MAX = none) exactly: getsockopt's arithmetic is redone on them. */
-function i64(b: Buffer, o: number, f: readonly [number, FieldType]): bigint { return b.readBigInt64LE(o + f[0]); }
-function bytes(b: Buffer, o: number, f: readonly [number, FieldType]): Buffer { return b.subarray(o + f[0], o + f[0] + 16); }
-function bit(b: Buffer, o: number, f: readonly [number, number]): boolean { return ((b.readUInt32LE(o + f[0]) >>> f[1]) & 1) === 1; }
-
-export function decodeSock(b: Buffer, o: number, kind: number): SockRecord {
-  return {
-    kind,
-    family: u8(b, o, F.family), protocol: u8(b, o, F.protocol), state: u8(b, o, F.state), shutdown: u8(b, o, F.shutdown),
-    type: u16(b, o, F.type), timer: u8(b, o, F.timer), timer_retrans: u8(b, o, F.timer_retrans), fd: i32(b, o, F.fd),
-    tgid: u32(b, o, F.tgid), inode: u64(b, o, F.inode), uid: u32(b, o, F.uid), netns: u32(b, o, F.netns),
-    saddr: bytes(b, o, F.saddr), daddr: bytes(b, o, F.daddr), sport: u16(b, o, F.sport), dport: u16(b, o, F.dport),
-    rx_queue: u32(b, o, F.rx_queue), tx_queue: u32(b, o, F.tx_queue), timer_expires: i32(b, o, F.timer_expires),
-    rcvbuf: i32(b, o, F.rcvbuf), sndbuf: i32(b, o, F.sndbuf), priority: u32(b, o, F.priority), mark: u32(b, o, F.mark),
-    lingertime: i64(b, o, F.lingertime), rcvtimeo: i64(b, o, F.rcvtimeo), sndtimeo: i64(b, o, F.sndtimeo),
-    ack_backlog: u32(b, o, F.ack_backlog), max_ack_backlog: u32(b, o, F.max_ack_backlog), classid: u32(b, o, F.classid),
-    prioidx: u16(b, o, F.prioidx), reuse: u8(b, o, F.reuse), userlocks: u8(b, o, F.userlocks), tos: u8(b, o, F.tos),
-    mc_ttl: u8(b, o, F.mc_ttl), tclass: u8(b, o, F.tclass), mcast_hops: i16(b, o, F.mcast_hops),
-    keepopen: bit(b, o, B.keepopen), linger: bit(b, o, B.linger), urginline: bit(b, o, B.urginline),
-    broadcast: bit(b, o, B.broadcast), reuseport: bit(b, o, B.reuseport), v6only: bit(b, o, B.v6only),
-    mc_loop: bit(b, o, B.mc_loop), mc_all: bit(b, o, B.mc_all), mc6_loop: bit(b, o, B.mc6_loop),
-    mc6_all: bit(b, o, B.mc6_all), ca_setsockopt: bit(b, o, B.ca_setsockopt), repair: bit(b, o, B.repair),
-    has_classid: bit(b, o, B.has_classid), has_prioidx: bit(b, o, B.has_prioidx), has_pinet6: bit(b, o, B.has_pinet6),
-    has_pingpong_thresh: bit(b, o, B.has_pingpong_thresh), has_ca_setsockopt: bit(b, o, B.has_ca_setsockopt),
-    keepalive_time: u32(b, o, F.keepalive_time), keepalive_intvl: u32(b, o, F.keepalive_intvl),
-    sysctl_keepalive_time: u32(b, o, F.sysctl_keepalive_time), sysctl_keepalive_intvl: u32(b, o, F.sysctl_keepalive_intvl),
-    keepalive_probes: u8(b, o, F.keepalive_probes), sysctl_keepalive_probes: u8(b, o, F.sysctl_keepalive_probes),
-    nonagle: u8(b, o, F.nonagle), defer_accept: u8(b, o, F.defer_accept), user_timeout: u32(b, o, F.user_timeout),
-    user_mss: u16(b, o, F.user_mss), mss_clamp: u16(b, o, F.mss_clamp), mss_cache: u32(b, o, F.mss_cache),
-    notsent_lowat: u32(b, o, F.notsent_lowat), fastopen_max_qlen: i32(b, o, F.fastopen_max_qlen),
-    ca_name: bytes(b, o, F.ca_name), pingpong: u8(b, o, F.pingpong), pingpong_thresh: u8(b, o, F.pingpong_thresh),
-    retransmits: u8(b, o, F.retransmits), probes_out: u8(b, o, F.probes_out), backoff: u8(b, o, F.backoff),
-    ca_state: u8(b, o, F.ca_state), snd_wnd: u32(b, o, F.snd_wnd), rcv_wnd: u32(b, o, F.rcv_wnd),
-    packets_out: u32(b, o, F.packets_out), since_ack: u32(b, o, F.since_ack), since_data_sent: u32(b, o, F.since_data_sent),
-    since_data_recv: u32(b, o, F.since_data_recv), rto: u32(b, o, F.rto), ato: u32(b, o, F.ato), rcv_mss: u32(b, o, F.rcv_mss),
-    pmtu: u32(b, o, F.pmtu), srtt_us: u32(b, o, F.srtt_us), mdev_us: u32(b, o, F.mdev_us), snd_cwnd: u32(b, o, F.snd_cwnd),
-    advmss: u32(b, o, F.advmss), sacked_out: u32(b, o, F.sacked_out), lost_out: u32(b, o, F.lost_out),
-    retrans_out: u32(b, o, F.retrans_out), total_retrans: u32(b, o, F.total_retrans),
-  };
+/**
+ * A field reader for the layout's offset and type. Signed 64-bit fields (jiffies
+ * timeouts, LONG_MAX = none) are exact BigInts: getsockopt's arithmetic is redone
+ * on them; unsigned ones (inodes, jiffies_64) are Numbers, far below 2^53.
+ */
+function reader(off: number, type: FieldType): (this: { buf: Buffer; off: number }) => unknown {
+  switch (type) {
+    case 'u8': return function () { return this.buf[this.off + off]; };
+    case 'u16': return function () { return this.buf.readUInt16LE(this.off + off); };
+    case 'i16': return function () { return this.buf.readInt16LE(this.off + off); };
+    case 'u32': return function () { return this.buf.readUInt32LE(this.off + off); };
+    case 'i32': return function () { return this.buf.readInt32LE(this.off + off); };
+    case 'u64': return function () { return this.buf.readUInt32LE(this.off + off + 4) * 0x100000000 + this.buf.readUInt32LE(this.off + off); };
+    case 'i64': return function () { return this.buf.readBigInt64LE(this.off + off); };
+    case 'bytes16': return function () { return this.buf.subarray(this.off + off, this.off + off + 16); };
+  }
 }
 
-export function decodeOwner(b: Buffer, o: number): OwnerRecord {
-  const f = OWNER.fields;
-  return { tgid: u32(b, o, f.tgid), fd: i32(b, o, f.fd), inode: u64(b, o, f.inode), comm: bytes(b, o, f.comm) };
+/**
+ * A record read in place: one small object per record whose getters, made
+ * from the layout table itself, read the iterator's buffer. Nothing is copied
+ * that the caller does not ask for, and there is no second list of names.
+ */
+function viewOf<L extends StructLayout>(L: L): new (buf: Buffer, off: number) => Decoded<L> {
+  class View {
+    constructor(readonly buf: Buffer, readonly off: number) {}
+    get kind(): number { return this.buf[this.off + HDR.fields.kind[0]]!; }
+  }
+  for (const [name, [off, type]] of Object.entries(L.fields)) {
+    Object.defineProperty(View.prototype, name, { get: reader(off, type), enumerable: true });
+  }
+  for (const [name, [off, bit]] of Object.entries(L.bits)) {
+    Object.defineProperty(View.prototype, name, {
+      get(this: View) { return ((this.buf.readUInt32LE(this.off + off) >>> bit) & 1) === 1; },
+      enumerable: true,
+    });
+  }
+  return View as unknown as new (buf: Buffer, off: number) => Decoded<L>;
 }
 
-export function decodeEnd(b: Buffer, o: number): EndRecord {
-  const f = END.fields;
-  return {
-    jiffies: u64(b, o, f.jiffies), sysctl_keepalive_time: u32(b, o, f.sysctl_keepalive_time),
-    sysctl_keepalive_intvl: u32(b, o, f.sysctl_keepalive_intvl), sysctl_fin_timeout: u32(b, o, f.sysctl_fin_timeout),
-  };
-}
+const SockView = viewOf(SOCK), OwnerView = viewOf(OWNER), EndView = viewOf(END);
+
+export function decodeSock(b: Buffer, o: number): SockRecord { return new SockView(b, o); }
+export function decodeOwner(b: Buffer, o: number): OwnerRecord { return new OwnerView(b, o); }
+export function decodeEnd(b: Buffer, o: number): EndRecord { return new EndView(b, o); }
 
 /** A NUL-terminated char[] field as text. */
 export function cString(b: Buffer): string {
@@ -172,7 +156,7 @@ export function decodeWalk(b: Buffer, what = 'BPF iterator'): Walk {
     if (size < HDR.size || o + size > b.length) throw new FormatError(`${what}: record of ${size} bytes at byte ${o} runs past the ${b.length} bytes read`);
     const want = SIZES[kind];
     if (want !== undefined && want !== size) throw new FormatError(`${what}: kind ${kind} record of ${size} bytes, expected ${want}`);
-    if (kind === KIND.SOCK || kind === KIND.TIMEWAIT || kind === KIND.REQUEST) walk.socks.push(decodeSock(b, o, kind));
+    if (kind === KIND.SOCK || kind === KIND.TIMEWAIT || kind === KIND.REQUEST) walk.socks.push(decodeSock(b, o));
     else if (kind === KIND.OWNER) walk.owners.push(decodeOwner(b, o));
     else if (kind === KIND.END) walk.end = decodeEnd(b, o);
     o += size; // an unknown kind is stepped over

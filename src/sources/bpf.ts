@@ -9,7 +9,7 @@
 // Every value is converted the way getsockopt() converts the same field
 // (net/core/sock.c sk_getsockopt, net/ipv4/tcp.c do_tcp_getsockopt,
 // ip_sockglue.c, ipv6_sockglue.c), so bpf and pidfd report equal values.
-import { accessSync, constants, readFileSync, readlinkSync } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { BpfObject, VMLINUX_BTF, kernelBtfPresent, libbpf } from '../linux/libbpf.js';
@@ -17,7 +17,6 @@ import { KIND, cString, decodeWalk, type SockRecord, type Walk } from '../linux/
 import { hzFromSysctls, jiffiesToMsecs, jiffiesToUsecs, lingerSeconds, MAX_SCHEDULE_TIMEOUT, timeoutMs } from '../linux/jiffies.js';
 import { SysError } from '../errors.js';
 import { stateName } from '../discover/procnet.js';
-import { socketInode } from '../discover/fds.js';
 import { diagFromTcpInfo } from '../model/tcpinfo.js';
 import { deferAcceptSeconds } from './knetstat.js';
 import { TIMER_KINDS } from './sockdiag.js';
@@ -77,20 +76,27 @@ export function bpfUnavailable(): string | undefined {
 
 // ---- walks ----------------------------------------------------------------
 
-/** One loaded object for the given programs; a reason (SysError) when the kernel refuses it. */
+const E2BIG = 7, EINVAL = 22, EAGAIN = 11;
+
+/**
+ * One loaded object for the given programs; a reason (SysError) when the kernel
+ * refuses it. The verifier gives up with EAGAIN when a signal arrives while it
+ * works (a profiler's SIGPROF, a busy host): an object loads once, so it is
+ * opened again for another try.
+ */
 function loadObject(programs: string[], targetTgid = 0): BpfObject {
-  const obj = BpfObject.open(BPF_OBJECT, process.env.KNETSTAT_BTF ? { btfPath: VMLINUX_BTF } : {});
-  try {
-    obj.setRodataU32('.rodata', targetTgid);
-    obj.load(programs);
-    return obj;
-  } catch (err) {
-    obj.close();
-    throw err;
+  for (let attempt = 1; ; attempt++) {
+    const obj = BpfObject.open(BPF_OBJECT, process.env.KNETSTAT_BTF ? { btfPath: VMLINUX_BTF } : {});
+    try {
+      obj.setRodataU32('.rodata', targetTgid);
+      obj.load(programs);
+      return obj;
+    } catch (err) {
+      obj.close();
+      if (!(err instanceof SysError && err.code === EAGAIN && attempt < 4)) throw err;
+    }
   }
 }
-
-const E2BIG = 7, EINVAL = 22;
 
 /**
  * The sockets process pid holds, read by the task_file iterator. Bound to the
@@ -142,20 +148,22 @@ export function walkHz(w: Walk, what: string): number {
 
 // ---- records -> the model ---------------------------------------------------
 
-const readings = new Map<string, OptionReading>();
+/** Shared readings by explicit (absent, true, false), option name and value. */
+const readings: Map<string, Map<number | string, OptionReading>>[] = [new Map(), new Map(), new Map()];
 /** Equal readings are one shared, read-only object (a 50,000-socket capture holds ~30 per socket). */
 function r(name: string, value: OptionValue | null, explicit?: boolean, note?: string): OptionReading {
   if (note !== undefined || value === null || typeof value === 'object') {
-    const o: OptionReading = { value, source: 'bpf' };
-    if (explicit !== undefined) o.explicit = explicit;
+    const o: OptionReading = explicit === undefined ? { value, source: 'bpf' } : { value, source: 'bpf', explicit };
     if (note) o.note = note;
     return o;
   }
-  const key = `${name}\u0000${value}\u0000${explicit === undefined ? '' : explicit ? 1 : 0}`;
-  let o = readings.get(key);
+  const byName = readings[explicit === undefined ? 0 : explicit ? 1 : 2]!;
+  let m = byName.get(name);
+  if (!m) byName.set(name, (m = new Map()));
+  let o = m.get(value);
   if (!o) {
     o = explicit === undefined ? { value, source: 'bpf' } : { value, source: 'bpf', explicit };
-    if (readings.size < 4096) readings.set(key, o);
+    if (m.size < 256) m.set(value, o);
   }
   return o;
 }
@@ -220,7 +228,8 @@ function options(rec: SockRecord, protocol: Protocol, state: string, hz: number)
     }
   }
   if (tcp && rec.state === TCP_LISTEN) o.backlog = r('backlog', rec.max_ack_backlog, undefined, 'max accept queue (sk_max_ack_backlog)');
-  return o;
+  // ~30 keyed stores leave V8 a dictionary-mode object; its copy has fast properties (as sockopt.ts does).
+  return { ...o };
 }
 
 function tcpOption(o: Record<string, OptionReading>, name: string, rec: SockRecord, hz: number): void {
@@ -249,24 +258,25 @@ function tcpOption(o: Record<string, OptionReading>, name: string, rec: SockReco
   }
 }
 
-/** What tcp_get_info() reports (times: rto/ato in us, last* in ms, rtt in us). */
+/** What tcp_get_info() reports (times: rto/ato in us, last* in ms, rtt in us). Written out: no spreads on this path. */
 function tcpInfo(rec: SockRecord, hz: number): TcpInfo {
-  const base = { state: rec.state, sndCwnd: rec.snd_cwnd, source: 'bpf' as const };
   if (rec.state === TCP_LISTEN) {
     // tcp_get_info() stops here for listeners: unacked/sacked carry the accept queue and its limit.
     return {
-      ...base, retransmits: 0, probes: 0, backoff: 0, rto: 0, ato: 0, sndMss: 0, rcvMss: 0,
+      state: rec.state, retransmits: 0, probes: 0, backoff: 0, rto: 0, ato: 0, sndMss: 0, rcvMss: 0,
       unacked: rec.ack_backlog, sacked: rec.max_ack_backlog, lost: 0, retrans: 0, lastDataSent: 0, lastDataRecv: 0,
-      lastAckRecv: 0, pmtu: 0, rtt: 0, rttvar: 0, advmss: 0, totalRetrans: 0, sndWnd: 0, rcvWnd: 0,
+      lastAckRecv: 0, pmtu: 0, rtt: 0, rttvar: 0, sndCwnd: rec.snd_cwnd, advmss: 0, totalRetrans: 0, sndWnd: 0, rcvWnd: 0,
+      source: 'bpf',
     };
   }
   return {
-    ...base, retransmits: rec.retransmits, probes: rec.probes_out, backoff: rec.backoff,
+    state: rec.state, retransmits: rec.retransmits, probes: rec.probes_out, backoff: rec.backoff,
     rto: jiffiesToUsecs(rec.rto, hz), ato: jiffiesToUsecs(rec.ato, hz), sndMss: rec.mss_cache, rcvMss: rec.rcv_mss,
     unacked: rec.packets_out, sacked: rec.sacked_out, lost: rec.lost_out, retrans: rec.retrans_out,
     lastDataSent: jiffiesToMsecs(rec.since_data_sent, hz), lastDataRecv: jiffiesToMsecs(rec.since_data_recv, hz),
     lastAckRecv: jiffiesToMsecs(rec.since_ack, hz), pmtu: rec.pmtu, rtt: rec.srtt_us >>> 3, rttvar: rec.mdev_us >>> 2,
-    advmss: rec.advmss, totalRetrans: rec.total_retrans, sndWnd: rec.snd_wnd, rcvWnd: rec.rcv_wnd,
+    sndCwnd: rec.snd_cwnd, advmss: rec.advmss, totalRetrans: rec.total_retrans, sndWnd: rec.snd_wnd, rcvWnd: rec.rcv_wnd,
+    source: 'bpf',
   };
 }
 
@@ -303,9 +313,6 @@ export function socketFromRecord(rec: SockRecord, hz: number, fd = rec.fd): RawS
 
 // ---- the Source -------------------------------------------------------------
 
-function fdInode(pid: number, fd: number): number | undefined {
-  try { return socketInode(readlinkSync(`/proc/${pid}/fd/${fd}`)); } catch { return undefined; }
-}
 
 export class BpfSource implements Source {
   readonly name = 'bpf' as const;
@@ -325,36 +332,29 @@ export class BpfSource implements Source {
     }
   }
 
+  /**
+   * Every TCP/UDP socket the target holds at the moment of the walk, with the
+   * fd it has there: the walk is the listing, so target.fds is never read
+   * (listing 20,000 fds through /proc would cost more than the walk itself).
+   */
   async collect(ctx: SourceContext): Promise<SourceResult> {
     const { target, sockets } = ctx;
     const obj = this.obj;
     this.obj = undefined;
     const walk = walkProcess(target.pid, obj);
     const hz = walkHz(walk, 'task_file iterator');
-    const want = new Map<number, number>();
-    for (const [fd, inode] of target.fds) want.set(inode, fd);
-    const seen = new Set<number>();
     for (const rec of walk.socks) {
-      const fd = want.get(rec.inode);
-      // Opened after the fd listing, or an fd number now reused by another socket: not in this report.
-      if (fd === undefined || fd !== rec.fd) continue;
-      seen.add(rec.inode);
+      // A thread with an fd table of its own can show a socket twice: its first fd stands.
+      if (rec.kind !== KIND.SOCK || sockets.get(rec.inode)?.sources.includes('bpf')) continue;
       const prev = sockets.get(rec.inode);
-      const sock = socketFromRecord(rec, hz, fd);
+      const sock = socketFromRecord(rec, hz);
       if (prev) {
         sock.options = { ...prev.options, ...sock.options };
         sock.sources = [...new Set([...prev.sources, 'bpf' as const])];
       }
       sockets.set(rec.inode, sock);
     }
-    ctx.progress?.(seen.size, seen.size);
-    // Listed sockets the walk did not see are unix/netlink sockets (never reported) or closed
-    // meanwhile: the fd still naming the same inode tells which.
-    const vanished: number[] = [];
-    for (const [inode, fd] of want) {
-      if (seen.has(inode)) continue;
-      if (fdInode(target.pid, fd) !== inode) vanished.push(inode);
-    }
-    return { status: { name: this.name, used: true }, ...(vanished.length ? { vanished } : {}) };
+    ctx.progress?.(walk.socks.length, walk.socks.length);
+    return { status: { name: this.name, used: true } };
   }
 }

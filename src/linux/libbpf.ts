@@ -3,7 +3,8 @@
 // 1.1.2 (Debian bookworm), whose iproute2 depends on it. The library is
 // opened on first use, so a host without it gets a reason, not a crash.
 // libbpf's own messages are routed to a buffer: warnings become part of the
-// error when something fails, the rest is dropped.
+// error when something fails, the rest is dropped (KNETSTAT_LIBBPF_DEBUG=1:
+// all of them to stderr, for a CO-RE or verifier question).
 import { existsSync } from 'node:fs';
 import koffi from 'koffi';
 import { SysError, errnoName } from '../errors.js';
@@ -71,10 +72,14 @@ function bind(): Api {
   };
   // libbpf prints with vfprintf-style (fmt, va_list): format it with vsnprintf.
   const line = Buffer.alloc(1024);
+  const debug = process.env.KNETSTAT_LIBBPF_DEBUG === '1';
   const cb = koffi.register((level: number, fmt: bigint, ap: bigint) => {
-    if (level !== 0) return 0; // LIBBPF_WARN only
+    if (level !== 0 && !debug) return 0; // LIBBPF_WARN only, unless asked for everything
     const n = vsnprintf(line, line.length, fmt, ap);
-    if (n > 0) messages.push(line.toString('utf8', 0, Math.min(n, line.length - 1)).trimEnd());
+    const text = n > 0 ? line.toString('utf8', 0, Math.min(n, line.length - 1)).trimEnd() : '';
+    if (debug) process.stderr.write(`libbpf: ${text.replace(/^libbpf: /, '')}\n`);
+    if (level !== 0) return 0;
+    if (text) messages.push(text);
     if (messages.length > 200) messages.splice(0, messages.length - 200);
     return 0;
   }, koffi.pointer(printFn));

@@ -15,6 +15,8 @@ export const VMLINUX_BTF = process.env.KNETSTAT_BTF ?? '/sys/kernel/btf/vmlinux'
 
 type Ptr = bigint | null;
 
+const SIG_BLOCK = 0, SIG_SETMASK = 2;
+
 interface Api {
   setPrint: (fn: bigint | null) => Ptr;
   openFile: (path: string, opts: Buffer) => Ptr;
@@ -35,6 +37,7 @@ interface Api {
   minor: () => number;
   read: (fd: number, buf: Buffer, n: number) => number;
   close_: (fd: number) => number;
+  sigmask: (how: number, set: Buffer | null, old: Buffer | null) => number;
   vsnprintf: (buf: Buffer, n: number, fmt: bigint, ap: bigint) => number;
 }
 
@@ -68,6 +71,7 @@ function bind(): Api {
     minor: lib.func('uint32_t libbpf_minor_version(void)') as Api['minor'],
     read: libc.func('long read(int fd, void *buf, size_t n)') as Api['read'],
     close_: libc.func('int close(int fd)') as Api['close_'],
+    sigmask: libc.func('int pthread_sigmask(int how, void *set, void *oldset)') as Api['sigmask'],
     vsnprintf,
   };
   // libbpf prints with vfprintf-style (fmt, va_list): format it with vsnprintf.
@@ -178,7 +182,16 @@ export class BpfObject {
       this.a.setAutoload(p, programs.includes(this.a.programName(p)));
     }
     messages.length = 0;
-    const rc = this.a.load(this.obj);
+    // The verifier gives up (EAGAIN) when a signal is pending, e.g. every millisecond under a
+    // profiler's SIGPROF: signals wait (blocked, not lost) while it works.
+    const all = Buffer.alloc(128, 0xff), saved = Buffer.alloc(128);
+    const blocked = this.a.sigmask(SIG_BLOCK, all, saved) === 0;
+    let rc: number;
+    try {
+      rc = this.a.load(this.obj);
+    } finally {
+      if (blocked) this.a.sigmask(SIG_SETMASK, saved, null);
+    }
     if (rc < 0) fail('bpf_object__load', -rc, 'the kernel refused the BPF program');
     this.loaded = true;
   }

@@ -13,6 +13,8 @@
  *                   network namespace the iterator fd was created in
  *
  * Each walk ends with one struct knetstat_end. Nothing here changes a socket.
+ * One file on purpose: libbpf loads one object, and the four programs share
+ * the record builders below (each program gets its own inlined copy).
  */
 #include "kernel_types.h"
 #include <bpf/bpf_helpers.h>

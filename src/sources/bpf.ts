@@ -13,7 +13,7 @@ import { accessSync, constants, readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { BpfObject, VMLINUX_BTF, kernelBtfPresent, libbpf } from '../linux/libbpf.js';
-import { KIND, cString, decodeWalk, type SockRecord, type Walk } from '../linux/bpfrecord.js';
+import { KIND, SOCK, cString, decodeWalk, type SockRecord, type Walk } from '../linux/bpfrecord.js';
 import { hzFromSysctls, jiffiesToMsecs, jiffiesToUsecs, lingerSeconds, MAX_SCHEDULE_TIMEOUT, timeoutMs } from '../linux/jiffies.js';
 import { SysError } from '../errors.js';
 import { stateName } from '../discover/procnet.js';
@@ -280,6 +280,30 @@ function tcpInfo(rec: SockRecord, hz: number): TcpInfo {
   };
 }
 
+/**
+ * The record bytes every option value is computed from (struct sock's fields
+ * through TCP's pingpong threshold, knetstat_record.h's order), with the
+ * protocol and state. Sockets of one JVM mostly share their options: equal
+ * bytes give one options object, shared and read-only (a source merging into a
+ * socket's options makes a new object, as BpfSource.collect does).
+ */
+const OPTION_BYTES: [number, number] = [SOCK.fields.rcvbuf[0], SOCK.fields.pingpong_thresh[0] + 1];
+const sharedOptions = new Map<string, Record<string, OptionReading>>();
+
+function optionsOf(rec: SockRecord, protocol: Protocol, state: string, hz: number): Record<string, OptionReading> {
+  const key = `${protocol}\u0000${state}\u0000${hz}\u0000${rec.buf.toString('latin1', rec.off + OPTION_BYTES[0], rec.off + OPTION_BYTES[1])}`;
+  let o = sharedOptions.get(key);
+  if (!o) {
+    o = options(rec, protocol, state, hz);
+    if (sharedOptions.size < 4096) sharedOptions.set(key, o);
+  }
+  return o;
+}
+
+/** userLocks and bindLocks for each of sk_userlocks' 16 values: shared, read-only. */
+const USER_LOCKS = Array.from({ length: 16 }, (_, l) => ({ rcvbuf: (l & SOCK_RCVBUF_LOCK) !== 0, sndbuf: (l & SOCK_SNDBUF_LOCK) !== 0, source: 'bpf' as const }));
+const BIND_LOCKS = Array.from({ length: 16 }, (_, l) => ({ addr: (l & SOCK_BINDADDR_LOCK) !== 0, port: (l & SOCK_BINDPORT_LOCK) !== 0, source: 'bpf' as const }));
+
 /** One record as the model's socket; fd from the caller (the target's fd, or a holder's). */
 export function socketFromRecord(rec: SockRecord, hz: number, fd = rec.fd): RawSocket {
   const protocol = protocolOf(rec);
@@ -294,9 +318,9 @@ export function socketFromRecord(rec: SockRecord, hz: number, fd = rec.fd): RawS
   };
   if (rec.fd < 0) sock.uid = rec.uid;
   if (rec.kind !== KIND.SOCK) return sock; // TIME_WAIT and requests: no options
-  sock.options = options(rec, protocol, state, hz);
-  sock.userLocks = { rcvbuf: (rec.userlocks & SOCK_RCVBUF_LOCK) !== 0, sndbuf: (rec.userlocks & SOCK_SNDBUF_LOCK) !== 0, source: 'bpf' };
-  sock.bindLocks = { addr: (rec.userlocks & SOCK_BINDADDR_LOCK) !== 0, port: (rec.userlocks & SOCK_BINDPORT_LOCK) !== 0, source: 'bpf' };
+  sock.options = optionsOf(rec, protocol, state, hz);
+  sock.userLocks = USER_LOCKS[rec.userlocks & 15]!;
+  sock.bindLocks = BIND_LOCKS[rec.userlocks & 15]!;
   if (tcp) {
     sock.tcpInfo = tcpInfo(rec, hz);
     if (SYNCHRONIZED.has(rec.state)) sock.diag = diagFromTcpInfo(sock.tcpInfo);

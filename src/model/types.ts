@@ -11,7 +11,7 @@
 export const FORMAT_VERSION = 1;
 
 export type Protocol = 'tcp' | 'tcp6' | 'udp' | 'udp6';
-export type SourceName = 'pidfd' | 'knetstat' | 'sockdiag' | 'procfs';
+export type SourceName = 'bpf' | 'pidfd' | 'knetstat' | 'sockdiag' | 'procfs';
 export type Role = 'listening' | 'accepted' | 'connected' | 'udp';
 
 /**
@@ -44,6 +44,12 @@ export interface OptionReading {
   note?: string;
   /** errno name when getsockopt failed (ENOPROTOOPT ...). */
   error?: string;
+  /**
+   * The kernel records whether this value was set on the socket (bpf source):
+   * true when set by setsockopt (or inherited from a listener where it was set),
+   * false when the kernel's state proves it was not set; absent when it cannot tell.
+   */
+  explicit?: boolean;
 }
 
 /** The subset of struct tcp_info the report uses (times in ms, rtt in us). */
@@ -94,8 +100,14 @@ export interface RawSocket {
   tcpInfo?: TcpInfo;
   /** knetstat's Diag indicator, by the module's rule (linux/knetstat.ts): computed from tcp_info or read from the module. */
   diag: Diag;
-  /** sk_userlocks from the knetstat module: which buffers the application locked. */
+  /** sk_userlocks from the knetstat module or the bpf source: which buffers the application locked. */
   userLocks?: { rcvbuf: boolean; sndbuf: boolean; source: SourceName };
+  /**
+   * sk_userlocks' bind locks (bpf source): addr, bind() named a local address
+   * (an accepted socket inherits its listener's); port, bind() named a port on
+   * this very socket (sk_clone_lock clears it on accepted sockets).
+   */
+  bindLocks?: { addr: boolean; port: boolean; source: SourceName };
   /** Timers reported by sock_diag (keepalive, retransmit ...). */
   timer?: { kind: string; expiresMs: number; retrans: number; source: SourceName };
   /** shutdown(2) already called on it (sock_diag INET_DIAG_SHUTDOWN): which directions. */

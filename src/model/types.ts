@@ -52,13 +52,19 @@ export interface OptionReading {
   explicit?: boolean;
 }
 
-/** The subset of struct tcp_info the report uses (times in ms, rtt in us). */
+/**
+ * The subset of struct tcp_info the report uses, in its units (tcp_get_info()):
+ * rto, ato, rtt and rttvar in microseconds; lastDataSent, lastDataRecv and
+ * lastAckRecv in milliseconds.
+ */
 export interface TcpInfo {
   state: number;
   retransmits: number;
   probes: number;
   backoff: number;
+  /** Retransmission timeout, us. */
   rto: number;
+  /** Delayed-ACK timeout, us. */
   ato: number;
   sndMss: number;
   rcvMss: number;
@@ -67,11 +73,16 @@ export interface TcpInfo {
   sacked: number;
   lost: number;
   retrans: number;
+  /** Time since the last data sent, ms. */
   lastDataSent: number;
+  /** Time since the last data received, ms. */
   lastDataRecv: number;
+  /** Time since the last ACK received, ms (Diag's ">#": over 1000). */
   lastAckRecv: number;
   pmtu: number;
+  /** Smoothed round-trip time, us. */
   rtt: number;
+  /** Its mean deviation, us. */
   rttvar: number;
   sndCwnd: number;
   advmss: number;

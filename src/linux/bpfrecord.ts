@@ -6,6 +6,7 @@
 // values stay as the kernel stored them (jiffies, raw flags): src/sources/bpf.ts
 // applies getsockopt's conversions.
 import { FormatError } from '../errors.js';
+import { decodeText } from './files.js';
 
 export const REC_VERSION = 1;
 
@@ -129,10 +130,10 @@ export function decodeSock(b: Buffer, o: number): SockRecord { return new SockVi
 export function decodeOwner(b: Buffer, o: number): OwnerRecord { return new OwnerView(b, o); }
 export function decodeEnd(b: Buffer, o: number): EndRecord { return new EndView(b, o); }
 
-/** A NUL-terminated char[] field as text. */
+/** A NUL-terminated char[] field as text: UTF-8 where valid, else Latin-1, as /proc's (linux/files.ts decodeText). */
 export function cString(b: Buffer): string {
   const end = b.indexOf(0);
-  return b.toString('latin1', 0, end >= 0 ? end : b.length);
+  return decodeText(b.subarray(0, end >= 0 ? end : b.length));
 }
 
 export interface Walk {

@@ -4,7 +4,7 @@
 // kernel's rounding where HZ does not divide a second. The layout against the
 // built object's BTF: test/bpf-layout.test.ts.
 import { describe, expect, it } from 'vitest';
-import { END, KIND, OWNER, REC_VERSION, SOCK, decodeSock, decodeWalk, type FieldType } from '../../src/linux/bpfrecord.js';
+import { END, KIND, OWNER, REC_VERSION, SOCK, cString, decodeSock, decodeWalk, type FieldType } from '../../src/linux/bpfrecord.js';
 import { hzFromSysctls, jiffiesToMsecs, jiffiesToUsecs, lingerSeconds, MAX_SCHEDULE_TIMEOUT, timeoutMs } from '../../src/linux/jiffies.js';
 import { FormatError } from '../../src/errors.js';
 
@@ -34,6 +34,15 @@ describe('the decoder', () => {
     }
     const rec = decodeSock(b, 0) as unknown as Record<string, unknown>;
     for (const [k, w] of Object.entries(want)) expect(rec[k], k).toEqual(w);
+  });
+
+  it('reads a char[] field up to its NUL, as /proc decodes names: UTF-8 where valid, else Latin-1', () => {
+    const field = (bytes: number[]) => { const b = Buffer.alloc(16); Buffer.from(bytes).copy(b); return b; };
+    expect(cString(field([0x6a, 0x61, 0x76, 0x61]))).toBe('java');
+    expect(cString(field([0xc3, 0xa9, 0x74, 0xc3, 0xa9]))).toBe('\u00e9t\u00e9');
+    // A comm the kernel cut inside a UTF-8 sequence: every byte kept, none replaced.
+    expect(cString(field([0x61, 0xc3]))).toBe('a\u00c3');
+    expect(cString(Buffer.from('0123456789abcdef'))).toBe('0123456789abcdef'); // no NUL: the whole field
   });
 
   it('walks a stream of records, and refuses a cut or foreign one', () => {

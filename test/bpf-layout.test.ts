@@ -96,6 +96,16 @@ describe('record layout: the decoder against the object\'s BTF', () => {
   });
 });
 
+describe('a walk of a process that is gone', () => {
+  it('is empty and complete (its end record), so that capture names the exit rather than an error', () => {
+    let pid = 4_000_000; // above any pid_max: never a process
+    while (readdirSync('/proc').includes(String(pid))) pid++;
+    const w = walkProcess(pid);
+    expect(w.socks).toEqual([]);
+    expect(w.end).toBeDefined();
+  });
+});
+
 describe('the loader leaves no fd open', () => {
   const fds = () => readdirSync('/proc/self/fd').length;
 

@@ -619,6 +619,13 @@ describe('item 7: hostile nesting and wrongly typed snapshots are bad input (exi
   });
 });
 
+/** SIGKILL, and wait (synchronously: inside a capture's progress callback) until the process is a zombie or gone. */
+function killSync(jvm: Jvm): void {
+  jvm.proc.kill('SIGKILL');
+  const until = Date.now() + 5000;
+  while (Date.now() < until && existsSync(`/proc/${jvm.pid}/stat`) && !/\) [ZX] /.test(readFileSync(`/proc/${jvm.pid}/stat`, 'utf8'))) { /* wait for the exit */ }
+}
+
 describe('item 8: a process that exits during the scan is reported as such', () => {
   // The socket-by-socket scan (pidfd) is what a kill lands in the middle of; the bpf source reads
   // every socket in one read() of its walk (its case: the last test here).
@@ -680,9 +687,7 @@ describe('item 8: a process that exits during the scan is reported as such', () 
         progress: (done) => {
           if (killed || done < 512) return;
           killed = true;
-          many.proc.kill('SIGKILL');
-          const until = Date.now() + 5000;
-          while (Date.now() < until && existsSync(`/proc/${many.pid}/stat`) && !/\) [ZX] /.test(readFileSync(`/proc/${many.pid}/stat`, 'utf8'))) { /* wait for the exit */ }
+          killSync(many);
         },
       });
       expect(killed).toBe(true);
@@ -706,9 +711,7 @@ describe('item 8: a process that exits during the scan is reported as such', () 
           // bpf reports progress once, when its walk has read them all.
           expect(done).toBe(total);
           killed = true;
-          many.proc.kill('SIGKILL');
-          const until = Date.now() + 5000;
-          while (Date.now() < until && existsSync(`/proc/${many.pid}/stat`) && !/\) [ZX] /.test(readFileSync(`/proc/${many.pid}/stat`, 'utf8'))) { /* wait for the exit */ }
+          killSync(many);
         },
       });
       expect(killed).toBe(true);

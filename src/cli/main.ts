@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { formats } from '../render/index.js';
 import { TOOL } from '../version.js';
+import { registerBpfCheck } from './commands/bpfcheck.js';
 import { registerCheck } from './commands/check.js';
 import { hostViews, registerList } from './commands/list.js';
 import { registerOwner } from './commands/owner.js';
@@ -33,7 +34,7 @@ export function buildProgram(): Command {
     .action(async (pid: string | undefined, flags: RootFlags) => {
       process.exitCode = pid === undefined ? await hostViews(flags) : await reportCommand(pid, flags);
     });
-  for (const register of [registerCheck, registerSnapshot, registerList, registerOwner]) register(program);
+  for (const register of [registerCheck, registerSnapshot, registerList, registerOwner, registerBpfCheck]) register(program);
   return program;
 }
 

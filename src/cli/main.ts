@@ -8,6 +8,7 @@ import { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { formats } from '../render/index.js';
 import { TOOL } from '../version.js';
+import { registerBpfCheck } from './commands/bpfcheck.js';
 import { registerCheck } from './commands/check.js';
 import { hostViews, registerList } from './commands/list.js';
 import { registerOwner } from './commands/owner.js';
@@ -35,7 +36,7 @@ export function buildProgram(): Command {
       if (pid === undefined && flags.observe !== undefined) throw new UsageError('--observe needs the pid of the JVM to observe');
       process.exitCode = pid === undefined ? await hostViews(flags) : await reportCommand(pid, flags);
     });
-  for (const register of [registerCheck, registerSnapshot, registerList, registerOwner]) register(program);
+  for (const register of [registerCheck, registerSnapshot, registerList, registerOwner, registerBpfCheck]) register(program);
   return program;
 }
 

@@ -76,6 +76,27 @@ export const CLONE_NEWNET = 0x40000000;
 /** recv(2) without blocking. */
 export const MSG_DONTWAIT = 0x40;
 
+// The BPF loader (linux/libbpf.ts).
+/** read(2): a BPF iterator's records. */
+export const read = libc.func('long read(int fd, void *buf, size_t n)') as (fd: number, buf: Ptr, n: number) => number;
+/** pthread_sigmask(3): signals wait while the BPF verifier works. */
+export const pthreadSigmask = libc.func('int pthread_sigmask(int how, void *set, void *oldset)') as
+  (how: number, set: Buffer | null, old: Buffer | null) => number;
+export const SIG_BLOCK = 0, SIG_SETMASK = 2;
+/** vsnprintf(3): formats libbpf's (fmt, va_list) messages. */
+export const vsnprintf = libc.func('int vsnprintf(void *buf, size_t n, void *fmt, void *ap)') as
+  (buf: Buffer, n: number, fmt: bigint, ap: bigint) => number;
+
+// Sockets of our own only (the bpf self-check, linux/sockcalls.ts): the tool never
+// calls these on a socket of the process it inspects.
+export const setsockopt = libc.func('int setsockopt(int fd, int level, int optname, void *optval, uint32_t optlen)') as
+  (fd: number, level: number, optname: number, optval: Buffer, optlen: number) => number;
+export const bind = libc.func('int bind(int fd, void *addr, uint32_t addrlen)') as (fd: number, addr: Buffer, len: number) => number;
+export const listen = libc.func('int listen(int fd, int backlog)') as (fd: number, backlog: number) => number;
+export const connect = libc.func('int connect(int fd, void *addr, uint32_t addrlen)') as (fd: number, addr: Buffer, len: number) => number;
+export const accept4 = libc.func('int accept4(int fd, void *addr, void *addrlen, int flags)') as
+  (fd: number, addr: null, len: null, flags: number) => number;
+
 export function pidfdOpen(pid: number): number {
   return Number(syscall_pidfd_open(SYS_pidfd_open, pid, 0));
 }

@@ -106,6 +106,8 @@ export interface ProcStatus {
   sigIgn?: bigint;
   /** The file mode creation mask (Umask:, Linux >= 4.7). */
   umask?: number;
+  /** Effective capabilities (CapEff:), as a bit mask: bit n for capability n (linux/capability.h). */
+  capEff?: bigint;
 }
 
 /** /proc/<pid>/status, the fields the tool uses. */
@@ -117,6 +119,7 @@ export function parseStatus(text: string): ProcStatus {
   const sig = field('SigCgt');
   const ign = field('SigIgn');
   const umask = field('Umask');
+  const capEff = field('CapEff');
   return {
     state: field('State')?.[0],
     ...(ppid !== undefined && /^\d+$/.test(ppid) ? { ppid: Number(ppid) } : {}),
@@ -127,6 +130,7 @@ export function parseStatus(text: string): ProcStatus {
     ...(sig !== undefined && /^[0-9a-f]+$/i.test(sig) ? { sigCgt: BigInt(`0x${sig}`) } : {}),
     ...(ign !== undefined && /^[0-9a-f]+$/i.test(ign) ? { sigIgn: BigInt(`0x${ign}`) } : {}),
     ...(umask !== undefined && /^[0-7]+$/.test(umask) ? { umask: parseInt(umask, 8) } : {}),
+    ...(capEff !== undefined && /^[0-9a-f]+$/i.test(capEff) ? { capEff: BigInt(`0x${capEff}`) } : {}),
   };
 }
 

@@ -4,8 +4,9 @@
 import { javaArg } from '../java/calls.js';
 import { mappings } from '../mappings.js';
 import { formatEndpoint } from '../model/addr.js';
+import type { Observed } from '../model/observed.js';
 import type { OptionValue, Report, ReportSocket, Role } from '../model/types.js';
-import { reportContext, shortApi, showValue, socketDetails, socketLabel, type ReportContext } from '../render/format.js';
+import { reportContext, shortApi, showValue, socketDetails, socketLabel, zeroText, type ReportContext } from '../render/format.js';
 import { SO_TIMEOUT, type Match, type OptionExpectation, type Policy, type Rule } from './policy.js';
 
 export type Status = 'pass' | 'fail' | 'skip' | 'unknown';
@@ -129,9 +130,9 @@ function applies(option: string, s: ReportSocket): boolean {
 /** What the report says of --observe: the observation, or why there is none. */
 type Observing = Pick<Report, 'observation' | 'notObserved'>;
 
-/** A read timeout as Java sets it; 0 is none. */
-function timeoutText(t: number): string {
-  return t === 0 ? 'setSoTimeout(0) (no timeout: infinite)' : `setSoTimeout(${t})`;
+/** A read timeout as Java sets it; 0 is none (and on JDK 22+ maybe a blocking channel's: zeroText). */
+function timeoutText(t: number, o?: Observed): string {
+  return t === 0 ? `${o ? zeroText(o) : 'setSoTimeout(0)'} (no timeout: infinite)` : `setSoTimeout(${t})`;
 }
 
 /**
@@ -167,7 +168,7 @@ function checkSoTimeout(s: ReportSocket, e: OptionExpectation, obs: Observing, f
   const want = e.kind === 'exact' ? timeoutText(Number(e.value))
     : `a read timeout ${[e.min !== undefined ? `>= ${e.min} ms` : '', e.max !== undefined ? `<= ${e.max} ms` : ''].filter(Boolean).join(' and ')}`;
   const group = o.attribution === 'peer-group' ? `, on the ${o.group?.sockets ?? 'several'} connections to this peer together` : '';
-  failures.push(`expected ${want} on ${at}, found ${bad.map(timeoutText).join(', ')} (observed on ${o.reads} read(s) in ${sec} s${group})`);
+  failures.push(`expected ${want} on ${at}, found ${bad.map((t) => timeoutText(t, o)).join(', ')} (observed on ${o.reads} read(s) in ${sec} s${group})`);
 }
 
 function checkSocket(s: ReportSocket, rule: Rule, missing: Set<string>, missingReason: string | undefined, obs: Observing): SocketCheck {

@@ -22,6 +22,20 @@ export interface Observed {
   notes?: string[];
 }
 
+/**
+ * The note attribute.ts writes when reads reported 0 on a blocking socket on
+ * JDK 22+, whose stacks no longer say which API read: a Socket without
+ * setSoTimeout, or a blocking SocketChannel (no timeout possible). Either way
+ * the read may wait forever; but "setSoTimeout(0)" would name a call the code
+ * may never have made.
+ */
+export const ZERO_SOCKET_OR_CHANNEL = 'reported 0: no timeout (a Socket without setSoTimeout, or a blocking SocketChannel, which cannot have one; JDK 22+ stacks do not say which)';
+
+/** The 0 among the observed timeouts may be a blocking SocketChannel's, not setSoTimeout(0). */
+export function zeroMaybeChannel(o: Pick<Observed, 'notes'>): boolean {
+  return o.notes?.some((n) => n.endsWith(ZERO_SOCKET_OR_CHANNEL)) ?? false;
+}
+
 /** Reads and writes of a peer that no open socket of the report has (a connection closed before the capture). */
 export interface UnmatchedPeer {
   address: string;

@@ -13,7 +13,7 @@
 // 0 is read through the socket's blocking mode: non-blocking means
 // selector-driven NIO, which never waits in read. Never a guessed value: a
 // socket without reads says "no read observed".
-import type { Observed, UnmatchedPeer } from '../model/observed.js';
+import { ZERO_SOCKET_OR_CHANNEL, type Observed, type UnmatchedPeer } from '../model/observed.js';
 import { normalizeAddress, readers as readersOf, type PeerActivity, type SocketActivity } from './activity.js';
 
 export type { Observed, UnmatchedPeer } from '../model/observed.js';
@@ -83,7 +83,7 @@ function notes(p: PeerActivity | undefined, t: Timeouts | undefined, group: numb
     const n = [...p.timedOut.values()].reduce((a, b) => a + b, 0);
     out.push(`${n} read(s) ended in SocketTimeoutException, after ${[...p.timedOut.keys()].sort((a, b) => a - b).join(', ')} ms`);
   }
-  if (t?.ambiguousZero) out.push(`${t.ambiguousZero} read(s) reported 0: no timeout (a Socket without setSoTimeout, or a blocking SocketChannel, which cannot have one; JDK 22+ stacks do not say which)`);
+  if (t?.ambiguousZero) out.push(`${t.ambiguousZero} read(s) ${ZERO_SOCKET_OR_CHANNEL}`);
   if (group > 1) out.push(`JFR names the peer, not the local port: the ${group} connections to this peer are observed as one group`);
   return out;
 }

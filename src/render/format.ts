@@ -3,7 +3,7 @@
 // lines that describe a socket in JUnit output, what --observe saw, and what
 // a report came from.
 import { formatEndpoint } from '../model/addr.js';
-import type { Observation, Observed } from '../model/observed.js';
+import { zeroMaybeChannel, type Observation, type Observed } from '../model/observed.js';
 import type { JavaCall, OptionValue, ProcessInfo, Report, ReportSocket, SourceStatus } from '../model/types.js';
 
 /** An option's value as the text and JUnit outputs print it: '?' unread, SO_LINGER as on,Ns or off. */
@@ -40,12 +40,22 @@ function plural(n: number, one: string, many = `${one}s`): string {
   return `${count(n)} ${n === 1 ? one : many}`;
 }
 
+/** A timeout of 0 as Java set it: setSoTimeout(0), unless it may be a blocking channel's (JDK 22+; see the notes). */
+export function zeroText(o: Pick<Observed, 'notes'>): string {
+  return zeroMaybeChannel(o) ? '0, a Socket without setSoTimeout or a blocking SocketChannel' : 'setSoTimeout(0)';
+}
+
 /** Notes the read timeout line already says in its own words. */
 const SAID = [/^no read observed$/, /^JFR names the peer, not the local port/];
 
 /** Reads that may wait forever: a timeout of 0 among the observed ones. */
 export function waitsForever(o: Observed): boolean {
   return o.reads > 0 && o.soTimeout.includes(0);
+}
+
+/** What the Watch list says of reads that may wait forever. */
+export function waitsForeverText(o: Observed): string {
+  return `reads with no timeout were observed (${zeroText(o)}, infinite): a peer that goes silent blocks the reading thread forever`;
 }
 
 /**
@@ -67,7 +77,7 @@ export function observedLines(s: Pick<ReportSocket, 'observed' | 'remote'>): str
   else {
     const timeouts = o.soTimeout.length === 0
       ? `none applies to these ${plural(o.reads, 'read')} (see below)`
-      : `${o.soTimeout.map((t) => (t === 0 ? 'none (setSoTimeout(0): infinite, a read waits forever if the peer goes silent)' : `setSoTimeout(${t})`)).join(', ')} on ${plural(o.reads, 'read')}`;
+      : `${o.soTimeout.map((t) => (t === 0 ? `none (${zeroText(o)}: infinite, a read waits forever if the peer goes silent)` : `setSoTimeout(${t})`)).join(', ')} on ${plural(o.reads, 'read')}`;
     const readers = o.readers.map((r) => `${r.frame}${r.library ? ` (${r.library})` : ''}`).join(', ');
     line = `read timeout${group}: ${timeouts}; ${plural(o.bytesRead, 'byte')} read, ${writes} in ${sec}${readers ? `; read by ${readers}` : ''}`;
   }

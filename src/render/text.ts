@@ -5,7 +5,7 @@
 import { FIN_RECEIVED_STATES } from '../linux/inet.js';
 import { formatEndpoint } from '../model/addr.js';
 import type { OptionReading, Report, ReportSocket } from '../model/types.js';
-import { callText, count, observationSummary, observedLines, showValue, shortApi, waitsForever } from './format.js';
+import { callText, count, observationSummary, observedLines, showValue, shortApi, waitsForever, waitsForeverText } from './format.js';
 import { terminalSafe } from './terminal.js';
 
 const ORIGIN: Record<string, string> = {
@@ -135,7 +135,7 @@ export function summary(r: Report): string {
     if (s.diag.includes('|<')) watch.push(`${at}: our window is 0: this JVM is not reading`);
     if (s.diag.includes('>#')) watch.push(`${at}: unacknowledged data, no ACK for over 1 s: network trouble or a dead peer`);
     for (const h of s.hints) if (/capped|somaxconn/.test(h)) watch.push(`${at}: ${h}`);
-    if (s.observed && waitsForever(s.observed)) watch.push(`${at}: reads with no timeout were observed (setSoTimeout(0), infinite): a peer that goes silent blocks the reading thread forever`);
+    if (s.observed && waitsForever(s.observed)) watch.push(`${at}: ${waitsForeverText(s.observed)}`);
   }
   const lines = ['Summary (sockets grouped by what the application set):'];
   const sorted = [...groups.values()].sort((a, b) => b.n - a.n);

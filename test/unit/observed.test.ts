@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { evaluate } from '../../src/check/evaluate.js';
 import { parseExpect, parsePolicy } from '../../src/check/policy.js';
 import { analyze } from '../../src/java/analyze.js';
+import { ZERO_SOCKET_OR_CHANNEL } from '../../src/model/observed.js';
 import type { Capture } from '../../src/model/types.js';
 import { renderCapture, renderer } from '../../src/render/index.js';
 import { observedLines } from '../../src/render/format.js';
@@ -140,5 +141,20 @@ describe('--redact and the observation', () => {
     expect(r.observation!.unmatched.map((u) => [u.address, u.host])).toEqual([['addr-1', 'redacted'], ['127.0.0.1', 'localhost']]);
     expect(JSON.stringify(r)).not.toMatch(/10\.1\.2\.3|db\.internal/);
     expect(() => validate(JSON.parse(JSON.stringify(r)), CAPTURE_SCHEMA, 'r', 'capture')).not.toThrow();
+  });
+});
+
+describe('a 0 that may be a blocking channel\'s (JDK 22+ stacks do not say which API read)', () => {
+  it('is not called setSoTimeout(0), in the line, the Watch list or a check failure', () => {
+    const c = load();
+    const s = c.sockets.find((x) => x.observed?.soTimeout.includes(0))!;
+    const note = `40 read(s) ${ZERO_SOCKET_OR_CHANNEL}`;
+    for (const x of c.sockets) if (x.observed && x.remote.port === s.remote.port) x.observed = { ...x.observed, notes: [...(x.observed.notes ?? []), note] };
+    const t = text(c);
+    expect(t).toMatch(/none \(0, a Socket without setSoTimeout or a blocking SocketChannel: infinite/);
+    expect(t).toMatch(/reads with no timeout were observed \(0, a Socket without setSoTimeout or a blocking SocketChannel, infinite\)/);
+    expect(t).not.toMatch(new RegExp(`:${s.local.port}\\): reads with no timeout were observed \\(setSoTimeout\\(0\\)`));
+    const f = evaluate(analyze(c), { rules: [parseExpect(`remotePort=${s.remote.port}:soTimeout>=1`)], origin: 'x' }).rules[0]!.sockets[0]!.failures[0];
+    expect(f).toMatch(/found 0, a Socket without setSoTimeout or a blocking SocketChannel \(no timeout: infinite\)/);
   });
 });

@@ -96,6 +96,7 @@ function options(rec: SockRecord, protocol: Protocol, state: string, hz: number)
       case 'IP_MULTICAST_ALL': o[opt.name] = r(opt.name, rec.mc_all ? 1 : 0); break;
       case 'IPV6_V6ONLY': if (v6) o[opt.name] = r(opt.name, rec.v6only ? 1 : 0); break;
       case 'IPV6_TCLASS': if (v6) o[opt.name] = rec.has_pinet6 ? r(opt.name, rec.tclass) : r(opt.name, null, undefined, 'no IPv6 state on this socket'); break;
+      case 'IPV6_MULTICAST_ALL': if (v6) o[opt.name] = rec.has_pinet6 ? r(opt.name, rec.mc6_all ? 1 : 0) : r(opt.name, null, undefined, 'no IPv6 state on this socket'); break;
       case 'IPV6_MULTICAST_LOOP': if (v6) o[opt.name] = rec.has_pinet6 ? r(opt.name, rec.mc6_loop ? 1 : 0) : r(opt.name, null, undefined, 'no IPv6 state on this socket'); break;
       case 'IPV6_MULTICAST_HOPS':
         // setsockopt stores -1 as the default (1): a negative value never reaches the field.

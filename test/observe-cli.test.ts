@@ -52,10 +52,13 @@ describe.each(JDKS)('check --observe on $name: soTimeout', (jdk) => {
     const res = JSON.parse(r.stdout);
     expect(res.rules.map((x: any) => x.status)).toEqual(['pass', 'pass', 'fail', 'unknown', 'fail']);
     expect(res.rules[0].sockets).toHaveLength(2); // the pool of two
-    expect(res.rules[2].sockets.map((s: any) => s.failures[0])).toEqual([0, 1].map(() => expect.stringMatching(/expected a read timeout >= 1 ms on .*found setSoTimeout\(0\) \(no timeout: infinite\) \(observed on \d+ read\(s\) in 3 s, on the 2 connections to this peer together\)/)));
-    expect(res.rules[3].sockets[0].unknowns[0]).toMatch(/soTimeout on .* is unknown: no read observed in 3 s/);
+    // JDK 22+ stacks do not say which API read: a 0 there may be a blocking SocketChannel's, and is not called setSoTimeout(0).
+    const zero = jdk.feature >= 22 ? '0, a Socket without setSoTimeout or a blocking SocketChannel' : 'setSoTimeout\\(0\\)';
+    // (The window is the one measured: on a loaded machine a 3 s window may last 4.)
+    expect(res.rules[2].sockets.map((s: any) => s.failures[0])).toEqual([0, 1].map(() => expect.stringMatching(new RegExp(`expected a read timeout >= 1 ms on .*found ${zero} \\(no timeout: infinite\\) \\(observed on \\d+ read\\(s\\) in \\d+ s, on the 2 connections to this peer together\\)`))));
+    expect(res.rules[3].sockets[0].unknowns[0]).toMatch(/soTimeout on .* is unknown: no read observed in \d+ s/);
     expect(res.rules[4].sockets.flatMap((s: any) => s.failures).join('\n')).toMatch(/expected a read timeout <= \d+ ms on .*found setSoTimeout\(\d+\)/);
-    expect(res.context.observation).toMatch(/^3 s of the JVM's own socket events/);
+    expect(res.context.observation).toMatch(/^\d+ s of the JVM's own socket events/);
     expect(leftovers(l.pid)).toEqual([]);
   });
 });
@@ -80,7 +83,7 @@ describe('check --observe: exit codes, and a policy file', () => {
     const idle = l.by('idle.c');
     const r = runCli(['check', String(l.pid), '--observe', '2s', '-e', `remotePort=${idle.remotePort}:soTimeout>=1`]);
     expect(r.code, r.stderr).toBe(3);
-    expect(r.stdout).toMatch(/unknown: soTimeout on .* is unknown: no read observed in 2 s/);
+    expect(r.stdout).toMatch(/unknown: soTimeout on .* is unknown: no read observed in \d+ s/);
     const plain = runCli(['check', String(l.pid), '-e', `remotePort=${l.by('g0.c0').remotePort}:soTimeout>=1`]);
     expect(plain.code).toBe(3);
     expect(plain.stdout).toMatch(/no socket option holds it; check a live JVM with --observe <duration>/);
@@ -107,7 +110,9 @@ describe('snapshot --observe, rendered offline; the text report', () => {
     expect(r.code, r.stderr).toBe(0);
     const snap = readSnapshot(file); // the schema checks observed and observation
     const cap = snap.capture;
-    expect(cap.observation).toMatchObject({ source: 'jfr', window: { seconds: 2 }, recorded: { events: ['jdk.SocketRead', 'jdk.SocketWrite'] } });
+    expect(cap.observation).toMatchObject({ source: 'jfr', recorded: { events: ['jdk.SocketRead', 'jdk.SocketWrite'] } });
+    const sec = cap.observation!.window.seconds; // as measured: 2, or more on a loaded machine
+    expect(sec).toBeGreaterThanOrEqual(2);
     const port = (s: { local: { port: number }; remote: { port: number } }, t: Truth) => s.local.port === t.localPort && s.remote.port === t.remotePort;
     for (const t of l.truth.filter((x) => x.api === 'socket' && x.role === 'accepted')) {
       expect(cap.sockets.find((s) => port(s, t))!.observed, t.id).toMatchObject({ attribution: 'socket', soTimeout: [t.soTimeout] });
@@ -120,17 +125,17 @@ describe('snapshot --observe, rendered offline; the text report', () => {
     expect(runCli(['render', file]).stdout).toBe(text);
     const flat = text.replace(/\n {6}/g, ' '); // the read timeout lines as one line each
     const inf = l.by('inf.c0'), idle = l.by('idle.c');
-    expect(text).toMatch(/observed \(--observe\): 2 s of the JVM's own socket events \(JFR: jdk\.SocketRead, jdk\.SocketWrite/);
+    expect(text).toMatch(new RegExp(`observed \\(--observe\\): ${sec} s of the JVM's own socket events \\(JFR: jdk\\.SocketRead, jdk\\.SocketWrite`));
     expect(flat).toMatch(new RegExp(`read timeout \\(peer group: the 2 connections to \\[::ffff:127\\.0\\.0\\.1\\]:${inf.remotePort}, observed together: JFR names the peer, not the local port\\): none \\(setSoTimeout\\(0\\): infinite`));
     expect(text).toMatch(new RegExp(`fd \\d+ \\(\\[::ffff:127\\.0\\.0\\.1\\]:${inf.localPort}\\): reads with no timeout were observed \\(setSoTimeout\\(0\\), infinite\\)`));
     const idleBlock = text.split('\n\n').find((b) => b.includes(`:${idle.localPort} -> `))!;
-    expect(idleBlock).toMatch(/read timeout: no read observed in 2 s/);
+    expect(idleBlock).toMatch(new RegExp(`read timeout: no read observed in ${sec} s`));
     expect(idleBlock).toMatch(/not observable from the kernel: Socket\.setSoTimeout \(observed inside the JVM: the read timeout line\)/);
-    expect(flat).toMatch(/read timeout: setSoTimeout\(\d+\) on \d+ reads; \d+ bytes read, \d+ writes \(\d+ bytes\) in 2 s; read by TimeoutLab\$Conn\.read\n/);
-    expect(text).toMatch(/\nObserved inside the JVM \(--observe: JFR, 2 s; setSoTimeout on each socket's read timeout line\):\n  not seen by it:\n  - a read already waiting/);
+    expect(flat).toMatch(new RegExp(`read timeout: setSoTimeout\\(\\d+\\) on \\d+ reads; \\d+ bytes read, \\d+ writes \\(\\d+ bytes\\) in ${sec} s; read by TimeoutLab\\$Conn\\.read\n`));
+    expect(text).toMatch(new RegExp(`\nObserved inside the JVM \\(--observe: JFR, ${sec} s; setSoTimeout on each socket's read timeout line\\):\n  not seen by it:\n  - a read already waiting`));
     // JUnit: the observation as a property, each socket's in its system-out.
     const xml = runCli(['render', file, '-f', 'junit']).stdout;
-    expect(xml).toMatch(/<property name="observation" value="2 s of the JVM&apos;s own socket events/);
+    expect(xml).toMatch(new RegExp(`<property name="observation" value="${sec} s of the JVM&apos;s own socket events`));
     expect(xml).toMatch(/observed \(--observe\):\n {2}read timeout: setSoTimeout\(\d+\) on \d+ reads/);
   });
 
@@ -139,7 +144,7 @@ describe('snapshot --observe, rendered offline; the text report', () => {
     expect(runCli(['snapshot', String(l.pid), '--observe', '1s', '--redact', '-o', file]).code).toBe(0);
     const cap = readSnapshot(file).capture;
     expect(cap.redacted).toBe(true);
-    expect(cap.observation?.window.seconds).toBe(1);
+    expect(cap.observation?.window.seconds).toBeGreaterThanOrEqual(1);
     expect(cap.sockets.some((s) => s.observed && s.observed.reads > 0)).toBe(true);
   });
 
@@ -172,7 +177,7 @@ describe('snapshot --observe, rendered offline; the text report', () => {
       const out = join(dir, 'tty.json');
       const r = spawnSync('script', ['-qec', `stty cols 120 rows 30; ${process.execPath} ${CLI} ${l.pid} --observe 2s -f json ${extra} > ${out}`, '/dev/null'], { encoding: 'utf8', env: e });
       expect(r.status, r.stdout).toBe(0);
-      expect(JSON.parse(readFileSync(out, 'utf8')).observation.window.seconds).toBe(2);
+      expect(JSON.parse(readFileSync(out, 'utf8')).observation.window.seconds).toBeGreaterThanOrEqual(2);
       return r.stdout; // the terminal: stderr only
     };
     const shown = run('', env);

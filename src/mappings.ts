@@ -123,6 +123,8 @@ export interface Mappings {
   sysctlRules: SysctlRule[];
   /** Longest prefix first (libraries.json). */
   libraries: LibraryRow[];
+  /** Per measured JDK feature release, whether an fd has O_NONBLOCK after each way of using it (jdk-facts.json's nonblocking). */
+  jdkNonBlocking: Record<number, Record<string, boolean>>;
 }
 
 let cache: Mappings | undefined;
@@ -150,6 +152,8 @@ export function mappings(): Mappings {
       }),
       sysctlRules: load<{ rules: SysctlRule[] }>('sysctl-defaults.json').rules,
       libraries: [...load<{ rows: LibraryRow[] }>('libraries.json').rows].sort((a, b) => b.prefix.length - a.prefix.length),
+      jdkNonBlocking: Object.fromEntries(Object.entries(load<{ jdks: Record<string, { nonblocking?: Record<string, boolean> }> }>('jdk-facts.json').jdks)
+        .flatMap(([feature, f]) => (f.nonblocking ? [[Number(feature), f.nonblocking]] : []))),
     };
   }
   return cache;

@@ -5,7 +5,8 @@ import { constants } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { ObserveError, UsageError } from '../../src/errors.js';
 import { parseDuration } from '../../src/cli/observe.js';
-import { nonBlockingHint } from '../../src/java/nonblocking.js';
+import { FACT_ROWS, nonBlockingHint } from '../../src/java/nonblocking.js';
+import { mappings } from '../../src/mappings.js';
 import { catchesSignal, parseStat, parseStatus } from '../../src/linux/proc.js';
 import { parseVmKind } from '../../src/observe/attach.js';
 import { classifyStack, normalizeAddress, readers, SocketActivity } from '../../src/observe/activity.js';
@@ -252,19 +253,47 @@ describe('the O_NONBLOCK hint without --observe', () => {
   const blocking = { nonBlocking: { value: false, source: 'procfs' as const } };
   const both = ['java.net.Socket', 'java.nio.channels.SocketChannel'];
   const jdk = (feature: number, properties: Record<string, string> = {}) => ({ feature, properties });
-  it('a non-blocking java.net.Socket on JDK 13+ had a timed read or connect', () => {
-    expect(nonBlockingHint(nb, 'connected', ['java.net.Socket'], jdk(17))).toBe('a timeout was used (the fd is non-blocking after a timed read/connect); --observe shows its value');
-    expect(nonBlockingHint(nb, 'accepted', ['java.net.Socket'], jdk(13))).toMatch(/^a timeout was used/);
+  it('a non-blocking java.net.Socket on JDK 13+ had a timed read; a timed connect too where jdk-facts.json measured it so', () => {
+    expect(nonBlockingHint(nb, 'connected', ['java.net.Socket'], jdk(17))).toBe('a timeout was used (the fd is non-blocking after a timed read); --observe shows its value');
+    expect(nonBlockingHint(nb, 'connected', ['java.net.Socket'], jdk(25))).toMatch(/^a timeout was used \(the fd is non-blocking after a timed read or a timed connect\), unless a virtual thread/);
+    // A release not measured: what every NioSocketImpl does, and the connect as a possibility.
+    expect(nonBlockingHint(nb, 'connected', ['java.net.Socket'], jdk(13))).toBe('a timeout was used (the fd is non-blocking after a timed read (or, on some JDKs, a timed connect)); --observe shows its value');
+    expect(nonBlockingHint(nb, 'accepted', ['java.net.Socket'], jdk(13))).toMatch(/^a timeout was used \(the fd is non-blocking after a timed read\)/);
     // JDK 19+: a virtual thread's I/O makes the fd non-blocking too.
     expect(nonBlockingHint(nb, 'connected', ['java.net.Socket'], jdk(21))).toMatch(/unless a virtual thread did its I\/O/);
     expect(nonBlockingHint(nb, 'connected', ['java.net.Socket'], jdk(17))).not.toMatch(/virtual/);
+  });
+  it('rests on the rows of mappings/jdk-facts.json, which every measured JDK has; a JDK whose facts deny it gets no hint', () => {
+    const measured = mappings().jdkNonBlocking;
+    expect(Object.keys(measured).map(Number)).toEqual(expect.arrayContaining([17, 25]));
+    for (const [feature, f] of Object.entries(measured)) {
+      for (const rows of Object.values(FACT_ROWS)) for (const row of Object.values(rows).filter((v) => v !== rows.cls)) expect(f, `JDK ${feature}: ${row}`).toHaveProperty([row]);
+      // On each measured JDK a Socket's timed read leaves the fd non-blocking, and plain use does not: the hint's premise.
+      expect([f[FACT_ROWS.connected.plain], f[FACT_ROWS.connected.timed], f[FACT_ROWS.accepted.plain], f[FACT_ROWS.accepted.timed]], `JDK ${feature}`).toEqual([false, true, false, true]);
+    }
+    // Which is which per JDK: a timed connect (25, not 17), a DatagramSocket's timed receive (25, not 17).
+    expect([measured[17]![FACT_ROWS.connected.alsoConnect], measured[25]![FACT_ROWS.connected.alsoConnect]]).toEqual([false, true]);
+    expect([measured[17]![FACT_ROWS.udp.timed], measured[25]![FACT_ROWS.udp.timed]]).toEqual([false, true]);
+    const saved = measured[17]!;
+    try {
+      measured[17] = { ...saved, [FACT_ROWS.connected.timed]: false };
+      expect(nonBlockingHint(nb, 'connected', ['java.net.Socket'], jdk(17))).toBeUndefined();
+      expect(nonBlockingHint(nb, 'accepted', ['java.net.Socket'], jdk(17))).toBeDefined();
+    } finally { measured[17] = saved; }
+  });
+  it('a DatagramSocket: only on a JDK measured to turn its fd non-blocking at a timed receive (25), and JFR cannot show the value', () => {
+    const udp = ['java.net.DatagramSocket', 'java.net.MulticastSocket', 'java.nio.channels.DatagramChannel'];
+    expect(nonBlockingHint(nb, 'udp', udp, jdk(25))).toBe('as a DatagramSocket: a timeout was used (the fd is non-blocking after a timed receive (DatagramSocket.setSoTimeout)), unless a virtual thread did its I/O (which makes the fd non-blocking too, JDK 19+); its value is in no socket option, and JFR records no datagram. As a DatagramChannel: configureBlocking(false), which says nothing about a timeout');
+    expect(nonBlockingHint(nb, 'udp', udp, jdk(17))).toBeUndefined();
+    expect(nonBlockingHint(nb, 'udp', udp, jdk(21))).toBeUndefined(); // not measured
+    expect(nonBlockingHint(nb, 'udp', ['java.nio.channels.DatagramChannel'], jdk(25))).toBeUndefined();
   });
   it('where the kernel cannot tell the Socket from the SocketChannel, says what the flag means for each', () => {
     const h = nonBlockingHint(nb, 'connected', both, jdk(17))!;
     expect(h).toMatch(/^as a Socket: a timeout was used .*As a SocketChannel: configureBlocking\(false\) or an asynchronous channel, which says nothing about a timeout$/);
     expect(nonBlockingHint(nb, 'listening', ['java.net.ServerSocket', 'java.nio.channels.ServerSocketChannel'], jdk(17))).toMatch(/^as a ServerSocket: a timeout was used \(the fd is non-blocking after a timed accept \(ServerSocket.setSoTimeout\)\); its value is in no socket option/);
   });
-  it('nothing for channels, blocking fds, old JDKs, PlainSocketImpl, UDP, or an unknown JDK', () => {
+  it('nothing for channels, blocking fds, old JDKs, PlainSocketImpl, or an unknown JDK', () => {
     expect(nonBlockingHint(nb, 'connected', ['java.nio.channels.SocketChannel'], jdk(17))).toBeUndefined();
     expect(nonBlockingHint(blocking, 'connected', both, jdk(17))).toBeUndefined();
     expect(nonBlockingHint({}, 'connected', both, jdk(17))).toBeUndefined();
@@ -272,7 +301,6 @@ describe('the O_NONBLOCK hint without --observe', () => {
     expect(nonBlockingHint(nb, 'connected', both, jdk(17, { 'jdk.net.usePlainSocketImpl': 'true' }))).toBeUndefined();
     expect(nonBlockingHint(nb, 'connected', both, jdk(17, { 'jdk.net.usePlainSocketImpl': 'false' }))).toBeDefined();
     expect(nonBlockingHint(nb, 'connected', both, jdk(21, { 'jdk.net.usePlainSocketImpl': 'true' }))).toBeDefined(); // gone after 17
-    expect(nonBlockingHint(nb, 'udp', ['java.net.DatagramSocket'], jdk(17))).toBeUndefined();
     expect(nonBlockingHint(nb, 'connected', both, { properties: {} })).toBeUndefined();
     expect(nonBlockingHint(nb, 'connected', both, undefined)).toBeUndefined();
   });

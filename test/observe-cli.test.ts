@@ -1,10 +1,12 @@
 // --observe through the commands a user runs, on real TimeoutLab JVMs (each
 // in a private /tmp): check with a soTimeout rule (pass, fail, unknown, exit
-// codes; --expect and a policy file), snapshot -o with the observation and
-// its offline render, the text report's lines, SIGTERM during the window, the
-// spinner on a terminal, and the free hint without --observe (JDK 17 and
-// Temurin 25): a Socket that read with a timeout has a non-blocking fd, one
-// with setSoTimeout(0) or that never read has not.
+// codes; --expect, a policy file, JUnit validated against junit-10.xsd),
+// snapshot -o with the observation and its offline render, the text report's
+// lines, SIGTERM during the window, Ctrl-C (SIGINT) during the window on JDK
+// 17 and Temurin 25 (jcmd's JFR.check before and after), the spinner on a
+// terminal, and the free hint without --observe (JDK 17 and Temurin 25): a
+// Socket that read with a timeout has a non-blocking fd, one with
+// setSoTimeout(0) or that never read has not.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AttachSession } from '../src/observe/attach.js';
 import { readSnapshot } from '../src/snapshot/file.js';
 import { CLI, runCli } from './helpers/cli.js';
+import { junitparser, xmllint } from './helpers/junit.js';
 import { WORK } from './helpers/jvm.js';
 import { entries, JDKS, jvmTmp, startLab, type Lab } from './helpers/observe.js';
 
@@ -89,6 +92,23 @@ describe('check --observe: exit codes, and a policy file', () => {
     expect(plain.stdout).toMatch(/no socket option holds it; check a live JVM with --observe <duration>/);
   });
 
+  it('JUnit of soTimeout rules validates against junit-10.xsd: a failure for setSoTimeout(0), an error for unknown', () => {
+    const out = join(dir, 'check-observed.xml');
+    const g0 = l.by('g0.c0'), inf = l.by('inf.c0'), idle = l.by('idle.c');
+    const r = runCli(['check', String(l.pid), '--observe', '2s', '-f', 'junit', '-o', out,
+      '-e', `remotePort=${g0.remotePort}:soTimeout>=1`, '-e', `remotePort=${inf.remotePort},role=connected:soTimeout>=1`, '-e', `remotePort=${idle.remotePort}:soTimeout>=1`]);
+    expect(r.code, r.stderr).toBe(1);
+    const lint = xmllint(out);
+    expect(lint.code, lint.stderr).toBe(0);
+    const x = junitparser(out);
+    expect(x.suites.map((s) => [s.tests, s.failures, s.errors])).toEqual([[2, 0, 0], [2, 2, 0], [1, 0, 1]]);
+    expect(x.suites[0]!.properties.observation).toMatch(/^\d+ s of the JVM's own socket events \(JFR: jdk\.SocketRead, jdk\.SocketWrite/);
+    expect(x.suites[1]!.cases[0]!.results[0]).toMatchObject({ kind: 'Failure', message: expect.stringMatching(/^expected a read timeout >= 1 ms on .*found setSoTimeout\(0\) \(no timeout: infinite\)/) });
+    expect(x.suites[2]!.cases[0]!.results[0]).toMatchObject({ kind: 'Error', message: expect.stringMatching(/is unknown: no read observed in \d+ s/) });
+    // Each socket's own observation is in its system-out, as in the text report.
+    expect(x.suites[0]!.cases[0]!.systemOut).toMatch(new RegExp(`observed \\(--observe\\):\n {2}read timeout \\(peer group: the 2 connections to .*\\): setSoTimeout\\(${g0.soTimeout}\\) on \\d+ reads`));
+  });
+
   it('bad input before the target is touched: a bad duration, --observe with --snapshot or without a pid', () => {
     const bad = runCli(['check', String(l.pid), '--observe', '10 parsecs', '-e', ':soTimeout>=1']);
     expect(bad.code).toBe(2);
@@ -134,7 +154,10 @@ describe('snapshot --observe, rendered offline; the text report', () => {
     expect(flat).toMatch(new RegExp(`read timeout: setSoTimeout\\(\\d+\\) on \\d+ reads; \\d+ bytes read, \\d+ writes \\(\\d+ bytes\\) in ${sec} s; read by TimeoutLab\\$Conn\\.read\n`));
     expect(text).toMatch(new RegExp(`\nObserved inside the JVM \\(--observe: JFR, ${sec} s; setSoTimeout on each socket's read timeout line\\):\n  not seen by it:\n  - a read already waiting`));
     // JUnit: the observation as a property, each socket's in its system-out.
-    const xml = runCli(['render', file, '-f', 'junit']).stdout;
+    const xmlFile = join(dir, 'observed.xml');
+    expect(runCli(['render', file, '-f', 'junit', '-o', xmlFile]).code).toBe(0);
+    expect(xmllint(xmlFile).code).toBe(0);
+    const xml = readFileSync(xmlFile, 'utf8');
     expect(xml).toMatch(new RegExp(`<property name="observation" value="${sec} s of the JVM&apos;s own socket events`));
     expect(xml).toMatch(/observed \(--observe\):\n {2}read timeout: setSoTimeout\(\d+\) on \d+ reads/);
   });
@@ -170,12 +193,12 @@ describe('snapshot --observe, rendered offline; the text report', () => {
     expect(JSON.parse(again.stdout).observation.recording.name).toMatch(/^knetstat-/);
   });
 
-  it('on a terminal a spinner shows the window; --quiet and CI=true keep it silent', () => {
+  it('on a terminal a spinner shows the window; --quiet, CI=true and a terminal without size keep it silent', () => {
     const env: NodeJS.ProcessEnv = { ...process.env, TERM: 'xterm', KNETSTAT_PROGRESS_DELAY_MS: '0' };
     delete env.CI;
-    const run = (extra: string, e: NodeJS.ProcessEnv) => {
+    const run = (extra: string, e: NodeJS.ProcessEnv, size = 'cols 120 rows 30') => {
       const out = join(dir, 'tty.json');
-      const r = spawnSync('script', ['-qec', `stty cols 120 rows 30; ${process.execPath} ${CLI} ${l.pid} --observe 2s -f json ${extra} > ${out}`, '/dev/null'], { encoding: 'utf8', env: e });
+      const r = spawnSync('script', ['-qec', `stty ${size}; ${process.execPath} ${CLI} ${l.pid} --observe 2s -f json ${extra} > ${out}`, '/dev/null'], { encoding: 'utf8', env: e });
       expect(r.status, r.stdout).toBe(0);
       expect(JSON.parse(readFileSync(out, 'utf8')).observation.window.seconds).toBeGreaterThanOrEqual(2);
       return r.stdout; // the terminal: stderr only
@@ -185,6 +208,42 @@ describe('snapshot --observe, rendered offline; the text report', () => {
     expect(shown).not.toContain('"sockets"');
     expect(run('-q', env)).not.toContain('--observe:');
     expect(run('', { ...env, CI: 'true' })).not.toContain('--observe:');
+    // A terminal that reports no size (a serial console): no spinner either.
+    expect(run('', env, 'cols 0 rows 0')).not.toContain('--observe:');
+  });
+});
+
+describe.each(JDKS)('Ctrl-C (SIGINT) during the window on $name', (jdk) => {
+  it('the recording is stopped and its files removed before the tool dies of SIGINT; nothing on stdout; jcmd JFR.check shows no recording', async () => {
+    const l = await lab(jdk);
+    const child = spawn(process.execPath, [CLI, String(l.pid), '--observe', '60s', '-f', 'json'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: 'true' } });
+    let stdout = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    const exited = new Promise<[number | null, string | null]>((r) => child.on('exit', (c, s) => r([c, s])));
+    // Mid-window: the JDK's own jcmd (run by the test, never by the tool) sees our recording running. It runs in
+    // the JVM's mount namespace: JDK 17's jcmd looks for the attach socket in its own /tmp unless the pid
+    // namespace differs, and this JVM's /tmp is private.
+    const jcmdCheck = () => spawnSync('nsenter', ['-t', String(l.pid), '-m', '--', 'jcmd', String(l.pid), 'JFR.check'], { encoding: 'utf8', env: jdk.env, timeout: 60_000 });
+    let before = '';
+    for (const until = Date.now() + 50_000; Date.now() < until && !/name=knetstat-[0-9a-f]+ .*\(running\)/.test(before);) {
+      // The tool starts the attach listener; jcmd must not race it with a second trigger.
+      if (entries(jvmTmp(l.pid)).has(`.java_pid${l.pid}`)) before = jcmdCheck().stdout;
+      else await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(before).toMatch(/name=knetstat-[0-9a-f]+ .*\(running\)/);
+    expect(leftovers(l.pid).length).toBeGreaterThan(0); // JFR's repository for it, for now
+    const t0 = performance.now();
+    child.kill('SIGINT');
+    const [code, sig] = await exited;
+    // Not asserted (a loaded machine varies): the time from Ctrl-C to the tool's death, for the report.
+    console.log(`${jdk.name}: SIGINT to exit, recording stopped and files removed: ${Math.round(performance.now() - t0)} ms`);
+    expect(sig === 'SIGINT' || code === 130, `${code} ${sig}`).toBe(true);
+    expect(stdout).toBe('');
+    expect(leftovers(l.pid)).toEqual([]);
+    const check = jcmdCheck();
+    expect(check.status, check.stderr).toBe(0);
+    expect(check.stdout).toMatch(/No available recordings/);
+    expect(check.stdout).not.toMatch(/knetstat-/);
   });
 });
 
@@ -205,7 +264,9 @@ describe.each(JDKS)('the free hint without --observe on $name', (jdk) => {
         expect(s.nonBlocking, t.id).toEqual({ value: timed, source: 'procfs' });
         expect(timeoutHint(s) !== undefined, t.id).toBe(timed);
         if (timed) {
-          expect(timeoutHint(s)).toMatch(/^as a Socket: a timeout was used \(the fd is non-blocking after a timed read\/connect\)/);
+          // The causes as mappings/jdk-facts.json measured them: a client's timed connect too on 25, not on 17.
+          const cause = jdk.feature >= 25 && s.role === 'connected' ? 'a timed read or a timed connect' : 'a timed read';
+          expect(timeoutHint(s)).toMatch(new RegExp(`^as a Socket: a timeout was used \\(the fd is non-blocking after ${cause}\\)`));
           expect(timeoutHint(s)).toMatch(jdk.feature >= 19 ? /unless a virtual thread did its I\/O/ : /^(?!.*virtual)/);
         }
         checked++;

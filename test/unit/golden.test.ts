@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { renderCommand } from '../../src/cli/commands/snapshot.js';
 import { checkCommand } from '../../src/cli/commands/check.js';
+import { xmllint } from '../helpers/junit.js';
 import { ROOT } from '../helpers/root.js';
 
 const GOLDEN = join(ROOT, 'test', 'golden');
@@ -109,6 +110,15 @@ describe('golden output of render and check --snapshot on samples/', () => {
       writeFileSync(OUTCOMES, `${JSON.stringify(sorted, null, 2)}\n`);
     }
     else expect(Object.keys(outcomes).sort()).toEqual(cases.map((c) => c.name).sort());
+  });
+
+  it('every JUnit output validates against junit-10.xsd (xmllint), the observed sample\'s soTimeout failures and unknowns included', () => {
+    const junit = cases.filter((c) => c.name.endsWith('.junit'));
+    expect(junit.some((c) => c.name.startsWith('check/timeouts-observed--'))).toBe(true);
+    for (const c of junit) {
+      const v = xmllint(join(GOLDEN, c.name));
+      expect(v.code, `${c.name}: ${v.stderr}`).toBe(0);
+    }
   });
 
   it('depends on neither the clock nor the rendering tool', async () => {

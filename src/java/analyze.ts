@@ -161,7 +161,7 @@ function analyzeSocket(s: RawSocket, ctx: Ctx): ReportSocket {
   frameworkHints(s, r, ctx.sysctl, hints);
   // The hint points to --observe: not where the observation saw this socket's reads.
   if (s.nonBlocking && !(s.observed && s.observed.reads > 0)) {
-    const h = nonBlockingHint(s, r, apis, ctx.capture.process.jvm);
+    const h = nonBlockingHint(s, r, apis, ctx.capture.process.jvm, ctx.capture.notObserved !== undefined);
     if (h) hints.push(h);
   }
   const verdicts = verdictsObject(rows);

@@ -63,8 +63,11 @@ function cause(role: HintRole, feature: number): string | undefined {
   }
 }
 
-/** The hint for a non-blocking fd, or undefined where the flag says nothing about a timeout (or is not known). */
-export function nonBlockingHint(s: Pick<RawSocket, 'nonBlocking'>, role: Role, apis: readonly string[], jvm: Pick<JvmInfo, 'feature' | 'properties'> | undefined): string | undefined {
+/**
+ * The hint for a non-blocking fd, or undefined where the flag says nothing about a timeout (or is not known).
+ * notObserved: --observe was asked for and could not observe this JVM, so the hint does not send the user there.
+ */
+export function nonBlockingHint(s: Pick<RawSocket, 'nonBlocking'>, role: Role, apis: readonly string[], jvm: Pick<JvmInfo, 'feature' | 'properties'> | undefined, notObserved = false): string | undefined {
   if (s.nonBlocking?.value !== true || !jvm || jvm.feature === undefined || jvm.feature < NIO_SOCKET_IMPL_SINCE || plainSocketImpl(jvm)) return undefined;
   if (!(role in FACT_ROWS)) return undefined;
   const r = role as HintRole;
@@ -73,7 +76,8 @@ export function nonBlockingHint(s: Pick<RawSocket, 'nonBlocking'>, role: Role, a
   if (!timed || !apis.includes(cls)) return undefined;
   // JFR has socket read events only: no accept, no datagram.
   const value = r === 'listening' ? 'its value is in no socket option, and JFR records no accept'
-    : r === 'udp' ? 'its value is in no socket option, and JFR records no datagram' : '--observe shows its value';
+    : r === 'udp' ? 'its value is in no socket option, and JFR records no datagram'
+      : notObserved ? 'its value is in no socket option, and --observe could not observe this JVM' : '--observe shows its value';
   const virtual = jvm.feature >= VIRTUAL_THREADS_SINCE ? `, unless a virtual thread did its I/O (which makes the fd non-blocking too, JDK ${VIRTUAL_THREADS_SINCE}+)` : '';
   const claim = `a timeout was used (the fd is non-blocking after ${timed})${virtual}; ${value}`;
   const channels = apis.filter((a) => a.startsWith('java.nio.channels.'));

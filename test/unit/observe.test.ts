@@ -262,6 +262,8 @@ describe('the O_NONBLOCK hint without --observe', () => {
     // JDK 19+: a virtual thread's I/O makes the fd non-blocking too.
     expect(nonBlockingHint(nb, 'connected', ['java.net.Socket'], jdk(21))).toMatch(/unless a virtual thread did its I\/O/);
     expect(nonBlockingHint(nb, 'connected', ['java.net.Socket'], jdk(17))).not.toMatch(/virtual/);
+    // --observe was asked for and refused: the hint does not send the user back to it.
+    expect(nonBlockingHint(nb, 'connected', ['java.net.Socket'], jdk(17), true)).toBe('a timeout was used (the fd is non-blocking after a timed read); its value is in no socket option, and --observe could not observe this JVM');
   });
   it('rests on the rows of mappings/jdk-facts.json, which every measured JDK has; a JDK whose facts deny it gets no hint', () => {
     const measured = mappings().jdkNonBlocking;

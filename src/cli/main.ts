@@ -5,6 +5,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
+import { UsageError } from '../errors.js';
 import { formats } from '../render/index.js';
 import { TOOL } from '../version.js';
 import { registerBpfCheck } from './commands/bpfcheck.js';
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
     .exitOverride()
     .configureOutput({ outputError: () => { /* main() prints one line */ } })
     .action(async (pid: string | undefined, flags: RootFlags) => {
+      if (pid === undefined && flags.observe !== undefined) throw new UsageError('--observe needs the pid of the JVM to observe');
       process.exitCode = pid === undefined ? await hostViews(flags) : await reportCommand(pid, flags);
     });
   for (const register of [registerCheck, registerSnapshot, registerList, registerOwner, registerBpfCheck]) register(program);

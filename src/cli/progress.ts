@@ -4,6 +4,8 @@ import ora, { type Ora } from 'ora';
 
 export interface Progress {
   update: (done: number, total: number) => void;
+  /** Any other progress line ("observing ... 3 s of 10 s"). */
+  say: (text: string) => void;
   stop: () => void;
 }
 
@@ -14,19 +16,20 @@ export function progressWanted(quiet?: boolean): boolean {
 }
 
 export function progressReporter(quiet?: boolean, label = 'reading sockets'): Progress {
-  if (!progressWanted(quiet)) return { update: () => {}, stop: () => {} };
+  if (!progressWanted(quiet)) return { update: () => {}, say: () => {}, stop: () => {} };
   let spinner: Ora | undefined;
   const started = Date.now();
   // Short captures finish before a spinner would be seen: start after 300 ms
   // (KNETSTAT_PROGRESS_DELAY_MS changes that, for tests and slow terminals).
   const delay = Number(process.env.KNETSTAT_PROGRESS_DELAY_MS ?? 300);
+  const say = (text: string) => {
+    if (!spinner && Date.now() - started < delay) return;
+    if (spinner) spinner.text = text;
+    else spinner = ora({ stream: process.stderr, text }).start();
+  };
   return {
-    update(done, total) {
-      if (!spinner && Date.now() - started < delay) return;
-      const text = `${label}: ${done}/${total}`;
-      if (spinner) spinner.text = text;
-      else spinner = ora({ stream: process.stderr, text }).start();
-    },
+    update: (done, total) => say(`${label}: ${done}/${total}`),
+    say,
     stop() {
       spinner?.stop();
     },

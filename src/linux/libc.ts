@@ -7,10 +7,12 @@ const libc = koffi.load('libc.so.6');
 // Syscall numbers of the generic table, identical on x86_64 and aarch64.
 export const SYS_pidfd_open = 434;
 export const SYS_pidfd_getfd = 438;
+export const SYS_pidfd_send_signal = 424;
 
 // glibc grew wrappers for these only in 2.36; syscall(2) works everywhere.
 const syscall_pidfd_open = libc.func('syscall', 'long', ['long', 'int', 'uint']);
 const syscall_pidfd_getfd = libc.func('syscall', 'long', ['long', 'int', 'int', 'uint']);
+const syscall_pidfd_send_signal = libc.func('syscall', 'long', ['long', 'int', 'int', 'void *', 'uint']);
 
 /** Memory of our own that native code reads and writes: see nativeBuffer(). */
 export interface NativeMemory {
@@ -101,6 +103,11 @@ export function pidfdOpen(pid: number): number {
 
 export function pidfdGetfd(pidfd: number, targetFd: number): number {
   return Number(syscall_pidfd_getfd(SYS_pidfd_getfd, pidfd, targetFd, 0));
+}
+
+/** pidfd_send_signal(2) without a siginfo: the signal as kill(2) sends it, to the process the pidfd pins. */
+export function pidfdSendSignal(pidfd: number, sig: number): number {
+  return Number(syscall_pidfd_send_signal(SYS_pidfd_send_signal, pidfd, sig, null, 0));
 }
 
 /** errno of the last failed call on this thread. */

@@ -23,6 +23,7 @@ interface CheckFlags extends ReportFlags {
 
 export async function checkCommand(pidText: string | undefined, flags: CheckFlags): Promise<number> {
   if (pidText !== undefined && flags.snapshot) throw new UsageError('give a pid or --snapshot FILE, not both');
+  if (flags.snapshot && flags.observe !== undefined) throw new UsageError('--observe needs a live process, not --snapshot (a snapshot taken with --observe carries its observation)');
   if (pidText === undefined && !flags.snapshot) throw new UsageError('missing pid: knetstat-java check <pid> --policy FILE, or check --snapshot FILE --policy FILE');
   const pid = pidText !== undefined ? parsePid(pidText) : undefined;
   const render = checkRenderer(flags.format);

@@ -1,13 +1,12 @@
 // Loads the data tables under mappings/. They are data, not code: each row
 // says where its fact comes from, and tests check them against this machine.
-import { readFileSync, existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+// Read as assets (src/assets.ts): files here, embedded in the bundles.
+import { hasAsset, PACKAGE_ROOT, readAssetText } from './assets.js';
 
-export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
-const dir = new URL('../mappings/', import.meta.url);
+export const PROJECT_ROOT = PACKAGE_ROOT;
 
 function load<T>(name: string): T {
-  return JSON.parse(readFileSync(new URL(name, dir), 'utf8')) as T;
+  return JSON.parse(readAssetText(`mappings/${name}`)) as T;
 }
 
 export type OptType = 'int' | 'bool' | 'linger' | 'timeval' | 'string';
@@ -64,13 +63,11 @@ let cache: { kernel: KernelOption[]; java: JavaApi; jdk: JdkDefaultRow[]; hints:
 
 export function mappings() {
   if (!cache) {
-    const jdkFile = new URL('jdk-defaults.json', dir);
-    const hintFile = new URL('framework-hints.json', dir);
     cache = {
       kernel: load<{ options: KernelOption[] }>('kernel-options.json').options,
       java: load<JavaApi>('java-api.json'),
-      jdk: existsSync(jdkFile) ? load<{ rows: JdkDefaultRow[] }>('jdk-defaults.json').rows ?? [] : [],
-      hints: existsSync(hintFile) ? load<{ hints: FrameworkHint[] }>('framework-hints.json').hints : [],
+      jdk: hasAsset('mappings/jdk-defaults.json') ? load<{ rows: JdkDefaultRow[] }>('jdk-defaults.json').rows ?? [] : [],
+      hints: hasAsset('mappings/framework-hints.json') ? load<{ hints: FrameworkHint[] }>('framework-hints.json').hints : [],
     };
   }
   return cache;

@@ -123,6 +123,7 @@ export function exitFor(err: unknown): number {
 // Run when executed, not when imported by tests.
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+// No top-level await: the single executable's main script is CommonJS.
 if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  await main(process.argv);
+  void main(process.argv);
 }

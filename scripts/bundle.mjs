@@ -1,0 +1,102 @@
+#!/usr/bin/env node
+// npm run build:bundle: dist/ (tsc's ESM output) -> one file per entry, with esbuild.
+//   node scripts/bundle.mjs          dist/bundle.js (ESM, for a Node on the host) + dist/bundle-assets/
+//   node scripts/bundle.mjs --sea    dist/sea/main.cjs (CommonJS: Node 20's SEA main script) + dist/sea/assets.json
+// Assets (scripts/assets.mjs) are served at run time by src/assets.ts through the
+// preamble each entry starts with (src/bundle/beside.ts, src/bundle/sea.ts).
+import { build } from 'esbuild';
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { collectAssets } from './assets.mjs';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const dist = join(root, 'dist');
+const requireHere = createRequire(join(root, 'package.json'));
+
+/** The one koffi native package this build carries (its loader requires it by name). */
+const KOFFI_PKG = `@koromix/koffi-${process.platform}-${process.arch}`;
+
+function plugin(assets) {
+  return {
+    name: 'knetstat',
+    setup(b) {
+      b.onResolve({ filter: /^knetstat:assets$/ }, () => ({ path: 'assets', namespace: 'knetstat' }));
+      b.onLoad({ filter: /^assets$/, namespace: 'knetstat' }, () => ({
+        loader: 'js',
+        contents: `export const texts = ${JSON.stringify(assets.filter((a) => !a.binary).map((a) => [a.name, a.text ?? readFileSync(a.file, 'utf8')]))};\n`
+          + `export const files = ${JSON.stringify(assets.filter((a) => a.binary).map((a) => a.name))};\n`,
+      }));
+      // koffi's CommonJS build names its native packages in static require()s
+      // (src/static.cjs), where a bundler can see them; the ESM build does not.
+      b.onResolve({ filter: /^koffi$/ }, () => ({ path: requireHere.resolve('koffi') }));
+      b.onResolve({ filter: /^@koromix\/koffi-/ }, (a) => ({ path: a.path, namespace: 'knetstat-native' }));
+      b.onLoad({ filter: /.*/, namespace: 'knetstat-native' }, (a) => ({
+        loader: 'js',
+        resolveDir: dist,
+        contents: a.path === KOFFI_PKG
+          ? `module.exports = require('./assets.js').loadNativeAsset('koffi.node');\n`
+          : `throw new Error(${JSON.stringify(`${a.path} is not carried by this build (${KOFFI_PKG} only)`)});\n`,
+      }));
+    },
+  };
+}
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  write: true,
+  sourcemap: 'linked',
+  legalComments: 'eof',
+  minifyWhitespace: true,
+  minifySyntax: true,
+  keepNames: true,
+  logLevel: 'warning',
+  metafile: true,
+};
+
+export async function bundle({ sea = false } = {}) {
+  const assets = collectAssets(root);
+  const preamble = sea ? './dist/bundle/sea.js' : './dist/bundle/beside.js';
+  const stdin = { contents: `import '${preamble}';\nimport './dist/cli/main.js';\n`, resolveDir: root, sourcefile: 'entry.js', loader: 'js' };
+  let outfile, extra;
+  if (sea) {
+    outfile = join(dist, 'sea', 'main.cjs');
+    // The SEA main script is CommonJS run from the executable: there
+    // import.meta.url is the executable itself (__filename is execPath there).
+    extra = {
+      format: 'cjs',
+      define: { 'import.meta.url': '__knetstat_import_meta_url' },
+      banner: { js: 'var __knetstat_import_meta_url = require("node:url").pathToFileURL(__filename).href;' },
+    };
+  } else {
+    outfile = join(dist, 'bundle.js');
+    // koffi's CommonJS code in an ES module: give it require and __filename.
+    extra = {
+      format: 'esm',
+      banner: { js: 'import { createRequire as __knj_cr } from "node:module"; import { fileURLToPath as __knj_fu } from "node:url"; const require = __knj_cr(import.meta.url); const __filename = __knj_fu(import.meta.url); const __dirname = __filename.slice(0, __filename.lastIndexOf("/"));' },
+    };
+  }
+  const result = await build({ ...common, ...extra, stdin, outfile, plugins: [plugin(assets)] });
+  const binaries = assets.filter((a) => a.binary);
+  if (sea) {
+    writeFileSync(join(dist, 'sea', 'assets.json'), `${JSON.stringify(Object.fromEntries(binaries.map((a) => [a.name, a.file])), null, 1)}\n`);
+  } else {
+    const dir = join(dist, 'bundle-assets');
+    rmSync(dir, { recursive: true, force: true });
+    for (const a of binaries) {
+      mkdirSync(dirname(join(dir, a.name)), { recursive: true });
+      copyFileSync(a.file, join(dir, a.name));
+    }
+  }
+  writeFileSync(`${outfile}.meta.json`, JSON.stringify(result.metafile));
+  return { outfile, assets };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const sea = process.argv.includes('--sea');
+  const { outfile, assets } = await bundle({ sea });
+  process.stdout.write(`bundle: ${outfile.slice(root.length)} (${assets.length} assets: ${assets.map((a) => a.name).join(', ')})\n`);
+}

@@ -1,0 +1,102 @@
+// examples/ansible/knetstat-java.yml run by Debian's ansible against localhost
+// over the local connection, with real JVMs: one per host JUnit file fetched,
+// valid against the JUnit schema, with our JVM's suites in it; a JVM that
+// exits between `list` and its check is a skipped suite, not a failure; a
+// failed rule fails the host only after its file was fetched. Both ways of
+// running the tool: the copied executable, and npx of the packed package.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { XSD, junitparser, xmllint } from './helpers/junit.js';
+import { ROOT, WORK, startJvm, type Jvm } from './helpers/jvm.js';
+import { EXE } from './helpers/nonode.js';
+
+const PLAYBOOK_DIR = join(ROOT, 'examples', 'ansible');
+const haveAnsible = spawnSync('sh', ['-c', 'command -v ansible-playbook'], { stdio: 'ignore' }).status === 0;
+const skip = !haveAnsible ? 'ansible-playbook is not installed (apt-get install ansible)'
+  : !existsSync(EXE) ? 'dist/knetstat-java not built (npm run build:exe)'
+    : process.getuid?.() !== 0 ? 'needs root (the playbook reads every JVM of the host)' : undefined;
+if (skip) console.warn(`ansible.test.ts: skipping: ${skip}`);
+
+const OUT = join(WORK, 'ansible');
+
+function playbook(name: string, extra: Record<string, string>): Promise<{ code: number; out: string }> {
+  const results = join(OUT, name, 'results');
+  rmSync(join(OUT, name), { recursive: true, force: true });
+  mkdirSync(results, { recursive: true });
+  const vars = { ansible_python_interpreter: '/usr/bin/python3', knetstat_java_become: 'false', knetstat_java_results: results, ...extra };
+  const args = ['-i', 'localhost,', '-c', 'local', ...Object.entries(vars).flatMap(([k, v]) => ['-e', `${k}=${v}`]), 'knetstat-java.yml'];
+  const env = { ...process.env, ANSIBLE_NOCOLOR: '1', ANSIBLE_LOCAL_TEMP: join(OUT, name, 'tmp'), ANSIBLE_HOME: join(OUT, name, 'home') };
+  // Asynchronous: the JVM the wrapper kills is our child, and must be reaped while the playbook runs.
+  return new Promise((res) => {
+    const p = spawn('ansible-playbook', args, { cwd: PLAYBOOK_DIR, env });
+    let out = '';
+    p.stdout.on('data', (d) => { out += d; });
+    p.stderr.on('data', (d) => { out += d; });
+    p.on('exit', (code) => res({ code: code ?? -1, out }));
+  });
+}
+
+const suitesOf = (parsed: ReturnType<typeof junitparser>, pid: number) => parsed.suites.filter((s) => s.properties.pid === String(pid));
+
+describe.skipIf(skip)(`examples/ansible against localhost${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  let jvm: Jvm;
+  let victim: Jvm;
+  beforeAll(async () => {
+    // SocketLab's listeners queue 50 (the JDK's default): "listeners queue at least 128" fails.
+    jvm = await startJvm('SocketLab', ['a:server', 'c:client:keepAlive=true']);
+    victim = await startJvm('SocketLab', ['v:udp']);
+  });
+  afterAll(async () => { await jvm?.stop(); await victim?.stop(); });
+
+  it('copies the executable, checks every JVM, fetches one valid JUnit file, then fails the host for the failed rule', async () => {
+    // The executable the playbook copies: the real one, behind a wrapper that kills
+    // `victim` just before its check, as if it had exited after `list`.
+    const wrapper = join(OUT, 'knetstat-java-wrapper');
+    mkdirSync(OUT, { recursive: true });
+    writeFileSync(wrapper, [
+      '#!/bin/sh',
+      `if [ "$1" = check ] && [ "$2" = ${victim.pid} ]; then`,
+      `  kill -9 ${victim.pid}; i=0`,
+      `  while [ $i -lt 100 ] && grep -qv ') Z ' /proc/${victim.pid}/stat 2>/dev/null; do sleep 0.05; i=$((i+1)); done`,
+      'fi',
+      `exec ${EXE} "$@"`, ''].join('\n'));
+    chmodSync(wrapper, 0o755);
+    const before = readdirSync('/tmp').filter((f) => f.startsWith('knetstat-java.'));
+    const r = await playbook('copy', { knetstat_java_exe: wrapper });
+    expect(r.out).toMatch(/Fail when a rule failed.*\n.*FAILED!.*a rule failed on localhost/);
+    expect(r.code, r.out).toBe(2); // ansible-playbook: a host failed
+    const xml = join(OUT, 'copy', 'results', 'localhost.xml');
+    expect(existsSync(xml), r.out).toBe(true);
+    expect(xmllint(xml).code, `schema ${XSD}`).toBe(0);
+    const parsed = junitparser(xml);
+    const ours = suitesOf(parsed, jvm.pid);
+    expect(ours.map((s) => s.name).sort()).toEqual(['PostgreSQL connections detect a dead server', 'close() never resets connections', 'listeners queue at least 128 connections']);
+    expect(ours.find((s) => s.name.startsWith('listeners'))!.failures).toBeGreaterThan(0);
+    const gone = suitesOf(parsed, victim.pid);
+    expect(gone).toHaveLength(1);
+    expect(gone[0]).toMatchObject({ name: `pid ${victim.pid}`, failures: 0, skipped: 1 });
+    expect(gone[0]!.properties.mainClass).toBe('SocketLab');
+    expect(gone[0]!.cases[0]!.results[0]).toMatchObject({ kind: 'Skipped', message: 'the JVM exited before it was checked' });
+    // The working directory on the host is gone.
+    expect(readdirSync('/tmp').filter((f) => f.startsWith('knetstat-java.') && !before.includes(f))).toEqual([]);
+  });
+
+  it('runs the packed package with npx where Node is present; knetstat_java_fail_on_violation=false keeps the host green', async () => {
+    const pack = join(OUT, 'pack');
+    rmSync(pack, { recursive: true, force: true });
+    mkdirSync(pack, { recursive: true });
+    const p = spawnSync('npm', ['pack', '--silent', '--pack-destination', pack], { cwd: ROOT, encoding: 'utf8' });
+    expect(p.status, p.stderr).toBe(0);
+    const tgz = join(pack, p.stdout.trim().split('\n').pop()!);
+    const r = await playbook('npx', { knetstat_java_mode: 'npx', knetstat_java_npx_package: tgz, knetstat_java_fail_on_violation: 'false' });
+    expect(r.code, r.out).toBe(0);
+    const xml = join(OUT, 'npx', 'results', 'localhost.xml');
+    expect(xmllint(xml).code).toBe(0);
+    const ours = suitesOf(junitparser(xml), jvm.pid);
+    expect(ours).toHaveLength(3);
+    const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    expect(readFileSync(xml, 'utf8')).toContain(`<property name="tool" value="knetstat-java ${version}"`);
+  });
+});

@@ -39,12 +39,24 @@ async function startLab() {
   return { pid: ready.pid, sockets: Object.keys(ready.sockets).length, stop: () => p.kill('SIGKILL') };
 }
 
+// Wall and CPU (user + sys, from wait4's rusage: microseconds, unlike /usr/bin/time's 10 ms) of
+// one run; CPU is the steadier figure on a loaded machine.
+const RUNNER = `
+import os, subprocess, sys, time
+t = time.monotonic()
+p = subprocess.Popen(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+err = p.stderr.read()
+_, status, ru = os.wait4(p.pid, 0)
+wall = time.monotonic() - t
+if os.waitstatus_to_exitcode(status) != 0:
+    sys.stderr.write(err.decode(errors="replace")); sys.exit(1)
+print(wall * 1000, (ru.ru_utime + ru.ru_stime) * 1000)
+`;
 function timeOnce(cmd) {
-  const t = process.hrtime.bigint();
-  const r = spawnSync(cmd[0], cmd.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
-  const ms = Number(process.hrtime.bigint() - t) / 1e6;
-  if (r.status !== 0) throw new Error(`${cmd.join(' ')} exited ${r.status}: ${r.stderr}`);
-  return ms;
+  const r = spawnSync('python3', ['-c', RUNNER, ...cmd], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${cmd.join(' ')} failed: ${r.stderr}`);
+  const [wall, cpu] = r.stdout.trim().split(' ').map(Number);
+  return { wall, cpu };
 }
 
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
@@ -61,20 +73,26 @@ async function main() {
       })),
     ];
     const all = cases.flatMap((c) => c.rows);
-    for (const r of all) { r.ms = []; timeOnce(r.cmd); } // warm the page cache
-    for (let i = 0; i < REPS; i++) for (const r of all) r.ms.push(timeOnce(r.cmd));
-    const base = median(cases[0].rows[0].ms);
-    const lines = [];
-    lines.push(`| command | ${variants.map((v) => v.name).join(' | ')} |`, `|---|${variants.map(() => '---|').join('')}`);
-    for (const c of cases.slice(1)) {
-      lines.push(`| ${c.name} | ${c.rows.map((r) => `${median(r.ms).toFixed(0)} ms (×${(median(r.ms) / base).toFixed(2)})`).join(' | ')} |`);
+    for (const r of all) { r.wall = []; r.cpu = []; timeOnce(r.cmd); } // warm the page cache
+    for (let i = 0; i < REPS; i++) {
+      for (const r of all) {
+        const t = timeOnce(r.cmd);
+        r.wall.push(t.wall);
+        r.cpu.push(t.cpu);
+      }
     }
+    const node = cases[0].rows[0];
+    const base = { wall: median(node.wall), cpu: median(node.cpu) };
+    const cell = (r, k) => `${median(r[k]).toFixed(0)} ms (×${(median(r[k]) / base[k]).toFixed(2)})`;
+    const lines = [];
+    lines.push(`| command | ${variants.map((v) => `${v.name} wall | ${v.name} CPU`).join(' | ')} |`, `|---|${variants.map(() => '---|---|').join('')}`);
+    for (const c of cases.slice(1)) lines.push(`| ${c.name} | ${c.rows.map((r) => `${cell(r, 'wall')} | ${cell(r, 'cpu')}`).join(' | ')} |`);
     const load1 = loadavg();
     const text = [
       `## Start-up (bench/startup.js, \`npm run bench:startup\`)`,
       '',
-      `Generated on ${new Date().toISOString()}; node ${process.version}; median of ${REPS} runs each, round-robin over every command below in the same run; wall time of spawn to exit, output to /dev/null.`,
-      `Ratios are to \`node -e 0\` (${base.toFixed(0)} ms). Report: a SocketLab JVM with ${lab.sockets} sockets. Load average at start ${load0.map((x) => x.toFixed(2)).join(' / ')}, at end ${load1.map((x) => x.toFixed(2)).join(' / ')}${Math.max(load0[0], load1[0]) > 0.5 ? ' — **other load was present: figures are noisy**' : ''}.`,
+      `Generated on ${new Date().toISOString()}; node ${process.version}; median of ${REPS} runs each, round-robin over every command below in the same run; wall time from spawn to exit and CPU time (user + sys, wait4), output to /dev/null.`,
+      `Ratios are to \`node -e 0\` (${base.wall.toFixed(0)} ms wall, ${base.cpu.toFixed(0)} ms CPU). Report: a SocketLab JVM with ${lab.sockets} sockets. Load average at start ${load0.map((x) => x.toFixed(2)).join(' / ')}, at end ${load1.map((x) => x.toFixed(2)).join(' / ')}${Math.max(load0[0], load1[0]) > 0.5 ? ' — **other load was present: figures are noisy**' : ''}.`,
       '',
       ...lines,
       '',

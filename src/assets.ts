@@ -18,6 +18,8 @@ export interface AssetProvider {
   read(name: string): Buffer | undefined;
   /** A regular file on disk holding the asset (binaries only), or undefined when it is not carried. */
   path(name: string): string | undefined;
+  /** The names of the binary assets carried. */
+  binaries(): string[];
   /** Called once the caller no longer needs path(name) (e.g. after dlopen): extracted copies may go. */
   release?(name: string): void;
 }
@@ -65,6 +67,21 @@ export function assetPath(name: string): string {
   const file = p.path(name);
   if (!file) throw missing(name, p.origin);
   return file;
+}
+
+/**
+ * A directory holding every binary asset under prefix, at the same relative
+ * names ("dist/probe" for java -cp). In the single executable it is the
+ * private directory, readable by this process's user only, and lives until exit.
+ */
+export function assetDir(prefix: string): string {
+  const p = provider();
+  if (!p) return join(PACKAGE_ROOT, prefix);
+  const names = p.binaries().filter((n) => n.startsWith(`${prefix}/`));
+  if (names.length === 0) throw missing(prefix, p.origin);
+  let dir = '';
+  for (const n of names) dir = assetPath(n).slice(0, -(n.length - prefix.length));
+  return dir;
 }
 
 /** Loads a native Node module carried as an asset (koffi's koffi.node in the bundles). */

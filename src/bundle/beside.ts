@@ -19,4 +19,5 @@ installAssetProvider({
     return binary.has(name) ? readFileSync(dir + name) : undefined;
   },
   path: (name) => (binary.has(name) ? dir + name : undefined),
+  binaries: () => [...binary],
 });

@@ -43,6 +43,7 @@ const provider: AssetProvider = {
     }
     return p;
   },
+  binaries: () => [...binary],
   release: (name) => {
     if (!unpacked.delete(name) || !dir) return;
     if (dir.release(name)) dir = undefined;

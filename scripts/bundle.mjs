@@ -18,7 +18,7 @@ const requireHere = createRequire(join(root, 'package.json'));
 /** The one koffi native package this build carries (its loader requires it by name). */
 const KOFFI_PKG = `@koromix/koffi-${process.platform}-${process.arch}`;
 
-function plugin(assets) {
+function plugin(assets, sea) {
   return {
     name: 'knetstat',
     setup(b) {
@@ -31,16 +31,28 @@ function plugin(assets) {
       // koffi's CommonJS build names its native packages in static require()s
       // (src/static.cjs), where a bundler can see them; the ESM build does not.
       b.onResolve({ filter: /^koffi$/ }, () => ({ path: requireHere.resolve('koffi') }));
-      b.onResolve({ filter: /^@koromix\/koffi-/ }, (a) => ({ path: a.path, namespace: 'knetstat-native' }));
-      b.onLoad({ filter: /.*/, namespace: 'knetstat-native' }, (a) => ({
-        loader: 'js',
-        resolveDir: dist,
-        contents: a.path === KOFFI_PKG
-          ? `module.exports = require('./assets.js').loadNativeAsset('koffi.node');\n`
-          : `throw new Error(${JSON.stringify(`${a.path} is not carried by this build (${KOFFI_PKG} only)`)});\n`,
-      }));
+      // From koffi: ours. From ours (the bundle's fallback): Node's require at run time.
+      b.onResolve({ filter: /^@koromix\/koffi-/ }, (a) => (a.namespace === 'knetstat-native' ? { path: a.path, external: true } : { path: a.path, namespace: 'knetstat-native' }));
+      b.onLoad({ filter: /.*/, namespace: 'knetstat-native' }, (a) => ({ loader: 'js', resolveDir: dist, contents: nativeModule(a.path, sea) }));
     },
   };
+}
+
+/**
+ * What koffi's loader gets for require('@koromix/koffi-<platform>'). The
+ * executable: the carried koffi.node, nothing else (it runs where it was built).
+ * The bundle: the carried one, else (another platform, musl, a missing file) the
+ * package from node_modules, as koffi itself would load it: so dist/bundle.js
+ * also works as an npm package's entry on any platform.
+ */
+function nativeModule(pkg, sea) {
+  const fromNodeModules = `require(${JSON.stringify(pkg)})`;
+  if (pkg !== KOFFI_PKG) {
+    return sea ? `throw new Error(${JSON.stringify(`${pkg} is not carried by this build (${KOFFI_PKG} only)`)});\n` : `module.exports = ${fromNodeModules};\n`;
+  }
+  const carried = `require('./assets.js').loadNativeAsset('koffi.node')`;
+  return sea ? `module.exports = ${carried};\n`
+    : `try { module.exports = ${carried}; } catch (err) { try { module.exports = ${fromNodeModules}; } catch { throw err; } }\n`;
 }
 
 const common = {
@@ -79,7 +91,7 @@ export async function bundle({ sea = false } = {}) {
       banner: { js: 'import { createRequire as __knj_cr } from "node:module"; import { fileURLToPath as __knj_fu } from "node:url"; const require = __knj_cr(import.meta.url); const __filename = __knj_fu(import.meta.url); const __dirname = __filename.slice(0, __filename.lastIndexOf("/"));' },
     };
   }
-  const result = await build({ ...common, ...extra, stdin, outfile, plugins: [plugin(assets)] });
+  const result = await build({ ...common, ...extra, stdin, outfile, plugins: [plugin(assets, sea)] });
   const binaries = assets.filter((a) => a.binary);
   if (sea) {
     writeFileSync(join(dist, 'sea', 'assets.json'), `${JSON.stringify(Object.fromEntries(binaries.map((a) => [a.name, a.file])), null, 1)}\n`);

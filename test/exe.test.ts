@@ -64,6 +64,26 @@ describe.skipIf(noBundle)(`dist/bundle.js${noBundle ? ` (skipped: ${noBundle})` 
     }
   });
 
+  it('runs copied alone with bundle-assets/ (no node_modules), and without bundle-assets/ from an npm install', () => {
+    const alone = mkdtempSync(join(tmpdir(), 'exe-bundle-'));
+    const inTree = mkdtempSync(join(ROOT, 'dist', '.exe-test-'));
+    try {
+      spawnSync('cp', ['-r', BUNDLE, join(ROOT, 'dist', 'bundle-assets'), alone]);
+      writeFileSync(join(alone, 'package.json'), '{"type":"module"}');
+      const a = run([process.execPath, join(alone, 'bundle.js'), 'render', SNAPSHOTS[0]!, '-f', 'knetstat']);
+      expect(a.code, a.stderr).toBe(0);
+      expect(a.stdout).toBe(runCli(['render', SNAPSHOTS[0]!, '-f', 'knetstat']).stdout);
+      // No koffi.node beside it: koffi's own package, from the node_modules above it.
+      spawnSync('cp', [BUNDLE, inTree]);
+      const b = run(['strace', '-f', '-e', 'trace=openat', process.execPath, join(inTree, 'bundle.js'), '--version']);
+      expect(b.code).toBe(0);
+      expect(b.stderr).toMatch(/node_modules\/@koromix\/koffi-linux-x64\/linux_x64\/koffi.node", O_RDONLY\|O_CLOEXEC\) = \d+/);
+    } finally {
+      rmSync(alone, { recursive: true, force: true });
+      rmSync(inTree, { recursive: true, force: true });
+    }
+  });
+
   it('takes its tables from inside itself and koffi.node from bundle-assets/, not from mappings/ or node_modules/', () => {
     const r = run(['strace', '-f', '-e', 'trace=open,openat', process.execPath, BUNDLE, 'render', SNAPSHOTS[0]!, '-f', 'json']);
     expect(r.code).toBe(0);

@@ -81,7 +81,7 @@ describe.skipIf(skip)(`examples/ansible against localhost${skip ? ` (skipped: ${
     expect(gone[0]!.cases[0]!.results[0]).toMatchObject({ kind: 'Skipped', message: 'the JVM exited before it was checked' });
     // The working directory on the host is gone.
     expect(readdirSync('/tmp').filter((f) => f.startsWith('knetstat-java.') && !before.includes(f))).toEqual([]);
-  });
+  }, 600_000);
 
   it('runs the packed package with npx where Node is present; knetstat_java_fail_on_violation=false keeps the host green', async () => {
     const pack = join(OUT, 'pack');
@@ -98,5 +98,5 @@ describe.skipIf(skip)(`examples/ansible against localhost${skip ? ` (skipped: ${
     expect(ours).toHaveLength(3);
     const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
     expect(readFileSync(xml, 'utf8')).toContain(`<property name="tool" value="knetstat-java ${version}"`);
-  });
+  }, 600_000); // npx starts npm for every command: slow on a loaded machine
 });

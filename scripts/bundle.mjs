@@ -2,6 +2,7 @@
 // npm run build:bundle: dist/ (tsc's ESM output) -> one file per entry, with esbuild.
 //   node scripts/bundle.mjs          dist/bundle.js (ESM, for a Node on the host) + dist/bundle-assets/
 //   node scripts/bundle.mjs --sea    dist/sea/main.cjs (CommonJS: Node 20's SEA main script) + dist/sea/assets.json
+// KNETSTAT_BUNDLE_READABLE=1 keeps lines and module markers (for --cpu-prof attribution).
 // Assets (scripts/assets.mjs) are served at run time by src/assets.ts through the
 // preamble each entry starts with (src/bundle/beside.ts, src/bundle/sea.ts).
 import { build } from 'esbuild';
@@ -62,7 +63,7 @@ const common = {
   write: true,
   sourcemap: 'linked',
   legalComments: 'eof',
-  minifyWhitespace: true,
+  minifyWhitespace: !process.env.KNETSTAT_BUNDLE_READABLE,
   minifySyntax: true,
   keepNames: true,
   logLevel: 'warning',

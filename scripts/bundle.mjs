@@ -6,7 +6,7 @@
 // Assets (scripts/assets.mjs) are served at run time by src/assets.ts through the
 // preamble each entry starts with (src/bundle/beside.ts, src/bundle/sea.ts).
 import { build } from 'esbuild';
-import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -105,7 +105,25 @@ export async function bundle({ sea = false } = {}) {
     }
   }
   writeFileSync(`${outfile}.meta.json`, JSON.stringify(result.metafile));
+  writeFileSync(`${outfile}.LICENSES.txt`, licenses(result.metafile));
   return { outfile, assets };
+}
+
+/** The license texts of the npm packages bundled in (their terms travel with the bundle). */
+function licenses(metafile) {
+  const pkgs = new Set();
+  for (const input of Object.keys(metafile.inputs)) {
+    const m = /^node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input);
+    if (m) pkgs.add(m[1]);
+  }
+  const parts = ['knetstat-java: MIT (see README.md). Bundled npm packages and their licenses follow.\n'];
+  for (const pkg of [...pkgs].sort()) {
+    const dir = join(root, 'node_modules', pkg);
+    const meta = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+    const file = readdirSync(dir).find((f) => /^(licen[cs]e|copying)/i.test(f));
+    parts.push(`==== ${pkg} ${meta.version} (${meta.license ?? 'see below'})\n\n${file ? readFileSync(join(dir, file), 'utf8').trim() : '(no license file in the package)'}\n`);
+  }
+  return parts.join('\n');
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

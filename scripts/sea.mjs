@@ -7,7 +7,7 @@
 //     environment variables through which the environment could make it load
 //     code (below), inject the blob with postject, check the result.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -109,6 +109,9 @@ async function main() {
   const r = spawnSync(tmp, ['--version'], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '--require /nonexistent/knetstat-java-sea-check.js' } });
   if (r.status !== 0 || r.stdout.trim() !== version) throw new Error(`sea: the new executable failed its check (exit ${r.status}): ${r.stdout}${r.stderr}`);
   renameSync(tmp, OUT);
+  // The executable is Node too: its license beside ours and the bundled packages'.
+  const nodeLicense = ['/usr/share/doc/nodejs/LICENSE', join(process.execPath, '..', '..', 'share', 'doc', 'node', 'LICENSE')].find((f) => existsSync(f));
+  writeFileSync(`${OUT}.LICENSES.txt`, `${readFileSync(`${outfile}.LICENSES.txt`, 'utf8')}\n==== Node.js ${process.version}\n\n${nodeLicense ? readFileSync(nodeLicense, 'utf8').trim() : "(Node.js's LICENSE file was not found on the build machine: ship it with the executable)"}\n`);
   const mb = (statSync(OUT).size / 1048576).toFixed(1);
   process.stdout.write(`sea: dist/knetstat-java ${mb} MiB (Node ${process.versions.node}, ${assets.length} assets)\n`);
 }

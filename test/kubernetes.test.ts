@@ -144,7 +144,8 @@ describe.skipIf(skip ?? (existsSync(EXE) ? undefined : 'no dist/knetstat-java'))
     mkdirSync(tmp, { recursive: true, mode: 0o777 });
     const env = { PATH: process.env.PATH!, NODE_NAME: 'node-a', KNETSTAT_ONCE: '1', KNETSTAT_OUT: join(work, 'out'), KNETSTAT_POLICY: join(work, 'policy.json'), KNETSTAT_TOOL: EXE, TMPDIR: tmp, ...extra };
     mkdirSync(env.KNETSTAT_OUT, { recursive: true });
-    return spawnSync('sh', [join(work, 'run.sh')], { env, encoding: 'utf8', timeout: 120_000 });
+    // Every JVM of this machine, other tests' large ones too: more than spawnSync's 1 MB of output.
+    return spawnSync('sh', [join(work, 'run.sh')], { env, encoding: 'utf8', timeout: 120_000, maxBuffer: 1 << 30 });
   }
 
   it('writes a JUnit and a JSON file per JVM into the node folder, says the exit code, and replaces the folder next round', () => {
@@ -163,11 +164,11 @@ describe.skipIf(skip ?? (existsSync(EXE) ? undefined : 'no dist/knetstat-java'))
     expect(round({}).status).toBe(1);
     expect(existsSync(join(dir, '999999.xml'))).toBe(false);
     expect(readdirSync(join(work, 'out')).sort()).toEqual(['node-a']);
-  });
+  }, 600_000); // two rounds, two checks of every JVM of this machine each
 
   it('prints the JSON to stdout instead with KNETSTAT_OUTPUT=stdout', () => {
     const r = round({ KNETSTAT_OUTPUT: 'stdout' });
     expect(r.status).toBe(1);
     expect(r.stdout).toContain(`"pid": ${jvm.pid}`);
-  });
+  }, 600_000);
 });

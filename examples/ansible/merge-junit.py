@@ -14,10 +14,22 @@ written to a temporary file beside it and renamed: never half-written.
 """
 import glob
 import os
+import re
 import socket
 import sys
 import tempfile
 import xml.etree.ElementTree as ET
+
+
+# Text the target controls (a main class from `list`) goes into XML: terminal
+# escape sequences out, and characters XML 1.0 forbids even escaped become "?",
+# as the tool itself does in its JUnit.
+ESCAPES = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|.)", re.S)
+NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(s):
+    return NOT_XML.sub("?", ESCAPES.sub("", s))
 
 
 def main(argv):
@@ -31,7 +43,7 @@ def main(argv):
             sys.stderr.write("merge-junit.py: bad arguments\n")
             return 2
         pid, _, main_class = rest[1].partition("=")
-        gone.append((pid, main_class))
+        gone.append((xml_text(pid), xml_text(main_class)))
         rest = rest[2:]
 
     root = ET.Element("testsuites", {"name": "knetstat-java"})

@@ -5,7 +5,7 @@
 // private mount namespace, so it disappears with the command, whatever happens
 // to the test.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, WORK } from './jvm.js';
 
@@ -51,19 +51,27 @@ export function ensureRootfs(): void {
   writeFileSync(STAMP, `${suite} ${mirror}\n`);
 }
 
-/** Empties INSIDE and copies the executable and the given files into it; returns their paths as seen inside. */
+/** Where the executable is inside (copied again only when dist/ has a newer one). */
+const EXE_INSIDE = '/opt/knetstat-java/knetstat-java';
+
+/** Empties INSIDE and copies the given files into it; returns their paths, and the executable's, as seen inside. */
 export function prepare(files: Record<string, string> = {}): { exe: string; paths: Record<string, string> } {
+  const exe = join(ROOTFS, EXE_INSIDE);
+  const src = statSync(EXE);
+  if (!existsSync(exe) || statSync(exe).size !== src.size || statSync(exe).mtimeMs < src.mtimeMs) {
+    mkdirSync(join(exe, '..'), { recursive: true });
+    copyFileSync(EXE, exe);
+    chmodSync(exe, 0o755);
+  }
   const dir = join(ROOTFS, INSIDE);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  copyFileSync(EXE, join(dir, 'knetstat-java'));
-  spawnSync('chmod', ['755', join(dir, 'knetstat-java')]);
   const paths: Record<string, string> = {};
   for (const [name, from] of Object.entries(files)) {
     copyFileSync(from, join(dir, name));
     paths[name] = `${INSIDE}/${name}`;
   }
-  return { exe: `${INSIDE}/knetstat-java`, paths };
+  return { exe: EXE_INSIDE, paths };
 }
 
 /** The host-side path of a file the chroot wrote under INSIDE. */

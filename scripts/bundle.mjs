@@ -78,11 +78,12 @@ export async function bundle({ sea = false } = {}) {
   if (sea) {
     outfile = join(dist, 'sea', 'main.cjs');
     // The SEA main script is CommonJS run from the executable: there
-    // import.meta.url is the executable itself (__filename is execPath there).
+    // import.meta.url is the executable itself (__filename is execPath there),
+    // and the package root is nowhere (src/assets.ts PACKAGE_ROOT).
     extra = {
       format: 'cjs',
       define: { 'import.meta.url': '__knetstat_import_meta_url' },
-      banner: { js: 'var __knetstat_import_meta_url = require("node:url").pathToFileURL(__filename).href;' },
+      banner: { js: 'var __knetstat_import_meta_url = require("node:url").pathToFileURL(__filename).href; globalThis[Symbol.for("knetstat-java.packageRoot")] = "/proc/self/knetstat-java-has-no-package-root";' },
     };
   } else {
     outfile = join(dist, 'bundle.js');

@@ -36,8 +36,15 @@ function provider(): AssetProvider | undefined {
   return (globalThis as Holder)[KEY];
 }
 
-/** The package root when running from files (dist/.. or src/..). */
-export const PACKAGE_ROOT = fileURLToPath(new URL('..', import.meta.url));
+/**
+ * The package root when running from files (dist/.. or src/..; dist/bundle.js
+ * lives in the package too). The single executable has no package around it:
+ * the folder it was copied into (/tmp/x, a user's home) is not ours to read
+ * samples or classes from, so its build sets a root under /proc/self, where
+ * nobody can create a file (scripts/bundle.mjs).
+ */
+export const PACKAGE_ROOT: string = (globalThis as { [k: symbol]: string | undefined })[Symbol.for('knetstat-java.packageRoot')]
+  ?? fileURLToPath(new URL('..', import.meta.url));
 
 function missing(name: string, origin: string): KnetstatError {
   return new KnetstatError(`${name} is not part of this ${origin}`, { remedy: 'rebuild it with npm run build:bundle / build:exe' });

@@ -269,3 +269,24 @@ describe.skipIf(noExe)(`dist/knetstat-java: koffi.node on disk${noExe ? ` (skipp
     }
   });
 });
+
+describe.skipIf(noExe)(`dist/knetstat-java: the folder around it${noExe ? ` (skipped: ${noExe})` : ''}`, () => {
+  let jvm: Jvm;
+  let work: string;
+  beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), 'exe-around-'));
+    jvm = await startJvm('SocketLab', ['a:server']);
+  });
+  afterAll(async () => { await jvm?.stop(); rmSync(work, { recursive: true, force: true }); });
+
+  it('is no package root: a samples/ planted beside the folder it was copied into is never read (--probe-jdk compiles and runs that file)', () => {
+    // As in /tmp/<dir>/knetstat-java, where anyone may create /tmp/samples.
+    mkdirSync(join(work, 'x'));
+    mkdirSync(join(work, 'samples', 'java'), { recursive: true });
+    writeFileSync(join(work, 'samples', 'java', 'SocketLab.java'), 'public class SocketLab { public static void main(String[] a) { System.out.println("PLANTED"); } }\n');
+    spawnSync('cp', [EXE, join(work, 'x', 'knetstat-java')]);
+    const r = run(['strace', '-f', '-e', 'trace=open,openat,execve', join(work, 'x', 'knetstat-java'), String(jvm.pid), '--probe-jdk', '-q']);
+    expect(r.stderr).not.toContain(join(work, 'samples'));
+    expect(r.stdout).not.toContain('PLANTED');
+  });
+});

@@ -56,6 +56,14 @@ function nativeModule(pkg, sea) {
     : `try { module.exports = ${carried}; } catch (err) { try { module.exports = ${fromNodeModules}; } catch { throw err; } }\n`;
 }
 
+/**
+ * Both bundles carry what they need, and may be copied anywhere (/tmp/x/, a
+ * home): the folder above them is nobody's package root to read samples or
+ * classes from. src/assets.ts takes this root instead, under /proc/self, where
+ * nobody can create a file.
+ */
+const NO_ROOT = 'globalThis[Symbol.for("knetstat-java.packageRoot")] = "/proc/self/knetstat-java-has-no-package-root";';
+
 const common = {
   bundle: true,
   platform: 'node',
@@ -78,19 +86,18 @@ export async function bundle({ sea = false } = {}) {
   if (sea) {
     outfile = join(dist, 'sea', 'main.cjs');
     // The SEA main script is CommonJS run from the executable: there
-    // import.meta.url is the executable itself (__filename is execPath there),
-    // and the package root is nowhere (src/assets.ts PACKAGE_ROOT).
+    // import.meta.url is the executable itself (__filename is execPath there).
     extra = {
       format: 'cjs',
       define: { 'import.meta.url': '__knetstat_import_meta_url' },
-      banner: { js: 'var __knetstat_import_meta_url = require("node:url").pathToFileURL(__filename).href; globalThis[Symbol.for("knetstat-java.packageRoot")] = "/proc/self/knetstat-java-has-no-package-root";' },
+      banner: { js: `var __knetstat_import_meta_url = require("node:url").pathToFileURL(__filename).href; ${NO_ROOT}` },
     };
   } else {
     outfile = join(dist, 'bundle.js');
     // koffi's CommonJS code in an ES module: give it require and __filename.
     extra = {
       format: 'esm',
-      banner: { js: 'import { createRequire as __knj_cr } from "node:module"; import { fileURLToPath as __knj_fu } from "node:url"; const require = __knj_cr(import.meta.url); const __filename = __knj_fu(import.meta.url); const __dirname = __filename.slice(0, __filename.lastIndexOf("/"));' },
+      banner: { js: `import { createRequire as __knj_cr } from "node:module"; import { fileURLToPath as __knj_fu } from "node:url"; const require = __knj_cr(import.meta.url); const __filename = __knj_fu(import.meta.url); const __dirname = __filename.slice(0, __filename.lastIndexOf("/")); ${NO_ROOT}` },
     };
   }
   const result = await build({ ...common, ...extra, stdin, outfile, plugins: [plugin(assets, sea)] });

@@ -37,11 +37,10 @@ function provider(): AssetProvider | undefined {
 }
 
 /**
- * The package root when running from files (dist/.. or src/..; dist/bundle.js
- * lives in the package too). The single executable has no package around it:
- * the folder it was copied into (/tmp/x, a user's home) is not ours to read
- * samples or classes from, so its build sets a root under /proc/self, where
- * nobody can create a file (scripts/bundle.mjs).
+ * The package root when running from files (dist/.. or src/..). The bundles
+ * have none: copied anywhere (/tmp/x, a user's home), the folder around them is
+ * not ours to read samples or classes from, so their preamble sets a root under
+ * /proc/self, where nobody can create a file (scripts/bundle.mjs NO_ROOT).
  */
 export const PACKAGE_ROOT: string = (globalThis as { [k: symbol]: string | undefined })[Symbol.for('knetstat-java.packageRoot')]
   ?? fileURLToPath(new URL('..', import.meta.url));

@@ -288,5 +288,12 @@ describe.skipIf(noExe)(`dist/knetstat-java: the folder around it${noExe ? ` (ski
     const r = run(['strace', '-f', '-e', 'trace=open,openat,execve', join(work, 'x', 'knetstat-java'), String(jvm.pid), '--probe-jdk', '-q']);
     expect(r.stderr).not.toContain(join(work, 'samples'));
     expect(r.stdout).not.toContain('PLANTED');
+    // The bundle copied alone likewise (as README says: knetstat-java.mjs with bundle-assets/ beside it).
+    if (noBundle) return;
+    spawnSync('cp', ['-r', BUNDLE, join(work, 'x', 'knetstat-java.mjs')]);
+    spawnSync('cp', ['-r', join(ROOT, 'dist', 'bundle-assets'), join(work, 'x')]);
+    const b = run(['strace', '-f', '-e', 'trace=open,openat,execve', process.execPath, join(work, 'x', 'knetstat-java.mjs'), String(jvm.pid), '--probe-jdk', '-q']);
+    expect(b.stderr).not.toContain(join(work, 'samples'));
+    expect(b.stdout).not.toContain('PLANTED');
   });
 });

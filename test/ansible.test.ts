@@ -1,5 +1,6 @@
 // examples/ansible/knetstat-java.yml run by Debian's ansible against localhost
-// over the local connection, with real JVMs: one per host JUnit file fetched,
+// over the local connection, with real JVMs (ours only: knetstat_java_pids):
+// one per host JUnit file fetched,
 // valid against the JUnit schema, with our JVM's suites in it; a JVM that
 // exits between `list` and its check is a skipped suite, not a failure; a
 // failed rule fails the host only after its file was fetched. Both ways of
@@ -21,12 +22,12 @@ if (skip) console.warn(`ansible.test.ts: skipping: ${skip}`);
 
 const OUT = join(WORK, 'ansible');
 
-function playbook(name: string, extra: Record<string, string>): Promise<{ code: number; out: string }> {
+function playbook(name: string, extra: Record<string, unknown>): Promise<{ code: number; out: string }> {
   const results = join(OUT, name, 'results');
   rmSync(join(OUT, name), { recursive: true, force: true });
   mkdirSync(results, { recursive: true });
-  const vars = { ansible_python_interpreter: '/usr/bin/python3', knetstat_java_become: 'false', knetstat_java_results: results, ...extra };
-  const args = ['-i', 'localhost,', '-c', 'local', ...Object.entries(vars).flatMap(([k, v]) => ['-e', `${k}=${v}`]), 'knetstat-java.yml'];
+  const vars = { ansible_python_interpreter: '/usr/bin/python3', knetstat_java_become: false, knetstat_java_results: results, ...extra };
+  const args = ['-i', 'localhost,', '-c', 'local', '-e', JSON.stringify(vars), 'knetstat-java.yml'];
   const env = { ...process.env, ANSIBLE_NOCOLOR: '1', ANSIBLE_LOCAL_TEMP: join(OUT, name, 'tmp'), ANSIBLE_HOME: join(OUT, name, 'home') };
   // Asynchronous: the JVM the wrapper kills is our child, and must be reaped while the playbook runs.
   return new Promise((res) => {
@@ -102,7 +103,8 @@ describe.skipIf(skip)(`examples/ansible against localhost${skip ? ` (skipped: ${
       `exec ${EXE} "$@"`, ''].join('\n'));
     chmodSync(wrapper, 0o755);
     const before = readdirSync('/tmp').filter((f) => f.startsWith('knetstat-java.'));
-    const r = await playbook('copy', { knetstat_java_exe: wrapper });
+    // Our JVMs only: other tests' JVMs on this machine (hostile ones among them) are not this test's.
+    const r = await playbook('copy', { knetstat_java_exe: wrapper, knetstat_java_pids: [jvm.pid, victim.pid] });
     expect(r.out).toMatch(/Fail when a rule failed.*\n.*FAILED!.*a rule failed on localhost/);
     expect(r.code, r.out).toBe(2); // ansible-playbook: a host failed
     const xml = join(OUT, 'copy', 'results', 'localhost.xml');
@@ -128,7 +130,7 @@ describe.skipIf(skip)(`examples/ansible against localhost${skip ? ` (skipped: ${
     const p = spawnSync('npm', ['pack', '--silent', '--pack-destination', pack], { cwd: ROOT, encoding: 'utf8' });
     expect(p.status, p.stderr).toBe(0);
     const tgz = join(pack, p.stdout.trim().split('\n').pop()!);
-    const r = await playbook('npx', { knetstat_java_mode: 'npx', knetstat_java_npx_package: tgz, knetstat_java_fail_on_violation: 'false' });
+    const r = await playbook('npx', { knetstat_java_mode: 'npx', knetstat_java_npx_package: tgz, knetstat_java_fail_on_violation: false, knetstat_java_pids: [jvm.pid] });
     expect(r.code, r.out).toBe(0);
     const xml = join(OUT, 'npx', 'results', 'localhost.xml');
     expect(xmllint(xml).code).toBe(0);

@@ -6,7 +6,7 @@
 // failed rule fails the host only after its file was fetched. Both ways of
 // running the tool: the copied executable, and npx of the packed package.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { XSD, junitparser, xmllint } from './helpers/junit.js';
@@ -21,6 +21,9 @@ const skip = !haveAnsible ? 'ansible-playbook is not installed (apt-get install 
 if (skip) console.warn(`ansible.test.ts: skipping: ${skip}`);
 
 const OUT = join(WORK, 'ansible');
+/** Playbooks still running when the tests end (a timeout): ended, not left behind. */
+const running = new Set<ChildProcess>();
+afterAll(() => { for (const p of running) p.kill('SIGTERM'); });
 
 function playbook(name: string, extra: Record<string, unknown>): Promise<{ code: number; out: string }> {
   const results = join(OUT, name, 'results');
@@ -32,6 +35,8 @@ function playbook(name: string, extra: Record<string, unknown>): Promise<{ code:
   // Asynchronous: the JVM the wrapper kills is our child, and must be reaped while the playbook runs.
   return new Promise((res) => {
     const p = spawn('ansible-playbook', args, { cwd: PLAYBOOK_DIR, env });
+    running.add(p);
+    p.on('exit', () => running.delete(p));
     let out = '';
     p.stdout.on('data', (d) => { out += d; });
     p.stderr.on('data', (d) => { out += d; });

@@ -46,6 +46,7 @@ export async function main(argv: string[]): Promise<void> {
 }
 
 // Run when executed, not when imported by tests.
+// No top-level await: the single executable's main script is CommonJS.
 if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  await main(process.argv);
+  void main(process.argv);
 }

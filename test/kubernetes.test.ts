@@ -14,6 +14,7 @@ import { parsePolicy } from '../src/check/policy.js';
 import { xmllint } from './helpers/junit.js';
 import { ROOT, WORK, startJvm, type Jvm } from './helpers/jvm.js';
 import { EXE } from './helpers/nonode.js';
+import { pidNamespace, pidNamespaceUnavailable, type PidNamespace } from './helpers/pidns.js';
 
 const MANIFEST = join(ROOT, 'examples', 'kubernetes', 'daemonset.yaml');
 
@@ -126,7 +127,9 @@ describe.skipIf(skip)(`examples/kubernetes/daemonset.yaml${skip ? ` (skipped: ${
   });
 });
 
-describe.skipIf(skip ?? (existsSync(EXE) ? undefined : 'no dist/knetstat-java'))('the DaemonSet script, one round on this machine', () => {
+const roundSkip = skip ?? (existsSync(EXE) ? undefined : 'no dist/knetstat-java') ?? pidNamespaceUnavailable();
+describe.skipIf(roundSkip)('the DaemonSet script, one round on this machine', () => {
+  let ns: PidNamespace;
   let jvm: Jvm;
   let work: string;
   let cm: any;
@@ -135,45 +138,45 @@ describe.skipIf(skip ?? (existsSync(EXE) ? undefined : 'no dist/knetstat-java'))
     work = mkdtempSync(join(tmpdir(), 'exe-k8s-'));
     writeFileSync(join(work, 'policy.json'), cm.data['policy.json']);
     writeFileSync(join(work, 'run.sh'), cm.data['run.sh']);
-    jvm = await startJvm('SocketLab', ['l:server', 'c:client:keepAlive=true']);
-    // The tool as the script calls it, with `list` narrowed to our JVM: other tests'
-    // JVMs on this machine (hostile ones among them) are not this test's.
-    writeFileSync(join(work, 'knetstat-java'), [
-      '#!/bin/sh',
-      `if [ "$1" = list ]; then ${EXE} list | awk 'NR == 1 || $1 == ${jvm.pid}'; exit; fi`,
-      `exec ${EXE} "$@"`, ''].join('\n'), { mode: 0o755 });
+    // In a private pid namespace, as a pod with hostPID sees its node: every JVM there is ours
+    // (not the other tests' JVMs on this machine).
+    ns = await pidNamespace();
+    jvm = await startJvm('SocketLab', ['l:server', 'c:client:keepAlive=true'], { wrapper: ns.enter });
   });
-  afterAll(async () => { await jvm?.stop(); rmSync(work, { recursive: true, force: true }); });
+  afterAll(async () => { await jvm?.stop(); await ns?.close(); rmSync(work, { recursive: true, force: true }); });
 
   function round(extra: Record<string, string>) {
     const tmp = join(work, 'tmp');
     mkdirSync(tmp, { recursive: true, mode: 0o777 });
-    const env = { PATH: process.env.PATH!, NODE_NAME: 'node-a', KNETSTAT_ONCE: '1', KNETSTAT_OUT: join(work, 'out'), KNETSTAT_POLICY: join(work, 'policy.json'), KNETSTAT_TOOL: join(work, 'knetstat-java'), TMPDIR: tmp, ...extra };
+    const env = { PATH: process.env.PATH!, NODE_NAME: 'node-a', KNETSTAT_ONCE: '1', KNETSTAT_OUT: join(work, 'out'), KNETSTAT_POLICY: join(work, 'policy.json'), KNETSTAT_TOOL: EXE, TMPDIR: tmp, ...extra };
     mkdirSync(env.KNETSTAT_OUT, { recursive: true });
-    return spawnSync('sh', [join(work, 'run.sh')], { env, encoding: 'utf8', timeout: 120_000, maxBuffer: 64 << 20 });
+    return spawnSync(ns.enter[0]!, [...ns.enter.slice(1), 'sh', join(work, 'run.sh')], { env, encoding: 'utf8', timeout: 120_000, maxBuffer: 64 << 20 });
   }
 
-  it('writes a JUnit and a JSON file per JVM into the node folder, says the exit code, and replaces the folder next round', () => {
+  it('writes one JUnit and one JSON file for the node (check --all-jvms), says the exit code, and replaces them next round', () => {
     const r = round({});
     // SocketLab's listener queues 50: "listeners queue 128 or more" fails.
     expect(r.status, r.stderr).toBe(1);
     expect(r.stdout).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ node-a: check exit 1\n$/);
-    const dir = join(work, 'out', 'node-a');
-    expect(xmllint(join(dir, `${jvm.pid}.xml`)).code).toBe(0);
-    const json = JSON.parse(readFileSync(join(dir, `${jvm.pid}.json`), 'utf8'));
-    expect(JSON.stringify(json)).toContain('listeners queue 128 or more');
+    const out = join(work, 'out');
+    expect(readdirSync(out).sort()).toEqual(['node-a.json', 'node-a.xml']);
+    expect(xmllint(join(out, 'node-a.xml')).code).toBe(0);
+    expect(readFileSync(join(out, 'node-a.xml'), 'utf8')).toContain(`name="pid ${jvm.pid} (SocketLab): listeners queue 128 or more"`);
+    const json = JSON.parse(readFileSync(join(out, 'node-a.json'), 'utf8'));
+    expect(json).toMatchObject({ allJvms: true, status: 'fail', counts: { jvms: 1, failed: 1 } });
+    expect(json.jvms[0].result.rules.find((x: any) => x.name === 'listeners queue 128 or more').status).toBe('fail');
     // The script made the kubelet-style 0777 TMPDIR private, and the executable left nothing in it.
     expect(statSync(join(work, 'tmp')).mode & 0o777).toBe(0o700);
     expect(readdirSync(join(work, 'tmp'))).toEqual([]);
-    writeFileSync(join(dir, '999999.xml'), 'from a JVM gone since');
+    writeFileSync(join(out, 'node-a.xml'), 'the last round');
     expect(round({}).status).toBe(1);
-    expect(existsSync(join(dir, '999999.xml'))).toBe(false);
-    expect(readdirSync(join(work, 'out')).sort()).toEqual(['node-a']);
+    expect(xmllint(join(out, 'node-a.xml')).code).toBe(0);
+    expect(readdirSync(out).sort()).toEqual(['node-a.json', 'node-a.xml']);
   }, 600_000);
 
   it('prints the JSON to stdout instead with KNETSTAT_OUTPUT=stdout', () => {
     const r = round({ KNETSTAT_OUTPUT: 'stdout' });
     expect(r.status).toBe(1);
-    expect(r.stdout).toContain(`"pid": ${jvm.pid}`);
+    expect(JSON.parse(r.stdout.slice(0, r.stdout.lastIndexOf('}') + 1)).jvms.map((j: any) => j.pid)).toEqual([jvm.pid]);
   }, 600_000);
 });

@@ -7,8 +7,8 @@ import type { CaptureFlags } from './options.js';
 import { stderrLine, warn } from './output.js';
 import { progressReporter } from './progress.js';
 
-export async function captureTarget(pid: number, flags: CaptureFlags): Promise<Capture> {
-  const progress = progressReporter(flags.quiet);
+export async function captureTarget(pid: number, flags: CaptureFlags, label?: string): Promise<Capture> {
+  const progress = progressReporter(flags.quiet, label);
   try {
     return await capture(pid, { source: flags.source, any: flags.any, progress: progress.update, probeJdk: flags.probeJdk });
   } finally {

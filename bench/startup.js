@@ -1,9 +1,11 @@
 // npm run bench:startup: what start-up costs, for dist/ (tsc output), the
-// bundle (dist/bundle.js) and the single executable (dist/knetstat-java),
+// bundle (dist/bundle.cjs), the package's command (dist/start.cjs: the bundle
+// with its V8 code cache) and the single executable (dist/knetstat-java),
 // against `node -e 0`, in the same run: round-robin over the variants, median
-// of --reps runs each. Commands: --version, --help, and a JSON report on a small
-// SocketLab JVM. Writes the "Start-up" section at the end of bench/results.md
-// (bench/run.js keeps everything from "## Notes" on, so the section survives it).
+// of --reps runs each. Commands: --version, --help, and a JSON report on a
+// SocketLab JVM (10 sockets) and on a ManySockets JVM (100 sockets). Writes the
+// "Start-up" section at the end of bench/results.md (bench/run.js keeps
+// everything from "## Notes" on, so the section survives it).
 //
 //   node bench/startup.js [--reps 15] [--no-write]
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
@@ -22,21 +24,28 @@ const log = (s) => process.stderr.write(`bench: ${s}\n`);
 
 const variants = [
   { name: 'dist/ (tsc)', cmd: [NODE, join(ROOT, 'dist', 'cli', 'main.js')] },
-  { name: 'dist/bundle.js', cmd: [NODE, join(ROOT, 'dist', 'bundle.js')] },
+  { name: 'dist/bundle.cjs', cmd: [NODE, join(ROOT, 'dist', 'bundle.cjs')] },
+  { name: 'dist/start.cjs (npm bin)', cmd: [NODE, join(ROOT, 'dist', 'start.cjs')] },
   { name: 'dist/knetstat-java', cmd: [EXE] },
 ].filter((v) => existsSync(v.cmd[v.cmd.length - 1]));
 
-async function startLab() {
-  const classes = join(tmpdir(), `knetstat-bench-startup-${process.pid}`);
-  mkdirSync(classes, { recursive: true });
-  execFileSync('javac', ['-d', classes, join(ROOT, 'samples', 'java', 'SocketLab.java')], { stdio: 'inherit' });
-  const p = spawn('java', ['-Xshare:auto', '-XX:+UseSerialGC', '-Xmx64m', '-cp', classes, 'SocketLab',
-    's:server:child.tcpNoDelay=true', 'c:client:keepAlive=true,soLinger=5', 'u:udp', 'n:sschannel'], { stdio: ['pipe', 'pipe', 'inherit'] });
+const CLASSES = join(tmpdir(), `knetstat-bench-startup-${process.pid}`);
+
+async function startJvm(main, args, count) {
+  const p = spawn('java', ['-Xshare:auto', '-XX:+UseSerialGC', '-Xmx64m', '-cp', CLASSES, main, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
   const ready = await new Promise((res, rej) => {
     createInterface({ input: p.stdout }).on('line', (l) => { if (l.startsWith('READY')) res(JSON.parse(l.slice(5))); });
-    p.on('exit', (c) => rej(new Error(`SocketLab exited ${c}`)));
+    p.on('exit', (c) => rej(new Error(`${main} exited ${c}`)));
   });
-  return { pid: ready.pid, sockets: Object.keys(ready.sockets).length, stop: () => p.kill('SIGKILL') };
+  return { pid: ready.pid, sockets: count(ready), stop: () => p.kill('SIGKILL') };
+}
+
+async function startLabs() {
+  mkdirSync(CLASSES, { recursive: true });
+  execFileSync('javac', ['-d', CLASSES, join(ROOT, 'samples', 'java', 'SocketLab.java'), join(ROOT, 'samples', 'java', 'ManySockets.java')], { stdio: 'inherit' });
+  const small = await startJvm('SocketLab', ['s:server:child.tcpNoDelay=true', 'c:client:keepAlive=true,soLinger=5', 'u:udp', 'n:sschannel'], (r) => Object.keys(r.sockets).length);
+  const hundred = await startJvm('ManySockets', ['100', '2'], (r) => r.sockets);
+  return [small, hundred];
 }
 
 // Wall and CPU (user + sys, from wait4's rusage: microseconds, unlike /usr/bin/time's 10 ms) of
@@ -62,13 +71,13 @@ function timeOnce(cmd) {
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
 
 async function main() {
-  const lab = await startLab();
+  const labs = await startLabs();
   const load0 = loadavg();
   try {
     const cases = [
       { name: '`node -e 0`', rows: [{ name: 'node -e 0', cmd: [NODE, '-e', '0'] }] },
-      ...[['--version'], ['--help'], [String(lab.pid), '-f', 'json', '-q']].map((a) => ({
-        name: `\`${a[0] === String(lab.pid) ? `<pid> ${a.slice(1).join(' ')}` : a.join(' ')}\``,
+      ...[['--version'], ['--help'], ...labs.map((l) => [String(l.pid), '-f', 'json', '-q'])].map((a, i) => ({
+        name: i < 2 ? `\`${a.join(' ')}\`` : `\`<pid> ${a.slice(1).join(' ')}\`, ${labs[i - 2].sockets} sockets`,
         rows: variants.map((v) => ({ name: v.name, cmd: [...v.cmd, ...a] })),
       })),
     ];
@@ -92,7 +101,7 @@ async function main() {
       `## Start-up (bench/startup.js, \`npm run bench:startup\`)`,
       '',
       `Generated on ${new Date().toISOString()}; node ${process.version}; median of ${REPS} runs each, round-robin over every command below in the same run; wall time from spawn to exit and CPU time (user + sys, wait4), output to /dev/null.`,
-      `Ratios are to \`node -e 0\` (${base.wall.toFixed(0)} ms wall, ${base.cpu.toFixed(0)} ms CPU). Report: a SocketLab JVM with ${lab.sockets} sockets. Load average at start ${load0.map((x) => x.toFixed(2)).join(' / ')}, at end ${load1.map((x) => x.toFixed(2)).join(' / ')}${Math.max(load0[0], load1[0]) > 0.5 ? ' — **other load was present: figures are noisy**' : ''}.`,
+      `Ratios are to \`node -e 0\` (${base.wall.toFixed(0)} ms wall, ${base.cpu.toFixed(0)} ms CPU). Reports: a SocketLab JVM with ${labs[0].sockets} sockets, a ManySockets JVM with ${labs[1].sockets}. Load average at start ${load0.map((x) => x.toFixed(2)).join(' / ')}, at end ${load1.map((x) => x.toFixed(2)).join(' / ')}${Math.max(load0[0], load1[0]) > 0.5 ? ' — **other load was present: figures are noisy**' : ''}.`,
       '',
       ...lines,
       '',
@@ -108,7 +117,7 @@ async function main() {
       log('bench/results.md: Start-up section written');
     }
   } finally {
-    lab.stop();
+    for (const l of labs) l.stop();
   }
 }
 

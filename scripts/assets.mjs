@@ -1,7 +1,7 @@
 // What the bundles carry besides code, read at run time through src/assets.ts
 // under the same names as in a checkout. One line per kind of asset: text
 // assets go inside the bundle's code; binary ones (they need a path on disk)
-// go beside dist/bundle.js and into the executable as SEA assets. A glob that
+// go beside dist/bundle.cjs and into the executable as SEA assets. A glob that
 // matches nothing yet (BPF objects, precompiled probe classes) adds nothing.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';

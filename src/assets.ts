@@ -3,7 +3,7 @@
 // native module, precompiled probe classes, BPF objects). Names are paths
 // relative to the package root ("mappings/java-api.json").
 // From a checkout or an npm install they are plain files under the package
-// root. dist/bundle.js and the single executable carry them inside; their
+// root. dist/bundle.cjs and the single executable carry them inside; their
 // preamble (src/bundle/) installs a provider before any other module runs, and
 // scripts/assets.mjs lists what is carried.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';

@@ -1,5 +1,7 @@
-// The bundle (dist/bundle.js) and the single executable (dist/knetstat-java,
-// npm run build:exe) against the unbundled tool (dist/cli/main.js):
+// The bundle (dist/bundle.cjs, and dist/start.cjs, the package's command, which
+// runs it through its V8 code cache) and the single executable
+// (dist/knetstat-java, npm run build:exe) against the unbundled tool
+// (dist/cli/main.js):
 // - the bundle reads its tables from inside itself and renders as dist/ does;
 // - the executable, in a minimal Debian without Node (test/helpers/nonode.ts),
 //   reports a real JVM of the host, checks it against a policy, and writes a
@@ -7,7 +9,9 @@
 // - the environment cannot make the executable load code (NODE_OPTIONS,
 //   OPENSSL_CONF, NODE_REPL_EXTERNAL_MODULE), each next to a control run of
 //   plain node that does load it, so the test can fail;
-// - koffi.node is unpacked into a private directory and gone after the run.
+// - koffi.node is unpacked into a private directory and gone after the run,
+//   and only by a command that makes a native call (--version, --help and
+//   render load neither koffi nor fast-xml-parser nor ora).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,8 +25,9 @@ import { chrootUnavailable, ensureRootfs, EXE, inChroot, outside, prepare } from
 // @ts-expect-error plain JavaScript build script
 import { BLANKED, cStringLiterals } from '../scripts/sea.mjs';
 
-const BUNDLE = join(ROOT, 'dist', 'bundle.js');
-const noBundle = existsSync(BUNDLE) ? undefined : 'dist/bundle.js not built (npm run build:bundle)';
+const BUNDLE = join(ROOT, 'dist', 'bundle.cjs');
+const START = join(ROOT, 'dist', 'start.cjs');
+const noBundle = existsSync(BUNDLE) && existsSync(START) ? undefined : 'dist/bundle.cjs not built (npm run build)';
 const noExe = existsSync(EXE) ? undefined : 'dist/knetstat-java not built (npm run build:exe)';
 const noChroot = noExe ?? chrootUnavailable();
 for (const why of [noBundle, noExe, noChroot]) if (why) console.warn(`exe.test.ts: skipping tests: ${why}`);
@@ -45,13 +50,63 @@ function stable(x: unknown): unknown {
   return x;
 }
 
-describe.skipIf(noBundle)(`dist/bundle.js${noBundle ? ` (skipped: ${noBundle})` : ''}`, () => {
-  it('says the same --version and --help as dist/', () => {
+/** A command that makes native calls (koffi): a report on the process itself (no JVM needed). */
+const nativeCall = (cmd: string[]) => ['sh', '-c', 'exec "$@" "$$" --any -q -f json', 'sh', ...cmd];
+/** Files a run opened (strace), without the ones it only looked for. */
+function opened(cmd: string[], env: NodeJS.ProcessEnv = process.env): string[] {
+  const r = run(['strace', '-f', '-e', 'trace=open,openat', ...cmd], env);
+  return r.stderr.split('\n').filter((l) => /openat?\(/.test(l) && !/ENOENT/.test(l));
+}
+
+describe.skipIf(noBundle)(`dist/bundle.cjs and dist/start.cjs${noBundle ? ` (skipped: ${noBundle})` : ''}`, () => {
+  it('say the same --version and --help as dist/', () => {
     for (const a of [['--version'], ['--help'], ['check', '--help']]) {
-      const b = run([process.execPath, BUNDLE, ...a]);
-      expect(b.code).toBe(0);
-      expect(b.stdout).toBe(runCli(a).stdout);
+      for (const file of [BUNDLE, START]) {
+        const b = run([process.execPath, file, ...a]);
+        expect(b.code).toBe(0);
+        expect(b.stdout).toBe(runCli(a).stdout);
+      }
     }
+  });
+
+  it('start.cjs compiles the bundle with the code cache beside it, which this Node accepts', () => {
+    const src = readFileSync(START, 'utf8');
+    const head = JSON.parse(/new Script\((".*?") \+ readFileSync/.exec(src)![1]!);
+    const tail = JSON.parse(/readFileSync\(file, 'utf8'\) \+ (".*?"),/.exec(src)![1]!);
+    const probe = `const vm = require('node:vm'), fs = require('node:fs');
+      const s = new vm.Script(${JSON.stringify(head)} + fs.readFileSync(${JSON.stringify(BUNDLE)}, 'utf8') + ${JSON.stringify(tail)}, { filename: ${JSON.stringify(BUNDLE)}, cachedData: fs.readFileSync(${JSON.stringify(`${BUNDLE}.cache`)}) });
+      console.log(s.cachedDataRejected);`;
+    expect(run([process.execPath, '-e', probe]).stdout.trim()).toBe('false');
+    // A cache V8 refuses (here: made for other text) costs nothing but the cache: the command still runs.
+    const dir = mkdtempSync(join(tmpdir(), 'exe-start-'));
+    try {
+      for (const f of ['start.cjs', 'bundle.cjs']) spawnSync('cp', [join(ROOT, 'dist', f), dir]);
+      writeFileSync(join(dir, 'bundle.cjs.cache'), Buffer.alloc(1024, 7));
+      const r = run([process.execPath, join(dir, 'start.cjs'), '--help']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toBe(runCli(['--help']).stdout);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('--version, --help and render load no koffi, no fast-xml-parser and no ora; JUnit loads fast-xml-parser, a native call koffi', () => {
+    // Each package announces itself by its native module or a module-level string only its code has.
+    const koffiLoaded = (files: string[]) => files.some((l) => l.includes('koffi.node'));
+    for (const file of [BUNDLE, START]) {
+      for (const a of [['--version'], ['--help'], ['render', SNAPSHOTS[0]!, '-f', 'json']]) {
+        expect(koffiLoaded(opened([process.execPath, file, ...a])), `${a.join(' ')}`).toBe(false);
+      }
+      expect(koffiLoaded(opened(nativeCall([process.execPath, file])))).toBe(true);
+    }
+    // In dist/ (where each package is its own files) the same, file by file.
+    const unbundled = (a: string[]) => opened([process.execPath, CLI, ...a]).filter((l) => l.includes('node_modules/')).map((l) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(l)?.[1]);
+    for (const a of [['--version'], ['--help'], ['render', SNAPSHOTS[0]!, '-f', 'json']]) {
+      const pkgs = new Set(unbundled(a));
+      for (const p of ['koffi', 'fast-xml-parser', 'ora']) expect(pkgs.has(p), `${a.join(' ')} loads ${p}`).toBe(false);
+    }
+    expect(new Set(unbundled(['render', SNAPSHOTS[0]!, '-f', 'junit'])).has('fast-xml-parser')).toBe(true);
+    expect(new Set(unbundled(['render', SNAPSHOTS[0]!, '-f', 'junit'])).has('koffi')).toBe(false);
   });
 
   it('renders every sample snapshot in every format exactly as dist/', () => {
@@ -69,14 +124,18 @@ describe.skipIf(noBundle)(`dist/bundle.js${noBundle ? ` (skipped: ${noBundle})` 
     const alone = mkdtempSync(join(tmpdir(), 'exe-bundle-'));
     const inTree = mkdtempSync(join(ROOT, 'dist', '.exe-test-'));
     try {
-      spawnSync('cp', ['-r', BUNDLE, join(ROOT, 'dist', 'bundle-assets'), alone]);
-      writeFileSync(join(alone, 'package.json'), '{"type":"module"}');
-      const a = run([process.execPath, join(alone, 'bundle.js'), 'render', SNAPSHOTS[0]!, '-f', 'knetstat']);
+      // As README says: any name, with bundle-assets/ beside it; no package.json needed (it is CommonJS).
+      spawnSync('cp', ['-r', BUNDLE, join(alone, 'knetstat-java.js')]);
+      spawnSync('cp', ['-r', join(ROOT, 'dist', 'bundle-assets'), alone]);
+      const a = run([process.execPath, join(alone, 'knetstat-java.js'), 'render', SNAPSHOTS[0]!, '-f', 'knetstat']);
       expect(a.code, a.stderr).toBe(0);
       expect(a.stdout).toBe(runCli(['render', SNAPSHOTS[0]!, '-f', 'knetstat']).stdout);
+      const n = run(nativeCall([process.execPath, join(alone, 'knetstat-java.js')]));
+      expect(n.code, n.stderr).toBe(0);
+      expect(JSON.parse(n.stdout).process.comm).toBe('node');
       // No koffi.node beside it: koffi's own package, from the node_modules above it.
       spawnSync('cp', [BUNDLE, inTree]);
-      const b = run(['strace', '-f', '-e', 'trace=openat', process.execPath, join(inTree, 'bundle.js'), '--version']);
+      const b = run(['strace', '-f', '-e', 'trace=openat', ...nativeCall([process.execPath, join(inTree, 'bundle.cjs')])]);
       expect(b.code).toBe(0);
       expect(b.stderr).toMatch(/node_modules\/@koromix\/koffi-linux-x64\/linux_x64\/koffi.node", O_RDONLY\|O_CLOEXEC\) = \d+/);
     } finally {
@@ -86,12 +145,12 @@ describe.skipIf(noBundle)(`dist/bundle.js${noBundle ? ` (skipped: ${noBundle})` 
   });
 
   it('takes its tables from inside itself and koffi.node from bundle-assets/, not from mappings/ or node_modules/', () => {
-    const r = run(['strace', '-f', '-e', 'trace=open,openat', process.execPath, BUNDLE, 'render', SNAPSHOTS[0]!, '-f', 'json']);
-    expect(r.code).toBe(0);
-    const opened = r.stderr.split('\n').filter((l) => /openat?\(/.test(l) && !/ENOENT/.test(l));
-    expect(opened.filter((l) => l.includes('/mappings/'))).toEqual([]);
-    expect(opened.filter((l) => l.includes('node_modules'))).toEqual([]);
-    expect(opened.some((l) => l.includes('dist/bundle-assets/koffi.node'))).toBe(true);
+    for (const cmd of [[process.execPath, BUNDLE, 'render', SNAPSHOTS[0]!, '-f', 'junit'], nativeCall([process.execPath, START])]) {
+      const files = opened(cmd);
+      expect(files.filter((l) => l.includes('/mappings/'))).toEqual([]);
+      expect(files.filter((l) => l.includes('node_modules'))).toEqual([]);
+    }
+    expect(opened(nativeCall([process.execPath, START])).some((l) => l.includes('dist/bundle-assets/koffi.node'))).toBe(true);
   });
 });
 
@@ -188,7 +247,7 @@ describe.skipIf(noChroot)(`dist/knetstat-java on a host without Node${noChroot ?
   it('says in one line why it cannot run when no base for its private directory is usable', () => {
     const { exe } = prepare();
     // Every candidate (TMPDIR, /tmp, /var/tmp, /dev/shm) on a noexec mount, in the chroot's own mount namespace.
-    const r = inChroot(['sh', '-c', `mount -t tmpfs -o noexec tmpfs /tmp && mount -t tmpfs -o noexec tmpfs /var/tmp && mkdir -p /dev/shm && mount -t tmpfs -o noexec tmpfs /dev/shm && exec ${exe} --version`]);
+    const r = inChroot(['sh', '-c', `mount -t tmpfs -o noexec tmpfs /tmp && mount -t tmpfs -o noexec tmpfs /var/tmp && mkdir -p /dev/shm && mount -t tmpfs -o noexec tmpfs /dev/shm && exec ${exe} $$ --any -q`]);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
@@ -266,7 +325,7 @@ describe.skipIf(noExe)(`dist/knetstat-java: koffi.node on disk${noExe ? ` (skipp
   afterAll(() => { rmSync(work, { recursive: true, force: true }); });
 
   it('is written exclusively into a fresh 0700 directory under TMPDIR, checked, loaded, and gone after the run', () => {
-    const r = run(['strace', '-f', '-e', 'trace=mkdir,openat,unlink,rmdir,fchmod', EXE, '--version'], { ...process.env, TMPDIR: work });
+    const r = run(['strace', '-f', '-e', 'trace=mkdir,openat,unlink,rmdir,fchmod', ...nativeCall([EXE])], { ...process.env, TMPDIR: work });
     expect(r.code).toBe(0);
     const dir = new RegExp(`mkdir\\("(${work}/knetstat-java-\\w{6})", 0700\\) = 0`).exec(r.stderr)?.[1];
     expect(dir, r.stderr).toBeDefined();
@@ -274,6 +333,15 @@ describe.skipIf(noExe)(`dist/knetstat-java: koffi.node on disk${noExe ? ` (skipp
     expect(r.stderr).toContain(`unlink("${dir}/koffi.node") = 0`);
     expect(r.stderr).toContain(`rmdir("${dir}") = 0`);
     expect(readdirSync(work)).toEqual([]);
+  });
+
+  it('is not unpacked at all by a command that makes no native call (--version, --help, render)', () => {
+    for (const a of [['--version'], ['--help'], ['render', SNAPSHOTS[0]!, '-f', 'junit']]) {
+      const r = run(['strace', '-f', '-e', 'trace=mkdir,openat', EXE, ...a], { ...process.env, TMPDIR: work });
+      expect(r.code, a.join(' ')).toBe(0);
+      expect(r.stderr).not.toContain('koffi.node');
+      expect(r.stderr).not.toMatch(/mkdir\(".*knetstat-java-/);
+    }
   });
 
   it.skipIf(process.getuid?.() !== 0)('never uses a TMPDIR another user could plant files in', () => {
@@ -284,7 +352,7 @@ describe.skipIf(noExe)(`dist/knetstat-java: koffi.node on disk${noExe ? ` (skipp
     mkdirSync(open);
     chmodSync(open, 0o777);
     for (const t of [theirs, open]) {
-      const r = run([EXE, '--version'], { ...process.env, TMPDIR: t });
+      const r = run(nativeCall([EXE]), { ...process.env, TMPDIR: t });
       expect(r.code, r.stderr).toBe(0);
       expect(readdirSync(t)).toEqual([]);
     }
@@ -309,15 +377,15 @@ describe.skipIf(noExe)(`dist/knetstat-java: the folder around it${noExe ? ` (ski
     const r = run(['strace', '-f', '-e', 'trace=open,openat,execve', join(work, 'x', 'knetstat-java'), String(jvm.pid), '--probe-jdk', '-q']);
     expect(r.stderr).not.toContain(join(work, 'samples'));
     expect(r.stdout).not.toContain('PLANTED');
-    // The bundle copied alone likewise (as README says: knetstat-java.mjs with bundle-assets/ beside it).
+    // The bundle copied alone likewise (as README says: knetstat-java.js with bundle-assets/ beside it).
     if (noBundle) return;
-    spawnSync('cp', ['-r', BUNDLE, join(work, 'x', 'knetstat-java.mjs')]);
+    spawnSync('cp', ['-r', BUNDLE, join(work, 'x', 'knetstat-java.js')]);
     spawnSync('cp', ['-r', join(ROOT, 'dist', 'bundle-assets'), join(work, 'x')]);
-    const b = run(['strace', '-f', '-e', 'trace=open,openat,execve', process.execPath, join(work, 'x', 'knetstat-java.mjs'), String(jvm.pid), '--probe-jdk', '-q']);
+    const b = run(['strace', '-f', '-e', 'trace=open,openat,execve', process.execPath, join(work, 'x', 'knetstat-java.js'), String(jvm.pid), '--probe-jdk', '-q']);
     expect(b.stderr).not.toContain(join(work, 'samples'));
     expect(b.stdout).not.toContain('PLANTED');
     // And --probe-jdk works from both, with the classes they carry.
-    for (const cmd of [[join(work, 'x', 'knetstat-java')], [process.execPath, join(work, 'x', 'knetstat-java.mjs')]]) {
+    for (const cmd of [[join(work, 'x', 'knetstat-java')], [process.execPath, join(work, 'x', 'knetstat-java.js')]]) {
       const j = run([...cmd, String(jvm.pid), '--probe-jdk', '-f', 'json']);
       expect(j.code, j.stderr).toBe(0);
       expect(JSON.parse(j.stdout).defaults.note).toMatch(/measured from the target's own JDK/);

@@ -1,12 +1,13 @@
-// Preamble of dist/bundle.js, run before every other module: text assets come
+// Preamble of dist/bundle.cjs, run before every other module: text assets come
 // from inside the bundle, binaries from dist/bundle-assets/ beside it (part of
 // the installed package, so as trusted as the bundle itself).
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { files, texts } from 'knetstat:assets';
 import { installAssetProvider } from '../assets.js';
+import { installPackageLoader } from '../packages.js';
 
-// In the bundle, import.meta.url is dist/bundle.js.
+// In the bundle, import.meta.url is dist/bundle.cjs.
 const dir = fileURLToPath(new URL('./bundle-assets/', import.meta.url));
 const text = new Map(texts);
 const binary = new Set(files);
@@ -21,3 +22,6 @@ installAssetProvider({
   path: (name) => (binary.has(name) ? dir + name : undefined),
   binaries: () => [...binary],
 });
+
+// Bundled in, loaded at first use (src/packages.ts).
+installPackageLoader({ koffi: () => require('koffi'), 'fast-xml-parser': () => require('fast-xml-parser') });

@@ -2,12 +2,12 @@
 // other module. Text assets are inside this code; binaries are SEA assets
 // (node:sea), unpacked on demand into a private directory (private-dir.ts) and
 // removed as soon as they have served: koffi.node lives on disk only between
-// its write and its dlopen.
+// its write and its dlopen, which happens at the first native call (a command
+// that makes none, such as --version or render, unpacks nothing).
 import { getRawAsset } from 'node:sea';
 import { files, texts } from 'knetstat:assets';
 import { installAssetProvider, type AssetProvider } from '../assets.js';
-import { EXIT } from '../cli/exit.js';
-import type { KnetstatError } from '../errors.js';
+import { installPackageLoader } from '../packages.js';
 import { PrivateDir } from './private-dir.js';
 
 // Node reads these before any JavaScript runs; the build (scripts/sea.mjs)
@@ -52,12 +52,13 @@ const provider: AssetProvider = {
 };
 installAssetProvider(provider);
 
-// koffi loads while the CLI's modules load, before main() could turn an error
-// into one line and an exit code: unpack it now, where a failure still can.
-try {
-  provider.path('koffi.node');
-} catch (err) {
-  const e = err as KnetstatError;
-  process.stderr.write(`knetstat-java: ${e.message}${e.remedy ? ` (${e.remedy})` : ''}\n`);
-  process.exit(EXIT.USAGE);
-}
+installPackageLoader({
+  // Unpacked first, so that a host with no safe place for it gets our one-line reason (a
+  // KnetstatError, exit 2): koffi's own loader would turn any failure into "cannot find the
+  // native module".
+  koffi: () => {
+    provider.path('koffi.node');
+    return require('koffi');
+  },
+  'fast-xml-parser': () => require('fast-xml-parser'),
+});

@@ -4,7 +4,6 @@ import { UsageError } from '../errors.js';
 import { terminalSafe } from '../render/terminal.js';
 import { jvmName, type AllJvmsResult } from './alljvms.js';
 import type { CheckResult } from './evaluate.js';
-import { renderAllJvmsJunit, renderCheckJunit } from './junit.js';
 
 const TAG = { pass: 'PASS', fail: 'FAIL', skip: 'SKIP', unknown: 'UNKNOWN' } as const;
 
@@ -50,25 +49,29 @@ interface CheckRenderers {
   all: (r: AllJvmsResult) => Iterable<string>;
 }
 
-const CHECK_RENDERERS: Record<string, CheckRenderers> = {
-  text: { one: renderCheckText, all: renderAllJvmsText },
-  json: { one: renderCheckJson, all: renderAllJvmsJson },
-  junit: { one: renderCheckJunit, all: renderAllJvmsJunit },
+/** JUnit (and the XML builder behind it) is loaded only when chosen. */
+const CHECK_RENDERERS: Record<string, () => Promise<CheckRenderers>> = {
+  text: async () => ({ one: renderCheckText, all: renderAllJvmsText }),
+  json: async () => ({ one: renderCheckJson, all: renderAllJvmsJson }),
+  junit: async () => {
+    const j = await import('./junit.js');
+    return { one: j.renderCheckJunit, all: j.renderAllJvmsJunit };
+  },
 };
 
 /** The formats check writes. */
 export const CHECK_FORMATS = Object.keys(CHECK_RENDERERS);
 
-function renderers(format: string): CheckRenderers {
+function renderers(format: string): Promise<CheckRenderers> {
   const r = CHECK_RENDERERS[format];
   if (!r) throw new UsageError(`unknown format '${format}' for check (choose one of: ${CHECK_FORMATS.join(', ')})`);
-  return r;
+  return r();
 }
 
-export function checkRenderer(format: string): (c: CheckResult) => Iterable<string> {
-  return renderers(format).one;
+export async function checkRenderer(format: string): Promise<(c: CheckResult) => Iterable<string>> {
+  return (await renderers(format)).one;
 }
 
-export function allJvmsRenderer(format: string): (r: AllJvmsResult) => Iterable<string> {
-  return renderers(format).all;
+export async function allJvmsRenderer(format: string): Promise<(r: AllJvmsResult) => Iterable<string>> {
+  return (await renderers(format)).all;
 }

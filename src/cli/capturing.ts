@@ -8,7 +8,7 @@ import { stderrLine, warn } from './output.js';
 import { progressReporter } from './progress.js';
 
 export async function captureTarget(pid: number, flags: CaptureFlags, label?: string): Promise<Capture> {
-  const progress = progressReporter(flags.quiet, label);
+  const progress = await progressReporter(flags.quiet, label);
   try {
     return await capture(pid, { source: flags.source, any: flags.any, progress: progress.update, probeJdk: flags.probeJdk });
   } finally {

@@ -15,7 +15,6 @@
 //   must not redirect root's output), another user's FIFO or terminal, other
 //   devices (opening one can act: a watchdog arms, a tape rewinds), a
 //   directory, a socket.
-import { randomBytes } from 'node:crypto';
 import {
   closeSync, constants, fchmodSync, fstatSync, fsyncSync, lstatSync, openSync, readlinkSync, renameSync, unlinkSync, type Stats,
 } from 'node:fs';
@@ -191,7 +190,8 @@ async function writeReplacing(t: Replace, chunks: Iterable<string>, kind: Output
   let tmp = '';
   let fd = -1;
   for (let attempt = 0; fd < 0; attempt++) {
-    tmp = join(dir, `.${basename(t.path)}.${randomBytes(8).toString('hex')}.tmp`);
+    // Web Crypto's global (loaded on first use): node:crypto at import would cost every start-up.
+    tmp = join(dir, `.${basename(t.path)}.${Buffer.from(globalThis.crypto.getRandomValues(new Uint8Array(8))).toString('hex')}.tmp`);
     try {
       fd = openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600);
     } catch (err) {

@@ -1,16 +1,18 @@
-// Every libc call the tool makes, declared once at load through koffi.
-// Buffers are passed as void* so callers can reuse them across calls.
-import koffi from 'koffi';
-
-const libc = koffi.load('libc.so.6');
+// Every libc call the tool makes, declared once through koffi. Buffers are
+// passed as void* so callers can reuse them across calls.
+//
+// koffi (a dlopen of its native module, ~15 ms) is loaded at the first native
+// call, not at import: commands that make none (--version, --help, render,
+// list, check --snapshot) never load it. Each function below starts as a stub
+// that declares them all and calls the real one; importers see the real
+// function from then on (ES modules export live bindings), so the hot loops
+// pay nothing for it.
+import type Koffi from 'koffi';
+import { load } from '../packages.js';
 
 // Syscall numbers of the generic table, identical on x86_64 and aarch64.
 export const SYS_pidfd_open = 434;
 export const SYS_pidfd_getfd = 438;
-
-// glibc grew wrappers for these only in 2.36; syscall(2) works everywhere.
-const syscall_pidfd_open = libc.func('syscall', 'long', ['long', 'int', 'uint']);
-const syscall_pidfd_getfd = libc.func('syscall', 'long', ['long', 'int', 'int', 'uint']);
 
 /** Memory of our own that native code reads and writes: see nativeBuffer(). */
 export interface NativeMemory {
@@ -19,62 +21,92 @@ export interface NativeMemory {
 /** A void * argument: a Buffer, or native memory from nativeBuffer() (no Buffer-to-pointer step per call). */
 export type Ptr = Buffer | NativeMemory;
 
+type GetSockOpt = (fd: number, level: number, optname: number, optval: Ptr, optlen: Ptr) => number;
+type AddrCall = (fd: number, addr: Ptr, addrlen: Ptr) => number;
+type Statx = (dirfd: number, path: string, flags: number, mask: number, buf: Ptr) => number;
+
+let k: typeof Koffi | undefined;
+let hasStatx = false;
+let syscall_pidfd_open: (nr: number, pid: number, flags: number) => number | bigint;
+let syscall_pidfd_getfd: (nr: number, pidfd: number, fd: number, flags: number) => number | bigint;
+
+/** Loads koffi and libc and declares every function (once). */
+function bind(): typeof Koffi {
+  if (k) return k;
+  const koffi = load('koffi');
+  const libc = koffi.load('libc.so.6');
+  // glibc grew wrappers for these only in 2.36; syscall(2) works everywhere.
+  syscall_pidfd_open = libc.func('syscall', 'long', ['long', 'int', 'uint']);
+  syscall_pidfd_getfd = libc.func('syscall', 'long', ['long', 'int', 'int', 'uint']);
+  getsockopt = libc.func('int getsockopt(int fd, int level, int optname, void *optval, void *optlen)');
+  getsockname = libc.func('int getsockname(int fd, void *addr, void *addrlen)');
+  getpeername = libc.func('int getpeername(int fd, void *addr, void *addrlen)');
+  close = libc.func('int close(int fd)');
+  // ioctl is variadic in C; on the 64-bit ABIs a fixed pointer third argument is passed the same way.
+  ioctl = libc.func('int ioctl(int fd, unsigned long request, void *arg)');
+  try {
+    statx = libc.func('int statx(int dirfd, const char *path, int flags, unsigned int mask, void *buf)');
+    hasStatx = true;
+  } catch {
+    statx = () => -1;
+  }
+  socket = libc.func('int socket(int domain, int type, int protocol)');
+  sendto = libc.func('long sendto(int fd, void *buf, size_t len, int flags, void *addr, uint32_t addrlen)');
+  recv = libc.func('long recv(int fd, void *buf, size_t len, int flags)');
+  setns = libc.func('int setns(int fd, int nstype)');
+  k = koffi;
+  return koffi;
+}
+
 /**
  * size bytes of native memory that never move or get freed: ptr for the
  * calls, buf to read and write them from JavaScript (a view, not a copy).
  * For buffers passed on every call of a hot loop (linux/sockopt.ts: ~35 calls per socket).
  */
 export function nativeBuffer(size: number): { ptr: NativeMemory; buf: Buffer } {
+  const koffi = bind();
   const ptr = koffi.alloc('uint8_t', size) as unknown as NativeMemory;
   const buf = Buffer.from(koffi.view(ptr as never, size));
   buf.fill(0);
   return { ptr, buf };
 }
 
-export const getsockopt = libc.func('int getsockopt(int fd, int level, int optname, void *optval, void *optlen)') as
-  (fd: number, level: number, optname: number, optval: Ptr, optlen: Ptr) => number;
-export const getsockname = libc.func('int getsockname(int fd, void *addr, void *addrlen)') as
-  (fd: number, addr: Ptr, addrlen: Ptr) => number;
-export const getpeername = libc.func('int getpeername(int fd, void *addr, void *addrlen)') as
-  (fd: number, addr: Ptr, addrlen: Ptr) => number;
-export const close = libc.func('int close(int fd)') as (fd: number) => number;
-// ioctl is variadic in C; on the 64-bit ABIs a fixed pointer third argument is passed the same way.
-export const ioctl = libc.func('int ioctl(int fd, unsigned long request, void *arg)') as
-  (fd: number, request: number, arg: Ptr) => number;
+export let getsockopt: GetSockOpt = (...a) => (bind(), getsockopt(...a));
+export let getsockname: AddrCall = (...a) => (bind(), getsockname(...a));
+export let getpeername: AddrCall = (...a) => (bind(), getpeername(...a));
+export let close: (fd: number) => number = (fd) => (bind(), close(fd));
+export let ioctl: (fd: number, request: number, arg: Ptr) => number = (...a) => (bind(), ioctl(...a));
 
 /**
- * statx(2) (glibc >= 2.28; undefined without it): with AT_EMPTY_PATH and an empty
+ * statx(2) (glibc >= 2.28; see haveStatx()): with AT_EMPTY_PATH and an empty
  * path it describes the fd itself. struct statx has the same layout on every
  * architecture, unlike struct stat. Half the cost of fs.fstatSync, which also
  * builds a Stats object per call.
  */
-export const statx = (() => {
-  try {
-    return libc.func('int statx(int dirfd, const char *path, int flags, unsigned int mask, void *buf)') as
-      (dirfd: number, path: string, flags: number, mask: number, buf: Ptr) => number;
-  } catch {
-    return undefined;
-  }
-})();
+export let statx: Statx = (...a) => (bind(), statx(...a));
+/** Whether this libc has statx (without it, statx() returns -1). */
+export function haveStatx(): boolean {
+  bind();
+  return hasStatx;
+}
 export const AT_EMPTY_PATH = 0x1000;
 export const STATX_INO = 0x100;
 /** struct statx: stx_mask (u32) at 0, stx_ino (u64) at 32. */
 export const STATX_MASK_OFFSET = 0, STATX_INO_OFFSET = 32, STATX_SIZE = 256;
 
 // Netlink (sock_diag) and namespaces.
-export const socket = libc.func('int socket(int domain, int type, int protocol)') as
-  (domain: number, type: number, protocol: number) => number;
-export const sendto = libc.func('long sendto(int fd, void *buf, size_t len, int flags, void *addr, uint32_t addrlen)') as
-  (fd: number, buf: Buffer, len: number, flags: number, addr: Buffer | null, addrlen: number) => number;
-export const recv = libc.func('long recv(int fd, void *buf, size_t len, int flags)') as
-  (fd: number, buf: Buffer, len: number, flags: number) => number;
-export const setns = libc.func('int setns(int fd, int nstype)') as (fd: number, nstype: number) => number;
+export let socket: (domain: number, type: number, protocol: number) => number = (...a) => (bind(), socket(...a));
+export let sendto: (fd: number, buf: Buffer, len: number, flags: number, addr: Buffer | null, addrlen: number) => number =
+  (...a) => (bind(), sendto(...a));
+export let recv: (fd: number, buf: Buffer, len: number, flags: number) => number = (...a) => (bind(), recv(...a));
+export let setns: (fd: number, nstype: number) => number = (...a) => (bind(), setns(...a));
 /** setns(2)'s nstype for a network namespace (include/uapi/linux/sched.h). */
 export const CLONE_NEWNET = 0x40000000;
 /** recv(2) without blocking. */
 export const MSG_DONTWAIT = 0x40;
 
 export function pidfdOpen(pid: number): number {
+  bind();
   return Number(syscall_pidfd_open(SYS_pidfd_open, pid, 0));
 }
 
@@ -84,5 +116,5 @@ export function pidfdGetfd(pidfd: number, targetFd: number): number {
 
 /** errno of the last failed call on this thread. */
 export function errno(): number {
-  return koffi.errno();
+  return bind().errno();
 }

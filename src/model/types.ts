@@ -11,7 +11,9 @@
 export const FORMAT_VERSION = 1;
 
 export type Protocol = 'tcp' | 'tcp6' | 'udp' | 'udp6';
-export type SourceName = 'pidfd' | 'knetstat' | 'sockdiag' | 'procfs';
+/** The sources, in the order --source lists them (sources/index.ts has a row for each). */
+export const SOURCE_NAMES = ['pidfd', 'knetstat', 'sockdiag', 'procfs'] as const;
+export type SourceName = (typeof SOURCE_NAMES)[number];
 export type Role = 'listening' | 'accepted' | 'connected' | 'udp';
 
 /**

@@ -13,7 +13,7 @@ const SRC = join(ROOT, 'src');
 
 /** Lowest first; a module may import its own layer and those below. Folders end in '/'. */
 const LAYERS: string[][] = [
-  ['errors.ts', 'version.ts', 'schema.ts', 'cleanup.ts', 'assets.ts'],
+  ['errors.ts', 'version.ts', 'schema.ts', 'cleanup.ts', 'assets.ts', 'packages.ts'],
   ['model/'],
   ['mappings.ts'],
   ['linux/'],

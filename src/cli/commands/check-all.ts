@@ -31,7 +31,7 @@ function message(err: KnetstatError): string {
 }
 
 export async function checkAllJvms(policy: Policy, flags: ReportFlags): Promise<number> {
-  const render = allJvmsRenderer(flags.format);
+  const render = await allJvmsRenderer(flags.format);
   const startedAt = new Date().toISOString();
   const listed = listProcesses({ sockets: false }).map((e) => ({ entry: e, started: startTime(e.pid) }));
   const jvms: JvmCheck[] = [];

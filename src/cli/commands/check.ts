@@ -2,10 +2,9 @@
 // Exit 0: every rule passed (or was skipped); 1: some rule failed; 2: bad input;
 // 3: no failure, but some expected value could not be read (or, with
 // --all-jvms, some JVM could not be inspected).
-import type { Command } from 'commander';
 import { evaluate } from '../../check/evaluate.js';
 import { knownOptions, loadPolicy, parseExpect, type Policy } from '../../check/policy.js';
-import { CHECK_FORMATS, checkRenderer } from '../../check/render.js';
+import { checkRenderer } from '../../check/render.js';
 import { parsePid } from '../../discover/process.js';
 import { UsageError } from '../../errors.js';
 import { analyze } from '../../java/analyze.js';
@@ -14,7 +13,7 @@ import { readSnapshot } from '../../snapshot/file.js';
 import { captureTarget } from '../capturing.js';
 import { checkAllJvms } from './check-all.js';
 import { EXIT } from '../exit.js';
-import { addCaptureOptions, formatOption, outputOption, type ReportFlags } from '../options.js';
+import type { ReportFlags } from '../options.js';
 import { stderrLine, writeOutput } from '../output.js';
 
 interface CheckFlags extends ReportFlags {
@@ -29,7 +28,7 @@ export async function checkCommand(pidText: string | undefined, flags: CheckFlag
   if (targets > 1) throw new UsageError('give one of a pid, --snapshot FILE or --all-jvms');
   if (targets === 0) throw new UsageError('missing pid: knetstat-java check <pid> --policy FILE, check --snapshot FILE --policy FILE, or check --all-jvms --policy FILE');
   const pid = pidText !== undefined ? parsePid(pidText) : undefined;
-  const render = checkRenderer(flags.format);
+  const render = await checkRenderer(flags.format);
   if (!flags.policy && !flags.expect?.length) throw new UsageError('nothing to check: give --policy FILE or --expect MATCH:EXPECT (see README "Checks")');
   // The policy is read before the target is touched: a bad policy costs no capture.
   const known = knownOptions();
@@ -49,23 +48,4 @@ export async function checkCommand(pidText: string | undefined, flags: CheckFlag
     return EXIT.PARTIAL;
   }
   return EXIT.OK;
-}
-
-export function registerCheck(program: Command): void {
-  // Subcommand options after the subcommand name belong to it, not to the report's own -f/-o/-q.
-  program.enablePositionalOptions();
-  const cmd = program
-    .command('check')
-    .description('check sockets against a policy (exit 0 pass, 1 a rule failed, 2 bad input, 3 a value could not be read)')
-    .argument('[pid]', 'process id of the JVM (or --snapshot FILE)')
-    .option('-p, --policy <file>', 'policy JSON (see README "Checks")')
-    .option('-e, --expect <spec>', "quick rule 'remotePort=5432:SO_KEEPALIVE=1' (repeatable)", (v: string, prev: string[] = []) => [...prev, v])
-    .option('--snapshot <file>', 'check a snapshot file instead of a live process')
-    .option('--all-jvms', 'check every JVM on this host (as `list` shows them), in one result')
-    .addOption(formatOption(CHECK_FORMATS, { choices: true }))
-    .addOption(outputOption('the result'));
-  addCaptureOptions(cmd)
-    .action(async (pid: string | undefined, flags: CheckFlags) => {
-      process.exitCode = await checkCommand(pid, flags);
-    });
 }

@@ -1,7 +1,9 @@
 // npm run bench: knetstat-java against `ss -tanuipeim` on JVMs holding 1,000,
 // 10,000 and 50,000 sockets (samples/java/ManySockets.java), pair by pair in
-// the same run; then the same 100-socket JVM on an idle host and beside other
-// processes holding 100,000 sockets. Prints a table and writes bench/results.md.
+// the same run, through auto (the bpf source where it can run) and pidfd; the
+// bpf source's own phases (bench/bpfphases.js); then the same 100-socket JVM
+// on an idle host and beside other processes holding 100,000 sockets. Prints a
+// table and writes bench/results.md.
 //
 //   node bench/run.js [--sizes 1000,10000,50000] [--reps 3] [--noise 100000] [--no-strace] [--no-profile]
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
@@ -183,12 +185,15 @@ for (const want of SIZES) {
     let st, ss;
     if (STRACE) { log(`N=${n}: strace -c`); st = straceCount(tool(jvm.pid)); ss = straceCount(SS); }
     const ph = JSON.parse(spawnSync(process.execPath, ['--expose-gc', join(ROOT, 'bench', 'phases.js'), String(jvm.pid)], { encoding: 'utf8' }).stdout.trim().split('\n').at(-1));
+    const bpfOut = spawnSync(process.execPath, [join(ROOT, 'bench', 'bpfphases.js'), String(jvm.pid)], { encoding: 'utf8' });
+    const bp = bpfOut.status === 0 ? JSON.parse(bpfOut.stdout.trim().split('\n').at(-1)) : undefined;
+    if (!bp) log(`N=${n}: bpf phases unavailable: ${bpfOut.stderr.trim().split('\n').at(-1)}`);
     if (n === Math.min(SIZES.at(-1), FD_CAP)) {
       phases = ph;
       if (PROFILE) { log(`N=${n}: cpu profile`); profile = cpuProfile(jvm.pid); }
       if (STRACE) access = hostWideAccess(jvm.pid);
     }
-    rows.push({ want, n, held, reported, tool: tr, ss: sr, pidfd: pr, st, sst: ss, ph, bytes: text.length });
+    rows.push({ want, n, held, reported, tool: tr, ss: sr, pidfd: pr, st, sst: ss, ph, bp, bytes: text.length });
     log(`N=${n}: tool ${f2(tr.wall)} s wall, ${f2(tr.cpu)} s cpu, ${f0(tr.rssMb)} MB; ss ${f2(sr.wall)} s; reported ${reported}/${held}`);
   } finally {
     await jvm.stop();
@@ -253,8 +258,8 @@ if (rows.length >= 2) {
   L.push(`- fit through the two largest: wall ≈ ${f2(fixed)} s + ${f0(perSocket * 1e6)} µs × sockets (ss: ${f0(((last.ss.wall - prev.ss.wall) / (last.held - prev.held)) * 1e6)} µs × sockets); peak RSS grows ${f1(rssPer)} KiB per socket`);
   L.push(`- extrapolated to 50,000 sockets: ~${f1(fixed + perSocket * 50_000)} s wall, ~${f0(last.tool.rssMb + (rssPer * (50_000 - last.held)) / 1024)} MB peak RSS${last.held < 50_000 ? ` (not measured: the JVM could hold only ${f0(last.held)} here)` : ''}`, '');
 }
-L.push('Peak RSS and CPU by source (medians; `--source pidfd` leaves out the sock_diag enrichment that auto adds):', '');
-L.push('| sockets | auto: CPU s | auto: peak RSS MB | pidfd only: CPU s | pidfd only: peak RSS MB | enrichment: CPU s | enrichment: RSS MB |', '|---|---|---|---|---|---|---|');
+L.push(`Peak RSS and CPU by source (medians; auto is ${rows[0]?.bp ? 'the bpf source here' : 'pidfd plus sock_diag\'s enrichment here (bpf unavailable)'}):`, '');
+L.push('| sockets | auto: CPU s | auto: peak RSS MB | pidfd only: CPU s | pidfd only: peak RSS MB | auto − pidfd: CPU s | auto − pidfd: RSS MB |', '|---|---|---|---|---|---|---|');
 for (const r of rows) {
   L.push(`| ${f0(r.held)} | ${f2(r.tool.cpu)} | ${f0(r.tool.rssMb)} | ${f2(r.pidfd.cpu)} | ${f0(r.pidfd.rssMb)} | ${f2(r.tool.cpu - r.pidfd.cpu)} | ${f0(r.tool.rssMb - r.pidfd.rssMb)} |`);
 }
@@ -265,6 +270,22 @@ if (rows.length >= 2) {
   L.push('', `Peak RSS per socket (two largest sizes): auto ${f1(per('tool'))} KiB, pidfd only ${f1(per('pidfd'))} KiB; extrapolated to 50,000 sockets: auto ~${f0(at50k('tool'))} MB, pidfd only ~${f0(at50k('pidfd'))} MB`);
 }
 L.push('');
+if (rows.some((r) => r.bp)) {
+  L.push('## The bpf source (in process, medians; bench/bpfphases.js)', '');
+  L.push('One iterator walk over the target\'s files reads every socket; no fd is duplicated and no option asked for. Fixed cost: loading the object (libbpf reads the kernel\'s BTF, CO-RE, the verifier).', '');
+  L.push('| sockets | load ms | walk + read() ms | µs/socket | decode ms | to the model ms | µs/socket | capture (bpf) ms | µs/socket | capture (pidfd) ms | µs/socket | pidfd/bpf | ss -tanuipeim ms | bpf capture/ss | CLI wall s: bpf / pidfd |');
+  L.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const r of rows.filter((x) => x.bp)) {
+    const b = r.bp, per = (ms) => f1((ms * 1000) / b.sockets);
+    L.push(`| ${f0(b.sockets)} | ${f0(b.loadMs)} | ${f1(b.readMs)} | ${per(b.readMs)} | ${f1(b.decodeMs)} | ${f1(b.toModelMs)} | ${per(b.toModelMs)} | ${f0(b.captureBpfMs)} | ${per(b.captureBpfMs)} | ${f0(b.capturePidfdMs)} | ${per(b.capturePidfdMs)} | ${f1(b.capturePidfdMs / b.captureBpfMs)} | ${f0(r.ss.wall * 1000)} | ${f2(b.captureBpfMs / Math.max(r.ss.wall * 1000, 1))} | ${f2(r.tool.wall)} / ${f2(r.pidfd.wall)} |`);
+  }
+  if (rows.filter((x) => x.bp).length >= 2) {
+    const [a, b] = rows.filter((x) => x.bp).slice(-2).map((x) => x.bp);
+    const per = (k) => ((b[k] - a[k]) * 1000) / (b.sockets - a.sockets);
+    L.push('', `Marginal cost between the two largest sizes: walk + read() ${f2(per('readMs'))} µs/socket, to the model ${f2(per('toModelMs'))} µs/socket, whole bpf capture ${f2(per('captureBpfMs'))} µs/socket (pidfd: ${f2(per('capturePidfdMs'))} µs/socket).`);
+  }
+  L.push('');
+}
 if (rows.some((r) => r.st)) {
   L.push('Syscalls per socket by call (tool, strace -c -f):', '');
   const r = rows.at(-1);
@@ -273,7 +294,7 @@ if (rows.some((r) => r.st)) {
 }
 if (phases) {
   L.push(`## Where the time goes (${f0(phases.sockets)} sockets, in process)`, '');
-  L.push(`- capture (pidfd_getfd + statx + ~30 getsockopt + names + ioctls + close per socket, then sock_diag's enrichment): ${f0(phases.captureMs)} ms (${f1((phases.captureMs * 1000) / phases.sockets)} µs/socket), of which the pidfd source alone ${f0(phases.capturePidfdMs)} ms (${f1((phases.capturePidfdMs * 1000) / phases.sockets)} µs/socket); live heap after it ${phases.liveHeapAfterCaptureMb} MB (${f2((phases.liveHeapAfterCaptureMb * 1000) / phases.sockets)} KB/socket: the RawSockets, held until the end)`);
+  L.push(`- capture (auto: ${rows.at(-1)?.bp ? 'the bpf source' : "pidfd_getfd + statx + ~30 getsockopt + names + ioctls + close per socket, then sock_diag's enrichment"}): ${f0(phases.captureMs)} ms (${f1((phases.captureMs * 1000) / phases.sockets)} µs/socket); through the pidfd source alone ${f0(phases.capturePidfdMs)} ms (${f1((phases.capturePidfdMs * 1000) / phases.sockets)} µs/socket); live heap after it ${phases.liveHeapAfterCaptureMb} MB (${f2((phases.liveHeapAfterCaptureMb * 1000) / phases.sockets)} KB/socket: the RawSockets, held until the end)`);
   L.push(`- analyze (roles, verdicts, Java calls), streamed: ${f0(phases.analyzeMs)} ms (${f1((phases.analyzeMs * 1000) / phases.sockets)} µs/socket)`);
   L.push(`- render JSON, streamed: ${f0(phases.renderMs)} ms (${f1((phases.renderMs * 1000) / phases.sockets)} µs/socket) for ${f1(phases.jsonBytes / 1e6)} MB (${f0(phases.jsonBytes / phases.sockets)} bytes/socket; ss prints ~${f0(ssBytesPerSocket)} bytes/socket)`);
   L.push(`- for comparison, the whole report held at once (--format text): live heap ${phases.liveHeapWholeReportMb} MB`);
@@ -291,7 +312,7 @@ for (const h of hostRows) L.push(`| ${h.label} | ${f0(h.hostSockets)} | ${f2(h.t
 L.push('');
 if (hostRows.length === 2) L.push(`Tool ×${f2(hostRows[1].tool.wall / hostRows[0].tool.wall)} wall, syscalls ${hostRows[0].st && hostRows[1].st ? `×${f2(hostRows[1].st.total / hostRows[0].st.total)}` : '-'}; ss ×${f1(hostRows[1].ss.wall / hostRows[0].ss.wall)}.`, '');
 if (access) {
-  L.push(`Host-wide reads on the pidfd path (strace -e openat,socket of one report): /proc/net files opened: ${access.procNet.length ? access.procNet.join('; ') : 'none'}; netlink sockets: ${access.netlink.length || 'none'}; other processes' /proc entries: ${access.procPidOther.length ? access.procPidOther.join(', ') : 'none'}.`, '');
+  L.push(`Host-wide reads of one auto report (strace -e openat,socket): /proc/net files opened: ${access.procNet.length ? access.procNet.join('; ') : 'none'}; netlink sockets: ${access.netlink.length || 'none'}; other processes' /proc entries: ${access.procPidOther.length ? access.procPidOther.join(', ') : 'none'}.`, '');
 }
 // The hand-written notes at the end of results.md survive a regeneration.
 const RESULTS = join(ROOT, 'bench', 'results.md');

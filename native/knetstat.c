@@ -334,13 +334,82 @@ static int knetstat_udp_seq_show(struct seq_file *seq, void *v)
 	return 0;
 }
 
+#if defined(KNETSTAT_OWN_TCP_ITER) || defined(KNETSTAT_OWN_UDP_ITER)
+#ifdef KNETSTAT_STATS
+/*
+ * Test builds only (make KNETSTAT_STATS=1): buckets and sockets the walkers
+ * have looked at, so that the kernel test can count what a read costs.
+ */
+static unsigned long knetstat_walk_steps;
+module_param_named(walk_steps, knetstat_walk_steps, ulong, 0444);
+#define knetstat_step()	WRITE_ONCE(knetstat_walk_steps, READ_ONCE(knetstat_walk_steps) + 1)
+#else
+#define knetstat_step()	do { } while (0)
+#endif
+
+/*
+ * The row a read() stopped at, to find it again in its bucket when the next
+ * read() resumes. Only compared with the rows of that bucket (under its
+ * lock), never dereferenced: the socket may be gone by then.
+ */
+struct knetstat_mark {
+	const struct sock *sk;
+	__portpair ports;
+};
+
+static void knetstat_mark_set(struct knetstat_mark *mark, const struct sock *sk)
+{
+	mark->sk = sk;
+	mark->ports = READ_ONCE(sk->sk_portpair);
+}
+
+/* The same object with the same ports: not a socket that reused its memory. */
+static bool knetstat_mark_is(const struct knetstat_mark *mark,
+			     const struct sock *sk)
+{
+	return mark->sk == sk && mark->ports == READ_ONCE(sk->sk_portpair);
+}
+
+/* The next row of the table in the same (locked) bucket after sk, or NULL. */
+typedef struct sock *(*knetstat_next_t)(struct seq_file *seq, struct sock *sk);
+
+/*
+ * Back in the bucket a read stopped in, locked, from its first row sk on:
+ * the row it stopped at, wherever sockets that came or went before it moved
+ * it; if that row is gone, the row now at its offset, as tcp_seek_last_pos()
+ * does. NULL when the bucket is shorter than that. *offset becomes the
+ * row's offset.
+ */
+static struct sock *knetstat_find_mark(struct seq_file *seq, struct sock *sk,
+				       const struct knetstat_mark *mark,
+				       unsigned int *offset, knetstat_next_t next)
+{
+	struct sock *nth = NULL;
+	unsigned int i;
+
+	for (i = 0; sk; sk = next(seq, sk), i++) {
+		if (knetstat_mark_is(mark, sk)) {
+			*offset = i;
+			return sk;
+		}
+		if (i == *offset)
+			nth = sk;
+	}
+	return nth;
+}
+#endif
+
 #ifdef KNETSTAT_OWN_TCP_ITER
 /*
  * Recent kernels export tcp_seq_start/next/stop only while IPv6 is a module
  * (EXPORT_IPV6_MOD). Where Kbuild finds them missing, walk the same tables
  * the same way: the listening hash, then the established hash (which also
  * holds TIME_WAIT and request sockets), holding one bucket lock while a row
- * is shown. A read restarts from the first bucket and skips *pos rows.
+ * is shown.
+ *
+ * A read() that ends inside the table leaves the bucket, the row's offset
+ * in it and the row itself in the iterator; the next read() resumes there,
+ * like tcp_seek_last_pos(), instead of walking every row before it again.
  */
 enum { KNETSTAT_TCP_LISTENING, KNETSTAT_TCP_ESTABLISHED, KNETSTAT_TCP_DONE };
 
@@ -348,6 +417,9 @@ struct knetstat_tcp_iter {
 	struct seq_net_private p;	/* first: seq_file_net() needs it */
 	int state;
 	unsigned int bucket;
+	unsigned int offset;		/* rows of the bucket before this one */
+	loff_t last_pos;		/* *pos of this row */
+	struct knetstat_mark mark;	/* this row, when a read stopped at it */
 };
 
 static struct inet_hashinfo *knetstat_tcp_hinfo(struct seq_file *seq)
@@ -355,15 +427,23 @@ static struct inet_hashinfo *knetstat_tcp_hinfo(struct seq_file *seq)
 	return seq_file_net(seq)->ipv4.tcp_death_row.hashinfo;
 }
 
+/* The first row of this table from sk on in its bucket, or NULL. */
 static struct sock *knetstat_tcp_match(struct seq_file *seq, struct sock *sk)
 {
 	sa_family_t family = knetstat_tcp_family(seq);
 	struct net *net = seq_file_net(seq);
 
-	for (; sk; sk = sk_nulls_next(sk))
+	for (; sk; sk = sk_nulls_next(sk)) {
+		knetstat_step();
 		if (sk->sk_family == family && net_eq(sock_net(sk), net))
 			return sk;
+	}
 	return NULL;
+}
+
+static struct sock *knetstat_tcp_in_bucket(struct seq_file *seq, struct sock *sk)
+{
+	return knetstat_tcp_match(seq, sk_nulls_next(sk));
 }
 
 static void knetstat_tcp_unlock(struct seq_file *seq)
@@ -386,6 +466,7 @@ static struct sock *knetstat_tcp_first_listening(struct seq_file *seq)
 	for (; st->bucket <= h->lhash2_mask; st->bucket++) {
 		struct inet_listen_hashbucket *ilb = &h->lhash2[st->bucket];
 
+		knetstat_step();
 		if (hlist_nulls_empty(&ilb->nulls_head))
 			continue;
 		spin_lock(&ilb->lock);
@@ -406,6 +487,8 @@ static struct sock *knetstat_tcp_first_established(struct seq_file *seq)
 	for (; st->bucket <= h->ehash_mask; st->bucket++) {
 		struct inet_ehash_bucket *b = &h->ehash[st->bucket];
 
+		cond_resched();
+		knetstat_step();
 		if (hlist_nulls_empty(&b->chain))
 			continue;
 		spin_lock_bh(inet_ehash_lockp(h, st->bucket));
@@ -423,6 +506,7 @@ static struct sock *knetstat_tcp_first(struct seq_file *seq)
 	struct knetstat_tcp_iter *st = seq->private;
 	struct sock *sk;
 
+	st->offset = 0;
 	if (st->state == KNETSTAT_TCP_LISTENING) {
 		sk = knetstat_tcp_first_listening(seq);
 		if (sk)
@@ -443,7 +527,36 @@ static struct sock *knetstat_tcp_after(struct seq_file *seq, struct sock *sk)
 {
 	struct knetstat_tcp_iter *st = seq->private;
 
-	sk = knetstat_tcp_match(seq, sk_nulls_next(sk));
+	sk = knetstat_tcp_in_bucket(seq, sk);
+	if (sk) {
+		st->offset++;
+		return sk;
+	}
+	knetstat_tcp_unlock(seq);
+	st->bucket++;
+	return knetstat_tcp_first(seq);
+}
+
+/*
+ * Back to the row the last read stopped at, in its bucket (see
+ * knetstat_find_mark()), or the next bucket's first row when that one is
+ * gone or the bucket has become shorter.
+ */
+static struct sock *knetstat_tcp_resume(struct seq_file *seq)
+{
+	struct knetstat_tcp_iter *st = seq->private;
+	unsigned int bucket = st->bucket, offset = st->offset;
+	int state = st->state;
+	struct sock *sk;
+
+	if (state == KNETSTAT_TCP_DONE)
+		return NULL;
+	sk = knetstat_tcp_first(seq);
+	if (!sk || st->state != state || st->bucket != bucket)
+		return sk;
+	st->offset = offset;
+	sk = knetstat_find_mark(seq, sk, &st->mark, &st->offset,
+				knetstat_tcp_in_bucket);
 	if (sk)
 		return sk;
 	knetstat_tcp_unlock(seq);
@@ -451,34 +564,53 @@ static struct sock *knetstat_tcp_after(struct seq_file *seq, struct sock *sk)
 	return knetstat_tcp_first(seq);
 }
 
-static void *knetstat_tcp_start(struct seq_file *seq, loff_t *pos)
+/* Row pos (from 1) the slow way, from the first bucket on. */
+static struct sock *knetstat_tcp_idx(struct seq_file *seq, loff_t pos)
 {
-	struct knetstat_tcp_iter *st = seq->private;
-	struct sock *sk;
-	loff_t n = *pos;
+	struct sock *sk = knetstat_tcp_first(seq);
 
-	st->state = KNETSTAT_TCP_LISTENING;
-	st->bucket = 0;
-	if (!n)
-		return SEQ_START_TOKEN;
-	sk = knetstat_tcp_first(seq);
-	while (sk && --n)
+	while (sk && --pos)
 		sk = knetstat_tcp_after(seq, sk);
 	return sk;
 }
 
+static void *knetstat_tcp_start(struct seq_file *seq, loff_t *pos)
+{
+	struct knetstat_tcp_iter *st = seq->private;
+	void *rc;
+
+	if (*pos && *pos == st->last_pos) {
+		rc = knetstat_tcp_resume(seq);
+	} else {
+		st->state = KNETSTAT_TCP_LISTENING;
+		st->bucket = 0;
+		rc = *pos ? knetstat_tcp_idx(seq, *pos) : SEQ_START_TOKEN;
+	}
+	st->last_pos = *pos;
+	return rc;
+}
+
 static void *knetstat_tcp_next(struct seq_file *seq, void *v, loff_t *pos)
 {
-	++*pos;
+	struct knetstat_tcp_iter *st = seq->private;
+	void *rc;
+
 	if (v == SEQ_START_TOKEN)
-		return knetstat_tcp_first(seq);
-	return knetstat_tcp_after(seq, v);
+		rc = knetstat_tcp_first(seq);
+	else
+		rc = knetstat_tcp_after(seq, v);
+	st->last_pos = ++*pos;
+	return rc;
 }
 
 static void knetstat_tcp_stop(struct seq_file *seq, void *v)
 {
-	if (v && v != SEQ_START_TOKEN)
+	struct knetstat_tcp_iter *st = seq->private;
+
+	if (v && v != SEQ_START_TOKEN) {
+		knetstat_mark_set(&st->mark, v);
 		knetstat_tcp_unlock(seq);
+	}
 }
 
 #define KNETSTAT_TCP_ITER_SIZE	sizeof(struct knetstat_tcp_iter)
@@ -490,10 +622,17 @@ static void knetstat_tcp_stop(struct seq_file *seq, void *v)
 #endif
 
 #ifdef KNETSTAT_OWN_UDP_ITER
-/* Same for udp_seq_start/next/stop: walk the UDP hash one slot at a time. */
+/*
+ * Same for udp_seq_start/next/stop: the UDP hash one slot at a time, and
+ * resumed where the last read stopped (the kernel's own UDP iterator walks
+ * every row before it again).
+ */
 struct knetstat_udp_iter {
 	struct seq_net_private p;	/* first: seq_file_net() needs it */
 	unsigned int bucket;
+	unsigned int offset;		/* rows of the slot before this one */
+	loff_t last_pos;		/* *pos of this row */
+	struct knetstat_mark mark;	/* this row, when a read stopped at it */
 };
 
 static struct udp_table *knetstat_udp_table(struct seq_file *seq)
@@ -505,15 +644,30 @@ static struct udp_table *knetstat_udp_table(struct seq_file *seq)
 #endif
 }
 
+/* The first row of this table from sk on in its slot, or NULL. */
 static struct sock *knetstat_udp_match(struct seq_file *seq, struct sock *sk)
 {
 	sa_family_t family = knetstat_udp_family(seq);
 	struct net *net = seq_file_net(seq);
 
-	for (; sk; sk = sk_next(sk))
+	for (; sk; sk = sk_next(sk)) {
+		knetstat_step();
 		if (sk->sk_family == family && net_eq(sock_net(sk), net))
 			return sk;
+	}
 	return NULL;
+}
+
+static struct sock *knetstat_udp_in_bucket(struct seq_file *seq, struct sock *sk)
+{
+	return knetstat_udp_match(seq, sk_next(sk));
+}
+
+static void knetstat_udp_unlock(struct seq_file *seq)
+{
+	struct knetstat_udp_iter *st = seq->private;
+
+	spin_unlock_bh(&knetstat_udp_table(seq)->hash[st->bucket].lock);
 }
 
 /* The first row from st->bucket on, returned with its slot locked. */
@@ -523,9 +677,11 @@ static struct sock *knetstat_udp_first(struct seq_file *seq)
 	struct udp_table *t = knetstat_udp_table(seq);
 	struct sock *sk;
 
+	st->offset = 0;
 	for (; st->bucket <= t->mask; st->bucket++) {
 		struct udp_hslot *slot = &t->hash[st->bucket];
 
+		knetstat_step();
 		if (hlist_empty(&slot->head))
 			continue;
 		spin_lock_bh(&slot->lock);
@@ -541,43 +697,81 @@ static struct sock *knetstat_udp_after(struct seq_file *seq, struct sock *sk)
 {
 	struct knetstat_udp_iter *st = seq->private;
 
-	sk = knetstat_udp_match(seq, sk_next(sk));
-	if (sk)
+	sk = knetstat_udp_in_bucket(seq, sk);
+	if (sk) {
+		st->offset++;
 		return sk;
-	spin_unlock_bh(&knetstat_udp_table(seq)->hash[st->bucket].lock);
+	}
+	knetstat_udp_unlock(seq);
 	st->bucket++;
 	return knetstat_udp_first(seq);
+}
+
+/* As knetstat_tcp_resume(). */
+static struct sock *knetstat_udp_resume(struct seq_file *seq)
+{
+	struct knetstat_udp_iter *st = seq->private;
+	unsigned int bucket = st->bucket, offset = st->offset;
+	struct sock *sk;
+
+	sk = knetstat_udp_first(seq);
+	if (!sk || st->bucket != bucket)
+		return sk;
+	st->offset = offset;
+	sk = knetstat_find_mark(seq, sk, &st->mark, &st->offset,
+				knetstat_udp_in_bucket);
+	if (sk)
+		return sk;
+	knetstat_udp_unlock(seq);
+	st->bucket++;
+	return knetstat_udp_first(seq);
+}
+
+static struct sock *knetstat_udp_idx(struct seq_file *seq, loff_t pos)
+{
+	struct sock *sk = knetstat_udp_first(seq);
+
+	while (sk && --pos)
+		sk = knetstat_udp_after(seq, sk);
+	return sk;
 }
 
 static void *knetstat_udp_start(struct seq_file *seq, loff_t *pos)
 {
 	struct knetstat_udp_iter *st = seq->private;
-	struct sock *sk;
-	loff_t n = *pos;
+	void *rc;
 
-	st->bucket = 0;
-	if (!n)
-		return SEQ_START_TOKEN;
-	sk = knetstat_udp_first(seq);
-	while (sk && --n)
-		sk = knetstat_udp_after(seq, sk);
-	return sk;
+	if (*pos && *pos == st->last_pos) {
+		rc = knetstat_udp_resume(seq);
+	} else {
+		st->bucket = 0;
+		rc = *pos ? knetstat_udp_idx(seq, *pos) : SEQ_START_TOKEN;
+	}
+	st->last_pos = *pos;
+	return rc;
 }
 
 static void *knetstat_udp_next(struct seq_file *seq, void *v, loff_t *pos)
 {
-	++*pos;
+	struct knetstat_udp_iter *st = seq->private;
+	void *rc;
+
 	if (v == SEQ_START_TOKEN)
-		return knetstat_udp_first(seq);
-	return knetstat_udp_after(seq, v);
+		rc = knetstat_udp_first(seq);
+	else
+		rc = knetstat_udp_after(seq, v);
+	st->last_pos = ++*pos;
+	return rc;
 }
 
 static void knetstat_udp_stop(struct seq_file *seq, void *v)
 {
 	struct knetstat_udp_iter *st = seq->private;
 
-	if (v && v != SEQ_START_TOKEN)
-		spin_unlock_bh(&knetstat_udp_table(seq)->hash[st->bucket].lock);
+	if (v && v != SEQ_START_TOKEN) {
+		knetstat_mark_set(&st->mark, v);
+		knetstat_udp_unlock(seq);
+	}
 }
 
 #define KNETSTAT_UDP_ITER_SIZE	sizeof(struct knetstat_udp_iter)

@@ -51,7 +51,7 @@ function missing(name: string, origin: string): KnetstatError {
 
 export function hasAsset(name: string): boolean {
   const p = provider();
-  return p ? p.read(name) !== undefined : existsSync(join(PACKAGE_ROOT, name));
+  return p ? p.binaries().includes(name) || p.read(name) !== undefined : existsSync(join(PACKAGE_ROOT, name));
 }
 
 /**
@@ -96,6 +96,11 @@ export function assetPath(name: string): string {
   const file = p.path(name);
   if (!file) throw missing(name, p.origin);
   return file;
+}
+
+/** The caller no longer needs assetPath(name)'s file (it has it open, or mapped): an unpacked copy may go. */
+export function releaseAsset(name: string): void {
+  provider()?.release?.(name);
 }
 
 /** Loads a native Node module carried as an asset (koffi's koffi.node in the bundles). */

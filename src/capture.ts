@@ -38,11 +38,13 @@ interface Plan {
 }
 
 /**
- * auto: the richest source that works here (pidfd, then the knetstat module's
- * files, then sock_diag, then /proc/<pid>/net alone), then enrichment: the
- * module's sk_userlocks (who sized a buffer) and sock_diag's timers and
- * shutdown state. A named source is used alone. restamp: why pidfd_getfd
- * would change the target's sockets here (linux/cgroup.ts), if it would.
+ * auto: the richest source that works here (AUTO_ORDER: bpf, pidfd, the
+ * knetstat module's files, sock_diag; else /proc/<pid>/net alone), then
+ * enrichment: the module's sk_userlocks (who sized a buffer) and sock_diag's
+ * timers and shutdown state, which bpf reads itself (it gets none). A named
+ * source is used alone. restamp: why pidfd_getfd would change the target's
+ * sockets here (linux/cgroup.ts), if it would; bpf duplicates nothing, so it
+ * is used whatever restamp says.
  */
 function plan(choice: SourceChoice, target: Target, statuses: SourceStatus[], restamp: string | undefined): Plan {
   const order: SourceName[] = choice === 'auto' ? AUTO_ORDER : choice === 'procfs' ? [] : [choice];
@@ -50,7 +52,7 @@ function plan(choice: SourceChoice, target: Target, statuses: SourceStatus[], re
     // Duplicating a socket would change the target's traffic classification: never, whoever asks (no override:
     // a read-only tool does not offer to write). The next source is used and the report says why.
     if (name === 'pidfd' && restamp) {
-      if (choice !== 'auto') throw new UsageError(`--source pidfd refused: ${restamp}`, { remedy: 'use --source knetstat or --source sockdiag' });
+      if (choice !== 'auto') throw new UsageError(`--source pidfd refused: ${restamp}`, { remedy: 'use --source bpf, --source knetstat or --source sockdiag' });
       statuses.push({ name, used: false, reason: restamp });
       continue;
     }
@@ -61,8 +63,9 @@ function plan(choice: SourceChoice, target: Target, statuses: SourceStatus[], re
     }
     const ok = src.available(target);
     if (ok.ok) {
-      const primary = name === 'pidfd' ? [src] : [makeSource('procfs')!, src];
-      if (choice !== 'auto') return { primary, enrich: [] };
+      // pidfd and bpf list the sockets themselves; the others join to /proc/<pid>/net.
+      const primary = name === 'pidfd' || name === 'bpf' ? [src] : [makeSource('procfs')!, src];
+      if (choice !== 'auto' || name === 'bpf') return { primary, enrich: [] };
       const enrich: Source[] = [];
       if (name === 'pidfd') {
         const k = makeSource('knetstat');
@@ -83,8 +86,9 @@ function plan(choice: SourceChoice, target: Target, statuses: SourceStatus[], re
 export async function capture(pid: number, opts: CaptureOptions = {}): Promise<Capture> {
   const proc = inspectProcess(pid);
   const started = startTime(pid);
-  const fds = socketFds(pid, proc.uid);
-  const target: Target = { pid, fds };
+  // Listed on first use: the bpf source walks the target's fds in the kernel and never needs the list.
+  let fds: Map<number, number> | undefined;
+  const target: Target = { pid, get fds() { return (fds ??= socketFds(pid, proc.uid)); } };
   const statuses: SourceStatus[] = [];
   const warnings: string[] = [];
   if (!proc.isJvm && !opts.any) {
@@ -107,7 +111,7 @@ export async function capture(pid: number, opts: CaptureOptions = {}): Promise<C
   for (const s of sockets.values()) if (vanished.has(s.inode)) s.vanished = true;
 
   const fdOf = new Map<number, number>();
-  for (const [fd, inode] of fds) fdOf.set(inode, fd);
+  if (vanished.size > 0) for (const [fd, inode] of target.fds) fdOf.set(inode, fd);
   const list = [...sockets.values()].sort((a, b) => a.fd - b.fd || a.inode - b.inode);
   const refused = statuses.filter((s) => !s.used && s.reason);
   const optionSource = chosen.some((s) => s.name !== 'procfs');

@@ -170,6 +170,16 @@ describe.skipIf(noChroot)(`dist/knetstat-java on a host without Node${noChroot ?
     expect(inChroot(['sh', '-c', `test -e ${process.execPath} && echo present`]).stdout).toBe('');
   });
 
+  it('reads through the bpf source with the object it carries (libbpf.so.1 from the host\'s iproute2), unpacked for the load and gone after', () => {
+    const { exe } = prepare();
+    const r = inChroot([exe, String(jvm.pid), '-f', 'json', '-q', '--source', 'bpf']);
+    expect(r.code, r.stderr).toBe(0);
+    const got = JSON.parse(r.stdout);
+    expect(got.sources).toEqual([{ name: 'bpf', used: true }]);
+    expect(stable(got)).toEqual(stable(JSON.parse(runCli([String(jvm.pid), '-f', 'json', '-q', '--source', 'bpf']).stdout)));
+    expect(readdirSync(outside('/tmp')).filter((f) => f.startsWith('knetstat-java-'))).toEqual([]);
+  });
+
   it('--version prints what node dist/cli/main.js --version prints', () => {
     const { exe } = prepare();
     const r = inChroot([exe, '--version']);

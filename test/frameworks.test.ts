@@ -28,9 +28,10 @@ describe.skipIf(!!frameworkMissing('jetty'))('Jetty 9.4', () => {
     expect(def.hints.join(' ')).toMatch(/Jetty's ServerConnector/);
     expect(calls(sock('customAccepted'))).toContain('setTcpNoDelay(true)');
     expect(sock('customAccepted').hints.join(' ')).toMatch(/Jetty and Tomcat \(accepted sockets\)/);
-    // setReceiveBufferSize(65536) reads back as 131072, which is also tcp_rmem's default here: the report says it cannot tell.
+    // setReceiveBufferSize(65536) reads back as 131072, which is also tcp_rmem's default here: from
+    // getsockopt alone the report could not tell; the bpf source reads the kernel's lock flag: certain.
     expect(sock('customAccepted').options.SO_RCVBUF.value).toBe(131072);
-    expect(sock('customAccepted').verdicts.SO_RCVBUF.note).toMatch(/only the knetstat module's lock flag could tell/);
+    expect(sock('customAccepted').verdicts.SO_RCVBUF).toMatchObject({ origin: 'application', confidence: 'certain', note: 'locked by the application (sk_userlocks, bpf)' });
   });
 });
 
@@ -52,8 +53,8 @@ describe.skipIf(!!frameworkMissing('httpclient5'))('Apache HttpClient 5.2', () =
     const { sock } = await run('httpclient5');
     const c = sock('customClient');
     expect(calls(c)).toEqual(expect.arrayContaining(['setKeepAlive(true)', 'setTcpNoDelay(true)', 'setSendBufferSize(32768)', 'setSoLinger(true, 4000)']));
-    // rcvBufSize 65536 reads back as 131072 = tcp_rmem's default: said to be indistinguishable, not claimed.
-    expect(c.verdicts.SO_RCVBUF.note).toMatch(/setReceiveBufferSize\(65536\) would read back the same/);
+    // rcvBufSize 65536 reads back as 131072 = tcp_rmem's default: told apart by the kernel's lock flag (bpf source).
+    expect(c.verdicts.SO_RCVBUF).toMatchObject({ origin: 'application', confidence: 'certain', note: 'locked by the application (sk_userlocks, bpf)' });
     expect(c.hints.join(' ')).toMatch(/HttpClient 5\.2.*soLinger was probably set to 4 s/);
     expect(c.unobservable.map((u: any) => u.call)).toContain('setSoTimeout'); // soTimeout 30 s: kept in Java
     expect(calls(sock('defaultClient'))).toEqual(['setTcpNoDelay(true)']);

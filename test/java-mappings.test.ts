@@ -62,6 +62,11 @@ u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 # IP_MULTICAST_ALL left at the kernel's 1: every JDK clears it, so in a JVM 1 means native code set it back
 u.bind(("127.0.0.1", 0))
 out["udp"] = u.getsockname()[1]
+# IPV6_MULTICAST_ALL cleared as JDK 25 does; in a process the report takes for JDK 17 (or no JVM), 0 is a native call
+u6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+u6.setsockopt(socket.IPPROTO_IPV6, 29, 0)  # IPV6_MULTICAST_ALL
+u6.bind(("::1", 0))
+out["udp6"] = u6.getsockname()[1]
 s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(1)
 c.connect(s.getsockname())
 out["client"] = c.getsockname()[1]
@@ -70,8 +75,8 @@ print("READY " + json.dumps(out), flush=True)
 sys.stdin.read()
 `;
 
-const NATIVE_CASES: [string, 'listener' | 'client' | 'udp', unknown][] = [
-  ['IP_MULTICAST_ALL', 'udp', 1],
+const NATIVE_CASES: [string, 'listener' | 'client' | 'udp' | 'udp6', unknown][] = [
+  ['IP_MULTICAST_ALL', 'udp', 1], ['IPV6_MULTICAST_ALL', 'udp6', 0],
   ['IPV6_V6ONLY', 'listener', 1], ['TCP_DEFER_ACCEPT', 'listener', 7] /* 5 s asked; the kernel keeps SYN-ACK retransmits and reports 7 */, ['TCP_FASTOPEN', 'listener', 5],
   ['TCP_USER_TIMEOUT', 'client', 5000], ['TCP_CONGESTION', 'client', 'reno'], ['TCP_NOTSENT_LOWAT', 'client', 16384],
   ['SO_PRIORITY', 'client', 3], ['SO_MARK', 'client', 7], ['SO_RCVTIMEO', 'client', 1500], ['SO_SNDTIMEO', 'client', 2000],

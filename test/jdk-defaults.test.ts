@@ -1,13 +1,17 @@
 // mappings/jdk-defaults.json says which socket options the JDK sets by itself
-// on each kind of socket. This test measures that on this machine's JDK
-// (samples/java/Probe.java under strace, once with the default dual stack and
-// once with -Djava.net.preferIPv4Stack=true) and checks the file agrees
-// exactly, so a JDK whose defaults differ fails here until the table has rows
-// for it. UPDATE_JDK_DEFAULTS=1 rewrites the file from the measurement.
+// on each kind of socket. This test measures that on every JDK installed here
+// (Debian's 17 on PATH, and Temurin 25 at /usr/lib/jvm/temurin-25-jdk-amd64
+// when present: skipped with a message when absent): samples/java/Probe.java
+// under strace, once with the default dual stack and once with
+// -Djava.net.preferIPv4Stack=true. The file must agree exactly with the rows
+// for each measured JDK's feature version, so a JDK whose defaults differ fails
+// here until the table has rows for it. UPDATE_JDK_DEFAULTS=1 rewrites the rows
+// of the measured JDKs (rows of other JDKs are kept).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from './helpers/jvm.js';
+import { installedJdks, type Jdk } from './helpers/oracle.js';
 import { byPort, startJvmUnderStrace, straceUsable, type StracedJvm, type StraceValue } from './helpers/strace.js';
 
 const FILE = join(ROOT, 'mappings', 'jdk-defaults.json');
@@ -63,10 +67,10 @@ interface Measured {
   rows: Omit<JdkDefaultRow, 'jdk' | 'source'>[];
 }
 
-async function measure(preferIPv4Stack: boolean): Promise<Measured> {
+async function measure(preferIPv4Stack: boolean, jdk: Jdk): Promise<Measured> {
   let jvm: StracedJvm | undefined;
   try {
-    jvm = await startJvmUnderStrace('Probe', [], { jvmArgs: preferIPv4Stack ? ['-Djava.net.preferIPv4Stack=true'] : [], timeoutMs: 60000 });
+    jvm = await startJvmUnderStrace('Probe', [], { jvmArgs: preferIPv4Stack ? ['-Djava.net.preferIPv4Stack=true'] : [], timeoutMs: 60000, java: jdk.java });
     const all = jvm.parse();
     const r = jvm.ready;
     const rows: Measured1[] = [];
@@ -147,55 +151,78 @@ describe('inRange', () => {
   });
 });
 
-describe.skipIf(!straceUsable())('mappings/jdk-defaults.json matches this JDK', () => {
-  let dual: Measured, v4: Measured;
-  beforeAll(async () => {
-    [dual, v4] = await Promise.all([measure(false), measure(true)]);
-    if (process.env.UPDATE_JDK_DEFAULTS === '1') {
-      const jdk = String(dual.feature);
-      const source = `probe: samples/java/Probe.java under strace on JDK ${dual.version}`;
-      const table = {
-        about: 'Socket options the JDK sets by itself (no application call) on each kind of socket, measured by running samples/java/Probe.java under strace: every setsockopt the JDK made, in call order, and listen()\'s backlog. family is the kernel family of the socket the JDK created: on a host with IPv6 the JDK makes AF_INET6 sockets even for IPv4 addresses unless -Djava.net.preferIPv4Stack=true or a StandardProtocolFamily.INET channel. Values equal to the kernel default (IPV6_V6ONLY=0 ...) are listed too: the JDK made the call. kind uses the names of src/java/analyze.ts; probes lists the Probe sockets (id and address) a row stands for, java the code that made them. jdk: the feature version(s) verified. test/jdk-defaults.test.ts re-measures on the test machine and fails when the rows for its JDK feature version disagree; UPDATE_JDK_DEFAULTS=1 rewrites this file.',
-        measuredOn: { version: dual.version, vendor: dual.vendor },
-        rows: [...dual.rows, ...v4.rows].map((r) => ({ ...r, jdk, source })),
-      };
-      writeFileSync(FILE, JSON.stringify(table, null, 2) + '\n');
-    }
-  }, 120000);
-  afterAll(() => {});
+const JDKS = installedJdks();
+const ABOUT = 'Socket options the JDK sets by itself (no application call) on each kind of socket, measured by running samples/java/Probe.java under strace: every setsockopt the JDK made, in call order, and listen()\'s backlog. family is the kernel family of the socket the JDK created: on a host with IPv6 the JDK makes AF_INET6 sockets even for IPv4 addresses unless -Djava.net.preferIPv4Stack=true or a StandardProtocolFamily.INET channel. Values equal to the kernel default (IPV6_V6ONLY=0 ...) are listed too: the JDK made the call. kind uses the names of src/java/analyze.ts; probes lists the Probe sockets (id and address) a row stands for, java the code that made them. jdk: the feature version(s) verified; measuredOn lists the builds. test/jdk-defaults.test.ts re-measures on every installed JDK (17 on PATH, Temurin 25 where present) and fails when the rows for a measured feature version disagree; UPDATE_JDK_DEFAULTS=1 rewrites the rows of the measured JDKs.';
 
-  it('has rows for this JDK feature version', () => {
-    const table = JSON.parse(readFileSync(FILE, 'utf8')) as { rows: JdkDefaultRow[] };
-    const rows = table.rows.filter((r) => inRange(r.jdk, dual.feature));
-    expect(rows.length, `no rows in mappings/jdk-defaults.json for JDK ${dual.version}: measure with UPDATE_JDK_DEFAULTS=1 and review the diff`).toBeGreaterThan(0);
-  });
-
-  it('has one row per kind, family, stack and JDK range (src/java/analyze.ts picks the first match)', () => {
-    const table = JSON.parse(readFileSync(FILE, 'utf8')) as { rows: JdkDefaultRow[] };
-    const keys = table.rows.map((r) => `${r.kind}|${r.family}|${r.preferIPv4Stack}|${r.jdk}`);
-    expect(keys.length).toBe(new Set(keys).size);
-  });
-
-  it('agrees with the measurement under -Djava.net.preferIPv4Stack=true', () => {
-    check(v4, true);
-  });
-
-  it('agrees with the measurement on the default (dual) stack', (ctx) => {
-    if (dual.ipv6Error) ctx.skip(`no IPv6 on this host (${dual.ipv6Error}): the dual-stack rows cannot be measured`);
-    check(dual, false);
-  });
-
-  it('records the defaults the JDK is known for', () => {
-    // A sanity check of the measurement itself, independent of the file.
-    const row = (kind: string, m = v4) => m.rows.find((r) => r.kind === kind)!;
-    expect(row('ServerSocket').options.SO_REUSEADDR).toBe(1);
-    expect(row('ServerSocket').backlog).toBe(50);
-    expect(row('DatagramSocket').options.SO_BROADCAST).toBe(1);
-    expect(row('MulticastSocket').options.SO_REUSEADDR).toBe(1);
-    expect(row('Socket').options).toEqual({});
-    if (!dual.ipv6Error) expect(dual.rows.filter((r) => r.family === 'AF_INET6').every((r) => r.kind.startsWith('accepted') || r.options.IPV6_V6ONLY === 0)).toBe(true);
+describe('JDKs measured', () => {
+  it('JDK 25 (Temurin) is measured when installed', (ctx) => {
+    expect(JDKS.length).toBeGreaterThan(0);
+    if (!JDKS.some((j) => j.name === '25')) ctx.skip('Temurin 25 is not installed at /usr/lib/jvm/temurin-25-jdk-amd64: its rows in mappings/jdk-defaults.json are not re-measured here');
   });
 });
+
+for (const jdk of JDKS) {
+  describe.skipIf(!straceUsable())(`mappings/jdk-defaults.json matches JDK ${jdk.name} (${jdk.java})`, () => {
+    let dual: Measured, v4: Measured;
+    beforeAll(async () => {
+      [dual, v4] = await Promise.all([measure(false, jdk), measure(true, jdk)]);
+      if (process.env.UPDATE_JDK_DEFAULTS === '1') update(dual, v4);
+    }, 120000);
+    afterAll(() => {});
+
+    it('has rows for this JDK feature version', () => {
+      const table = JSON.parse(readFileSync(FILE, 'utf8')) as { rows: JdkDefaultRow[] };
+      const rows = table.rows.filter((r) => inRange(r.jdk, dual.feature));
+      expect(rows.length, `no rows in mappings/jdk-defaults.json for JDK ${dual.version}: measure with UPDATE_JDK_DEFAULTS=1 and review the diff`).toBeGreaterThan(0);
+    });
+
+    it('has one row per kind, family, stack and JDK range (src/java/analyze.ts picks the first match)', () => {
+      const table = JSON.parse(readFileSync(FILE, 'utf8')) as { rows: JdkDefaultRow[] };
+      const keys = table.rows.map((r) => `${r.kind}|${r.family}|${r.preferIPv4Stack}|${r.jdk}`);
+      expect(keys.length).toBe(new Set(keys).size);
+    });
+
+    it('agrees with the measurement under -Djava.net.preferIPv4Stack=true', () => {
+      check(v4, true);
+    });
+
+    it('agrees with the measurement on the default (dual) stack', (ctx) => {
+      if (dual.ipv6Error) ctx.skip(`no IPv6 on this host (${dual.ipv6Error}): the dual-stack rows cannot be measured`);
+      check(dual, false);
+    });
+
+    it('records the defaults the JDK is known for', () => {
+      // A sanity check of the measurement itself, independent of the file.
+      const row = (kind: string, m = v4) => m.rows.find((r) => r.kind === kind)!;
+      expect(row('ServerSocket').options.SO_REUSEADDR).toBe(1);
+      expect(row('ServerSocket').backlog).toBe(50);
+      expect(row('DatagramSocket').options.SO_BROADCAST).toBe(1);
+      expect(row('MulticastSocket').options.SO_REUSEADDR).toBe(1);
+      expect(row('Socket').options).toEqual({});
+      if (!dual.ipv6Error) expect(dual.rows.filter((r) => r.family === 'AF_INET6').every((r) => r.kind.startsWith('accepted') || r.options.IPV6_V6ONLY === 0)).toBe(true);
+      // JDK 25's one new default (issue 13): IPV6_MULTICAST_ALL=0 on IPv6 datagram sockets; 17 does not set it.
+      if (!dual.ipv6Error) {
+        const udp6 = dual.rows.filter((r) => r.family === 'AF_INET6' && /Datagram|Multicast/.test(r.kind));
+        expect(udp6.length).toBeGreaterThan(0);
+        for (const r of udp6) expect(r.options.IPV6_MULTICAST_ALL, `${r.kind} on JDK ${dual.feature}`).toBe(dual.feature >= 25 ? 0 : undefined);
+      }
+    });
+  });
+}
+
+/** Rewrites the rows of the measured JDK's feature version, keeping the others. */
+function update(dual: Measured, v4: Measured): void {
+  const table = JSON.parse(readFileSync(FILE, 'utf8')) as { measuredOn?: unknown; rows: JdkDefaultRow[] };
+  const jdk = String(dual.feature);
+  const source = `probe: samples/java/Probe.java under strace on JDK ${dual.version} (${dual.vendor})`;
+  const kept = table.rows.filter((r) => r.jdk !== jdk);
+  const measuredOn = (Array.isArray(table.measuredOn) ? table.measuredOn : table.measuredOn ? [table.measuredOn] : []) as { version: string; vendor: string }[];
+  const others = measuredOn.filter((m) => !m.version.startsWith(`${jdk}.`) && m.version !== jdk);
+  const rows = [...kept, ...[...dual.rows, ...v4.rows].map((r) => ({ ...r, jdk, source }))];
+  rows.sort((a, b) => Number(a.jdk) - Number(b.jdk));
+  const out = { about: ABOUT, measuredOn: [...others, { version: dual.version, vendor: dual.vendor }].sort((a, b) => parseInt(a.version) - parseInt(b.version)), rows };
+  writeFileSync(FILE, JSON.stringify(out, null, 2) + '\n');
+}
 
 function check(m: Measured, preferIPv4Stack: boolean): void {
   const table = JSON.parse(readFileSync(FILE, 'utf8')) as { rows: JdkDefaultRow[] };

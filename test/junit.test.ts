@@ -103,7 +103,7 @@ describe('knetstat-java <pid> --format junit', () => {
     expect(p.kernel).toBe(readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim());
     expect(p.host).toBe(readFileSync('/proc/sys/kernel/hostname', 'utf8').trim());
     expect(p.jvm).toMatch(/17\.\d+\.\d+/);
-    expect(p.source).toBe('pidfd + sockdiag'); // sock_diag enriches with timers and shutdown state
+    expect(p.source).toBe('bpf'); // auto: the bpf source reads timers and shutdown state itself
   });
 
   it('keeps hostile command-line text escaped and valid', () => {

@@ -30,7 +30,8 @@ describe('knetstat-java <pid> --format json on a real JVM', () => {
   it('follows the JSON contract', () => {
     expect(report.pid).toBe(jvm.pid);
     expect(report.process.isJvm).toBe(true);
-    expect(report.sources.find((s: any) => s.used).name).toBe('pidfd');
+    // auto: the bpf source wherever it can run (root, a kernel with BTF), as here.
+    expect(report.sources.find((s: any) => s.used).name).toBe('bpf');
     for (const s of report.sockets) {
       expect(['tcp', 'tcp6', 'udp', 'udp6']).toContain(s.protocol);
       expect(typeof s.fd).toBe('number');
@@ -38,7 +39,7 @@ describe('knetstat-java <pid> --format json on a real JVM', () => {
       expect(s.local).toEqual({ address: expect.any(String), port: expect.any(Number) });
       expect(typeof s.recvQ).toBe('number');
       expect(typeof s.diag).toBe('string');
-      for (const o of Object.values<any>(s.options)) expect(o.source).toBe('pidfd');
+      for (const o of Object.values<any>(s.options)) expect(o.source).toBe('bpf');
       for (const c of s.java) expect(['application', 'jdk-default', 'inherited']).toContain(c.origin);
     }
   });
@@ -163,13 +164,19 @@ describe('Diag indicators from TCP_INFO on a real stalled connection', () => {
   });
 });
 
-describe('sock_diag enrichment after pidfd (auto)', () => {
+describe('sock_diag enrichment after pidfd (auto, where bpf cannot run)', () => {
+  // No BTF (an override pointing nowhere): auto's next choice, pidfd, then sock_diag's enrichment.
+  const noBpf = { env: { ...process.env, CI: 'true', KNETSTAT_BTF: '/nonexistent/vmlinux' } };
+  let enriched: any;
+  const esock = (id: string) => byPorts(enriched, S(id).localPort, S(id).remotePort || undefined);
+  beforeAll(() => { enriched = JSON.parse(runCli([String(jvm.pid), '--format', 'json'], noBpf).stdout); });
+
   it('is named as enrichment and adds only what pidfd cannot see', () => {
-    expect(report.sources.filter((s: any) => s.used).map((s: any) => [s.name, s.role ?? 'primary'])).toEqual([['pidfd', 'primary'], ['sockdiag', 'enrich']]);
+    expect(enriched.sources.filter((s: any) => s.used).map((s: any) => [s.name, s.role ?? 'primary'])).toEqual([['pidfd', 'primary'], ['sockdiag', 'enrich']]);
     const forced = reportJson(jvm.pid, ['--source', 'pidfd']);
     expect(forced.sources.map((s: any) => s.name)).toEqual(['pidfd']);
     // Same options, same values, same calls: enrichment never replaces what pidfd read.
-    for (const s of report.sockets) {
+    for (const s of enriched.sockets) {
       const f = forced.sockets.find((x: any) => x.inode === s.inode);
       for (const [name, o] of Object.entries<any>(f.options)) expect(s.options[name].value, `${s.fd} ${name}`).toEqual(o.value);
       expect(s.java.map((c: any) => c.call)).toEqual(f.java.map((c: any) => c.call));
@@ -178,22 +185,22 @@ describe('sock_diag enrichment after pidfd (auto)', () => {
   });
 
   it('shows the keepalive timer of a socket with setKeepAlive(true), and none without', () => {
-    expect(sock('c').timer).toMatchObject({ kind: 'keepalive', source: 'sockdiag' });
+    expect(esock('c').timer).toMatchObject({ kind: 'keepalive', source: 'sockdiag' });
     // 60 s idle (TCP_KEEPIDLE=60): the timer fires within that.
-    expect(sock('c').timer.expiresMs).toBeGreaterThan(0);
-    expect(sock('c').timer.expiresMs).toBeLessThanOrEqual(60_000);
-    expect(sock('c6').timer).toBeUndefined();
+    expect(esock('c').timer.expiresMs).toBeGreaterThan(0);
+    expect(esock('c').timer.expiresMs).toBeLessThanOrEqual(60_000);
+    expect(esock('c6').timer).toBeUndefined();
   });
 
   it('shows shutdownOutput() as a shut-down write side, in JSON and text', () => {
-    expect(sock('sd').shutdown).toEqual({ read: false, write: true, source: 'sockdiag' });
-    expect(sock('c').shutdown).toBeUndefined();
-    const text = runCli([String(jvm.pid), '-q']).stdout;
+    expect(esock('sd').shutdown).toEqual({ read: false, write: true, source: 'sockdiag' });
+    expect(esock('c').shutdown).toBeUndefined();
+    const text = runCli([String(jvm.pid), '-q'], noBpf).stdout;
     const block = text.split('\n\n').find((b) => b.includes(`:${S('sd').localPort} ->`))!;
     expect(text).toMatch(/^  source: pidfd, enriched by sockdiag \(what pidfd cannot see: timers, shutdown state\)$/m);
     expect(block).toMatch(/shut down: shutdownOutput\(\) was called: no more data will be sent \(sockdiag\)/);
     // Its peer got the FIN: the kernel shut its read side, the application did not call shutdownInput().
-    const peer = byPorts(report, S('sd').remotePort, S('sd').localPort);
+    const peer = byPorts(enriched, S('sd').remotePort, S('sd').localPort);
     expect(peer.state).toBe('CLOSE_WAIT');
     expect(peer.shutdown).toEqual({ read: true, write: false, source: 'sockdiag' });
     const peerBlock = text.split('\n\n').find((b) => b.includes(`:${S('sd').remotePort} -> [::ffff:127.0.0.1]:${S('sd').localPort}`))!;

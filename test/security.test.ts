@@ -619,14 +619,23 @@ describe('item 7: hostile nesting and wrongly typed snapshots are bad input (exi
   });
 });
 
+/** SIGKILL, and wait (synchronously: inside a capture's progress callback) until the process is a zombie or gone. */
+function killSync(jvm: Jvm): void {
+  jvm.proc.kill('SIGKILL');
+  const until = Date.now() + 5000;
+  while (Date.now() < until && existsSync(`/proc/${jvm.pid}/stat`) && !/\) [ZX] /.test(readFileSync(`/proc/${jvm.pid}/stat`, 'utf8'))) { /* wait for the exit */ }
+}
+
 describe('item 8: a process that exits during the scan is reported as such', () => {
+  // The socket-by-socket scan (pidfd) is what a kill lands in the middle of; the bpf source reads
+  // every socket in one read() of its walk (its case: the last test here).
   it('never a complete report of nothing: each run is complete, partial with "exited": true, or exit 2 naming the exit', async () => {
     const outcomes: string[] = [];
     const delays = [0, 20, 50, 90, 140, 200];
     for (const delay of delays) {
       const many = await startJvm('ManySockets', ['3000', '4']);
       const all: number = many.ready.sockets;
-      const p = spawn(process.execPath, [TOOL, String(many.pid), '-f', 'json', '-q'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: 'true' } });
+      const p = spawn(process.execPath, [TOOL, String(many.pid), '-f', 'json', '-q', '--source', 'pidfd'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: 'true' } });
       let out = '', err = '';
       p.stdout!.on('data', (d) => { out += d; });
       p.stderr!.on('data', (d) => { err += d; });
@@ -674,12 +683,11 @@ describe('item 8: a process that exits during the scan is reported as such', () 
     let killed = false;
     try {
       const cap = await capture(many.pid, {
+        source: 'pidfd',
         progress: (done) => {
           if (killed || done < 512) return;
           killed = true;
-          many.proc.kill('SIGKILL');
-          const until = Date.now() + 5000;
-          while (Date.now() < until && existsSync(`/proc/${many.pid}/stat`) && !/\) [ZX] /.test(readFileSync(`/proc/${many.pid}/stat`, 'utf8'))) { /* wait for the exit */ }
+          killSync(many);
         },
       });
       expect(killed).toBe(true);
@@ -688,6 +696,30 @@ describe('item 8: a process that exits during the scan is reported as such', () 
       expect(cap.sockets.length).toBeGreaterThan(0);
       expect(cap.sockets.length).toBeLessThan(3000);
       expect(cap.warnings.join(' ')).toMatch(/exited during the scan/);
+    } finally {
+      await many.stop();
+    }
+  });
+
+  it('bpf: killed right after its walk, every socket read is reported, and the report says the process exited', async () => {
+    const { capture } = await import('../src/capture.js');
+    const many = await startJvm('ManySockets', ['3000', '4']);
+    let killed = false;
+    try {
+      const cap = await capture(many.pid, {
+        progress: (done, total) => {
+          // bpf reports progress once, when its walk has read them all.
+          expect(done).toBe(total);
+          killed = true;
+          killSync(many);
+        },
+      });
+      expect(killed).toBe(true);
+      expect(cap.sources).toEqual([{ name: 'bpf', used: true }]);
+      expect(cap.exited).toBe(true);
+      expect(cap.partial).toBe(true);
+      expect(cap.sockets.length).toBe(many.ready.sockets);
+      expect(cap.warnings.join(' ')).toMatch(new RegExp(`exited during the scan: this report holds the ${many.ready.sockets} socket\\(s\\) read before it did`));
     } finally {
       await many.stop();
     }

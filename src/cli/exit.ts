@@ -7,11 +7,11 @@ import { stderrLine } from './output.js';
 
 export const EXIT = {
   OK: 0,
-  /** check: some rule failed. */
+  /** check: some rule failed (bpf-selfcheck: some value or flag differed). */
   CHECK_FAILED: 1,
   /** Bad input: pid, file, flag, policy; or a process we may not even look at. */
   USAGE: 2,
-  /** A report was produced but some data could not be read (permissions, kernel, --probe-jdk). */
+  /** A report was produced but some data could not be read (permissions, kernel, --probe-jdk); bpf-selfcheck cannot run here. */
   PARTIAL: 3,
   /** Internal error: a bug, or a state the tool cannot go on from (FatalSysError). */
   INTERNAL: 70,

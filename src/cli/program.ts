@@ -3,6 +3,7 @@
 // command runs, so --help, --version and each command load no more than they
 // use. Commands never import this module (nor the entry, main.ts).
 import { Command } from 'commander';
+import { UsageError } from '../errors.js';
 import { formats } from '../render/index.js';
 import { TOOL } from '../version.js';
 import { addCaptureOptions, formatOption, outputOption, type CaptureFlags, type ReportFlags } from './options.js';
@@ -100,8 +101,26 @@ function addOwner(program: Command): void {
     });
 }
 
+function positive(v: string): number {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`not a positive integer: '${v}'`);
+  return n;
+}
+
+function addBpfCheck(program: Command): void {
+  program
+    .command('bpf-selfcheck')
+    .description('check the bpf source against getsockopt on sockets of its own (no JVM needed)')
+    .option('--seed <n>', 'seed of the option mix', positive, 1)
+    .option('--rounds <n>', 'rounds of sockets (each: a listener, client, accepted socket, UDP socket...)', positive, 12)
+    .addOption(formatOption(['text', 'json'], { choices: true }))
+    .action(async (flags: { seed: number; rounds: number; format: string }) => {
+      process.exitCode = await (await import('./commands/bpfcheck.js')).bpfCheckCommand(flags);
+    });
+}
+
 export function buildProgram(): Command {
   const program = rootCommand();
-  for (const add of [addCheck, addSnapshot, addList, addOwner]) add(program);
+  for (const add of [addCheck, addSnapshot, addList, addOwner, addBpfCheck]) add(program);
   return program;
 }

@@ -26,6 +26,15 @@ export const SO_PROTOCOL = 38;
 export const SO_DOMAIN = 39;
 export const SO_MEMINFO = 55;
 
+/** sk_userlocks bits (include/net/sock.h): set by setsockopt(SO_SNDBUF/SO_RCVBUF) and by bind() naming an address/port. */
+export const SOCK_SNDBUF_LOCK = 1;
+export const SOCK_RCVBUF_LOCK = 2;
+export const SOCK_BINDADDR_LOCK = 4;
+export const SOCK_BINDPORT_LOCK = 8;
+
+/** tcp_sock.nonagle's bit for TCP_NODELAY (include/net/tcp.h). */
+export const TCP_NAGLE_OFF = 1;
+
 /** getsockopt(IPPROTO_TCP, TCP_INFO): struct tcp_info (linux/tcpinfo.ts). */
 export const TCP_INFO = 11;
 

@@ -31,7 +31,7 @@ let syscall_pidfd_open: (nr: number, pid: number, flags: number) => number | big
 let syscall_pidfd_getfd: (nr: number, pidfd: number, fd: number, flags: number) => number | bigint;
 
 /** Loads koffi and libc and declares every function (once). */
-function bind(): typeof Koffi {
+function declareAll(): typeof Koffi {
   if (k) return k;
   const koffi = load('koffi');
   const libc = koffi.load('libc.so.6');
@@ -54,6 +54,14 @@ function bind(): typeof Koffi {
   sendto = libc.func('long sendto(int fd, void *buf, size_t len, int flags, void *addr, uint32_t addrlen)');
   recv = libc.func('long recv(int fd, void *buf, size_t len, int flags)');
   setns = libc.func('int setns(int fd, int nstype)');
+  read = libc.func('long read(int fd, void *buf, size_t n)');
+  pthreadSigmask = libc.func('int pthread_sigmask(int how, void *set, void *oldset)');
+  vsnprintf = libc.func('int vsnprintf(void *buf, size_t n, void *fmt, void *ap)');
+  setsockopt = libc.func('int setsockopt(int fd, int level, int optname, void *optval, uint32_t optlen)');
+  bind = libc.func('int bind(int fd, void *addr, uint32_t addrlen)');
+  listen = libc.func('int listen(int fd, int backlog)');
+  connect = libc.func('int connect(int fd, void *addr, uint32_t addrlen)');
+  accept4 = libc.func('int accept4(int fd, void *addr, void *addrlen, int flags)');
   k = koffi;
   return koffi;
 }
@@ -64,18 +72,18 @@ function bind(): typeof Koffi {
  * For buffers passed on every call of a hot loop (linux/sockopt.ts: ~35 calls per socket).
  */
 export function nativeBuffer(size: number): { ptr: NativeMemory; buf: Buffer } {
-  const koffi = bind();
+  const koffi = declareAll();
   const ptr = koffi.alloc('uint8_t', size) as unknown as NativeMemory;
   const buf = Buffer.from(koffi.view(ptr as never, size));
   buf.fill(0);
   return { ptr, buf };
 }
 
-export let getsockopt: GetSockOpt = (...a) => (bind(), getsockopt(...a));
-export let getsockname: AddrCall = (...a) => (bind(), getsockname(...a));
-export let getpeername: AddrCall = (...a) => (bind(), getpeername(...a));
-export let close: (fd: number) => number = (fd) => (bind(), close(fd));
-export let ioctl: (fd: number, request: number, arg: Ptr) => number = (...a) => (bind(), ioctl(...a));
+export let getsockopt: GetSockOpt = (...a) => (declareAll(), getsockopt(...a));
+export let getsockname: AddrCall = (...a) => (declareAll(), getsockname(...a));
+export let getpeername: AddrCall = (...a) => (declareAll(), getpeername(...a));
+export let close: (fd: number) => number = (fd) => (declareAll(), close(fd));
+export let ioctl: (fd: number, request: number, arg: Ptr) => number = (...a) => (declareAll(), ioctl(...a));
 
 /**
  * statx(2) (glibc >= 2.28; see haveStatx()): with AT_EMPTY_PATH and an empty
@@ -83,10 +91,10 @@ export let ioctl: (fd: number, request: number, arg: Ptr) => number = (...a) => 
  * architecture, unlike struct stat. Half the cost of fs.fstatSync, which also
  * builds a Stats object per call.
  */
-export let statx: Statx = (...a) => (bind(), statx(...a));
+export let statx: Statx = (...a) => (declareAll(), statx(...a));
 /** Whether this libc has statx (without it, statx() returns -1). */
 export function haveStatx(): boolean {
-  bind();
+  declareAll();
   return hasStatx;
 }
 export const AT_EMPTY_PATH = 0x1000;
@@ -95,18 +103,35 @@ export const STATX_INO = 0x100;
 export const STATX_MASK_OFFSET = 0, STATX_INO_OFFSET = 32, STATX_SIZE = 256;
 
 // Netlink (sock_diag) and namespaces.
-export let socket: (domain: number, type: number, protocol: number) => number = (...a) => (bind(), socket(...a));
+export let socket: (domain: number, type: number, protocol: number) => number = (...a) => (declareAll(), socket(...a));
 export let sendto: (fd: number, buf: Buffer, len: number, flags: number, addr: Buffer | null, addrlen: number) => number =
-  (...a) => (bind(), sendto(...a));
-export let recv: (fd: number, buf: Buffer, len: number, flags: number) => number = (...a) => (bind(), recv(...a));
-export let setns: (fd: number, nstype: number) => number = (...a) => (bind(), setns(...a));
+  (...a) => (declareAll(), sendto(...a));
+export let recv: (fd: number, buf: Buffer, len: number, flags: number) => number = (...a) => (declareAll(), recv(...a));
+export let setns: (fd: number, nstype: number) => number = (...a) => (declareAll(), setns(...a));
 /** setns(2)'s nstype for a network namespace (include/uapi/linux/sched.h). */
 export const CLONE_NEWNET = 0x40000000;
 /** recv(2) without blocking. */
 export const MSG_DONTWAIT = 0x40;
 
+// The BPF loader (linux/libbpf.ts).
+/** read(2): a BPF iterator's records. */
+export let read: (fd: number, buf: Ptr, n: number) => number = (...a) => (declareAll(), read(...a));
+/** pthread_sigmask(3): signals wait while the BPF verifier works. */
+export let pthreadSigmask: (how: number, set: Buffer | null, old: Buffer | null) => number = (...a) => (declareAll(), pthreadSigmask(...a));
+export const SIG_BLOCK = 0, SIG_SETMASK = 2;
+/** vsnprintf(3): formats libbpf's (fmt, va_list) messages. */
+export let vsnprintf: (buf: Buffer, n: number, fmt: bigint, ap: bigint) => number = (...a) => (declareAll(), vsnprintf(...a));
+
+// Sockets of our own only (the bpf self-check, linux/sockcalls.ts): the tool never
+// calls these on a socket of the process it inspects.
+export let setsockopt: (fd: number, level: number, optname: number, optval: Buffer, optlen: number) => number = (...a) => (declareAll(), setsockopt(...a));
+export let bind: (fd: number, addr: Buffer, len: number) => number = (...a) => (declareAll(), bind(...a));
+export let listen: (fd: number, backlog: number) => number = (...a) => (declareAll(), listen(...a));
+export let connect: (fd: number, addr: Buffer, len: number) => number = (...a) => (declareAll(), connect(...a));
+export let accept4: (fd: number, addr: null, len: null, flags: number) => number = (...a) => (declareAll(), accept4(...a));
+
 export function pidfdOpen(pid: number): number {
-  bind();
+  declareAll();
   return Number(syscall_pidfd_open(SYS_pidfd_open, pid, 0));
 }
 
@@ -116,5 +141,5 @@ export function pidfdGetfd(pidfd: number, targetFd: number): number {
 
 /** errno of the last failed call on this thread. */
 export function errno(): number {
-  return bind().errno();
+  return declareAll().errno();
 }

@@ -104,6 +104,8 @@ export interface ProcStatus {
   sigCgt?: bigint;
   /** The file mode creation mask (Umask:, Linux >= 4.7). */
   umask?: number;
+  /** Effective capabilities (CapEff:), as a bit mask: bit n for capability n (linux/capability.h). */
+  capEff?: bigint;
 }
 
 /** /proc/<pid>/status, the fields the tool uses. */
@@ -114,6 +116,7 @@ export function parseStatus(text: string): ProcStatus {
   const ppid = field('PPid');
   const sig = field('SigCgt');
   const umask = field('Umask');
+  const capEff = field('CapEff');
   return {
     state: field('State')?.[0],
     ...(ppid !== undefined && /^\d+$/.test(ppid) ? { ppid: Number(ppid) } : {}),
@@ -123,6 +126,7 @@ export function parseStatus(text: string): ProcStatus {
     nspid: nums(field('NSpid')),
     ...(sig !== undefined && /^[0-9a-f]+$/i.test(sig) ? { sigCgt: BigInt(`0x${sig}`) } : {}),
     ...(umask !== undefined && /^[0-7]+$/.test(umask) ? { umask: parseInt(umask, 8) } : {}),
+    ...(capEff !== undefined && /^[0-9a-f]+$/i.test(capEff) ? { capEff: BigInt(`0x${capEff}`) } : {}),
   };
 }
 

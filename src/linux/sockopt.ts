@@ -87,7 +87,8 @@ const ipv4Text = new Map<number, string>();
 const ipv6Text = new Map<string, string>();
 const MAX_ADDRESSES = 65536;
 
-function ipv4(buf: Buffer, off: number): string {
+/** An IPv4 address's text, one string per address (shared with the bpf source). */
+export function ipv4(buf: Buffer, off: number): string {
   const key = buf.readUInt32BE(off);
   let a = ipv4Text.get(key);
   if (a === undefined) {
@@ -97,7 +98,7 @@ function ipv4(buf: Buffer, off: number): string {
   return a;
 }
 
-function ipv6(buf: Buffer, off: number): string {
+export function ipv6(buf: Buffer, off: number): string {
   // ::ffff:a.b.c.d: keyed by the IPv4 number above 2^32.
   if (buf.readUInt32BE(off) === 0 && buf.readUInt32BE(off + 4) === 0 && buf.readUInt32BE(off + 8) === 0xffff) {
     const key = 0x100000000 + buf.readUInt32BE(off + 12);

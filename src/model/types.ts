@@ -12,7 +12,7 @@ export const FORMAT_VERSION = 1;
 
 export type Protocol = 'tcp' | 'tcp6' | 'udp' | 'udp6';
 /** The sources, in the order --source lists them (sources/index.ts has a row for each). */
-export const SOURCE_NAMES = ['pidfd', 'knetstat', 'sockdiag', 'procfs'] as const;
+export const SOURCE_NAMES = ['bpf', 'pidfd', 'knetstat', 'sockdiag', 'procfs'] as const;
 export type SourceName = (typeof SOURCE_NAMES)[number];
 export type Role = 'listening' | 'accepted' | 'connected' | 'udp';
 
@@ -46,15 +46,27 @@ export interface OptionReading {
   note?: string;
   /** errno name when getsockopt failed (ENOPROTOOPT ...). */
   error?: string;
+  /**
+   * The kernel records whether this value was set on the socket (bpf source):
+   * true when set by setsockopt (or inherited from a listener where it was set),
+   * false when the kernel's state proves it was not set; absent when it cannot tell.
+   */
+  explicit?: boolean;
 }
 
-/** The subset of struct tcp_info the report uses (times in ms, rtt in us). */
+/**
+ * The subset of struct tcp_info the report uses, in its units (tcp_get_info()):
+ * rto, ato, rtt and rttvar in microseconds; lastDataSent, lastDataRecv and
+ * lastAckRecv in milliseconds.
+ */
 export interface TcpInfo {
   state: number;
   retransmits: number;
   probes: number;
   backoff: number;
+  /** Retransmission timeout, us. */
   rto: number;
+  /** Delayed-ACK timeout, us. */
   ato: number;
   sndMss: number;
   rcvMss: number;
@@ -63,11 +75,16 @@ export interface TcpInfo {
   sacked: number;
   lost: number;
   retrans: number;
+  /** Time since the last data sent, ms. */
   lastDataSent: number;
+  /** Time since the last data received, ms. */
   lastDataRecv: number;
+  /** Time since the last ACK received, ms (Diag's ">#": over 1000). */
   lastAckRecv: number;
   pmtu: number;
+  /** Smoothed round-trip time, us. */
   rtt: number;
+  /** Its mean deviation, us. */
   rttvar: number;
   sndCwnd: number;
   advmss: number;
@@ -96,8 +113,14 @@ export interface RawSocket {
   tcpInfo?: TcpInfo;
   /** knetstat's Diag indicator, by the module's rule (linux/knetstat.ts): computed from tcp_info or read from the module. */
   diag: Diag;
-  /** sk_userlocks from the knetstat module: which buffers the application locked. */
+  /** sk_userlocks from the knetstat module or the bpf source: which buffers the application locked. */
   userLocks?: { rcvbuf: boolean; sndbuf: boolean; source: SourceName };
+  /**
+   * sk_userlocks' bind locks (bpf source): addr, bind() named a local address
+   * (an accepted socket inherits its listener's); port, bind() named a port on
+   * this very socket (sk_clone_lock clears it on accepted sockets).
+   */
+  bindLocks?: { addr: boolean; port: boolean; source: SourceName };
   /** Timers reported by sock_diag (keepalive, retransmit ...). */
   timer?: { kind: string; expiresMs: number; retrans: number; source: SourceName };
   /** shutdown(2) already called on it (sock_diag INET_DIAG_SHUTDOWN): which directions. */

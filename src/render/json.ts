@@ -16,6 +16,7 @@ export function socketJson(s: ReportSocket): Record<string, unknown> {
     hints: s.hints.length ? s.hints : undefined,
     listener: s.listener ? s.listener : undefined,
     userLocks: s.userLocks ? s.userLocks : undefined,
+    bindLocks: s.bindLocks ? s.bindLocks : undefined,
     timer: s.timer ? s.timer : undefined,
     shutdown: s.shutdown ? s.shutdown : undefined,
     uid: s.uid,

@@ -6,9 +6,10 @@
 // facts come from the capture (Report.host), never from the host it runs on.
 //
 // Options follow the module's rules where the reading allows: "always"
-// options when read; TCP_KEEPIDLE/CNT/INTVL only when they differ from the
-// captured host's sysctl default (the module prints them when set on the
-// socket); TCP_USER_TIMEOUT, timeouts, SO_LINGER only when not at their
+// options when read; TCP_KEEPIDLE/CNT/INTVL when set on the socket (as the
+// module prints them) where the source knows it (the bpf source's explicit),
+// else when they differ from the captured host's sysctl default;
+// TCP_USER_TIMEOUT, timeouts, SO_LINGER only when not at their
 // default; SO_RCVBUF/SO_SNDBUF (half the kernel value, what setsockopt was
 // given) only when known to be set: the knetstat lock flag, or a listener/UDP
 // socket whose buffer differs from a fresh socket's (no autotuning there). A
@@ -63,13 +64,15 @@ export function knetstatOptions(s: RawSocket, opts: KnetstatRenderOptions = {}):
     const keepOpt = s.options.SO_KEEPALIVE;
     // An inferred SO_KEEPALIVE=1 (sock_diag timer) is a fact worth printing; there is no inferred 0.
     put('SO_KEEPALIVE', num(s, 'SO_KEEPALIVE') ?? (keepOpt?.inferred ? 1 : undefined));
-    const idle = num(s, 'TCP_KEEPIDLE'), cnt = num(s, 'TCP_KEEPCNT'), intvl = num(s, 'TCP_KEEPINTVL');
-    const time = sysctlInt(opts.sysctls, 'net.ipv4.tcp_keepalive_time');
-    const probes = sysctlInt(opts.sysctls, 'net.ipv4.tcp_keepalive_probes');
-    const interval = sysctlInt(opts.sysctls, 'net.ipv4.tcp_keepalive_intvl');
-    if (idle !== undefined && time !== undefined && idle !== time) put('TCP_KEEPIDLE', idle);
-    if (cnt !== undefined && probes !== undefined && cnt !== probes) put('TCP_KEEPCNT', cnt);
-    if (intvl !== undefined && interval !== undefined && intvl !== interval) put('TCP_KEEPINTVL', intvl);
+    // The module prints a keepalive setting when the socket stores one; where the source knows that
+    // (OptionReading.explicit), so do we, else when it differs from the captured host's sysctl.
+    const keep = (name: string, sysctl: number | undefined) => {
+      const v = num(s, name), set = s.options[name]?.explicit;
+      if (v !== undefined && (set !== undefined ? set : sysctl !== undefined && v !== sysctl)) put(name, v);
+    };
+    keep('TCP_KEEPIDLE', sysctlInt(opts.sysctls, 'net.ipv4.tcp_keepalive_time'));
+    keep('TCP_KEEPCNT', sysctlInt(opts.sysctls, 'net.ipv4.tcp_keepalive_probes'));
+    keep('TCP_KEEPINTVL', sysctlInt(opts.sysctls, 'net.ipv4.tcp_keepalive_intvl'));
     const ut = num(s, 'TCP_USER_TIMEOUT');
     if (ut) put('TCP_USER_TIMEOUT', ut);
   }

@@ -96,7 +96,7 @@ export function socketText(s: ReportSocket): string {
       const conf = c.confidence && c.confidence !== 'certain' ? ` (${c.confidence})` : '';
       out.push(`    ${callText(c, true).padEnd(58)} ${ORIGIN[c.origin] ?? c.origin}${conf}`);
       if (c.nio) out.push(`      NIO: ${shortApi(c.nio)}`);
-      const note = c.origin === 'jdk-default' ? c.note?.replace(/ \((probe|live probe)[^)]*\)$/, '') : c.note;
+      const note = c.origin === 'jdk-default' ? c.note?.replace(/ \((?:probe|live probe)(?:[^()]|\([^()]*\))*\)$/, '') : c.note;
       if (note) out.push(wrap(note, 96, '      '));
     }
   } else {

@@ -25,6 +25,7 @@ const reading = obj({
   inferred: opt(bool()),
   note: opt(str()),
   error: opt(str({ pattern: /^[A-Z0-9_ ]{1,32}$/i, patternName: 'an errno name' })),
+  explicit: opt(bool()),
 });
 
 const TCP_INFO_NUMBERS = [
@@ -52,6 +53,7 @@ const socket = obj({
   tcpInfo: opt(tcpInfo),
   diag: opt(str({ pattern: /^[<>|#]{0,8}$/, patternName: 'Diag indicators (>| |< >#)' }), () => ''),
   userLocks: opt(obj({ rcvbuf: bool(), sndbuf: bool(), source })),
+  bindLocks: opt(obj({ addr: bool(), port: bool(), source })),
   timer: opt(obj({ kind: str({ pattern: /^[a-z-]{1,32}$/, patternName: 'a timer name' }), expiresMs: num(), retrans: int({ min: 0 }), source })),
   shutdown: opt(obj({ read: bool(), write: bool(), source })),
   vanished: opt(bool()),

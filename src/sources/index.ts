@@ -4,6 +4,7 @@
 // (types.ts), its name in SOURCE_NAMES (model/types.ts), a row below, and its
 // place in AUTO_ORDER if auto should try it.
 import type { SourceName } from '../model/types.js';
+import { BpfSource } from './bpf.js';
 import { KnetstatSource } from './knetstat.js';
 import { PidfdSource } from './pidfd.js';
 import { ProcfsSource } from './procfs.js';
@@ -11,6 +12,7 @@ import { SockdiagSource } from './sockdiag.js';
 import type { Source } from './types.js';
 
 const factories: Record<SourceName, () => Source> = {
+  bpf: () => new BpfSource(),
   pidfd: () => new PidfdSource(),
   knetstat: () => new KnetstatSource(),
   sockdiag: () => new SockdiagSource(),
@@ -20,7 +22,7 @@ const factories: Record<SourceName, () => Source> = {
 export { SOURCE_NAMES } from '../model/types.js';
 
 /** What auto tries, in turn, until one is available; procfs, which needs nothing, is the fallback. */
-export const AUTO_ORDER: SourceName[] = ['pidfd', 'knetstat', 'sockdiag'];
+export const AUTO_ORDER: SourceName[] = ['bpf', 'pidfd', 'knetstat', 'sockdiag'];
 
 export function makeSource(name: SourceName): Source | undefined {
   return factories[name]?.();

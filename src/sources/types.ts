@@ -1,18 +1,19 @@
 // One interface for every source of socket facts. capture.ts runs the chosen
-// sources in turn over one map of the target's sockets by inode: pidfd lists
-// and reads the fds itself; the others start from procfs's list (fds ->
-// inodes -> /proc/<pid>/net rows); enrichers then add only what is missing.
+// sources in turn over one map of the target's sockets by inode: bpf (its walk
+// of the target's files in the kernel) and pidfd (the fds) list the sockets
+// themselves; the others start from procfs's list (fds -> inodes ->
+// /proc/<pid>/net rows); enrichers then add only what is missing.
 import type { RawSocket, SourceName, SourceStatus } from '../model/types.js';
 
 export interface Target {
   pid: number;
-  /** fd number -> socket inode, from /proc/<pid>/fd. */
-  fds: Map<number, number>;
+  /** fd number -> socket inode, from /proc/<pid>/fd: listed on first use (the bpf source never needs it). */
+  readonly fds: Map<number, number>;
 }
 
 export interface SourceContext {
   target: Target;
-  /** Sockets by inode; sources add options, tcpInfo, diag, userLocks, timer. */
+  /** Sockets by inode; sources add options, tcpInfo, diag, userLocks, bindLocks, timer. */
   sockets: Map<number, RawSocket>;
   /** Called after each socket so long captures can show progress. */
   progress?: (done: number, total: number) => void;

@@ -3,7 +3,7 @@
 // prints one line "READY <json>" on stdout when its sockets are set up, then
 // waits until it is killed or its stdin closes.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ROOT } from './root.js';
@@ -28,10 +28,13 @@ function newest(dir: string): number {
 export function compileSamples(): void {
   mkdirSync(CLASSES, { recursive: true });
   const stamp = join(CLASSES, '.stamp');
-  if (existsSync(stamp) && statSync(stamp).mtimeMs >= newest(SRC)) return;
+  const sources = newest(SRC);
+  if (existsSync(stamp) && statSync(stamp).mtimeMs >= sources) return;
   const files = readdirSync(SRC).filter((f) => f.endsWith('.java')).map((f) => join(SRC, f));
   execFileSync('javac', ['-d', CLASSES, '-Xlint:-options', ...files], { stdio: 'inherit' });
-  execFileSync('touch', [stamp]);
+  // The stamp gets the sources' time as read before compiling: a source edited meanwhile is compiled next time.
+  writeFileSync(stamp, '');
+  utimesSync(stamp, sources / 1000, sources / 1000);
 }
 
 export interface Jvm {
@@ -50,12 +53,15 @@ export interface StartOptions {
   wrapper?: string[];
   env?: NodeJS.ProcessEnv;
   timeoutMs?: number;
+  /** The java launcher (default: java on PATH), e.g. /usr/lib/jvm/temurin-25-jdk-amd64/bin/java. */
+  java?: string;
 }
 
 export async function startJvm(mainClass: string, args: string[] = [], opts: StartOptions = {}): Promise<Jvm> {
   compileSamples();
   const javaArgs = ['-Xshare:auto', '-XX:+UseSerialGC', '-Xmx64m', ...(opts.jvmArgs ?? []), '-cp', classpath(opts.cp), mainClass, ...args];
-  const [cmd, ...pre] = opts.wrapper ? [...opts.wrapper, 'java'] : ['java'];
+  const java = opts.java ?? 'java';
+  const [cmd, ...pre] = opts.wrapper ? [...opts.wrapper, java] : [java];
   const proc = spawn(cmd!, [...pre, ...javaArgs], { stdio: ['pipe', 'pipe', 'inherit'], env: opts.env ?? process.env });
   const stdout: string[] = [];
   const rl = createInterface({ input: proc.stdout! });

@@ -1,9 +1,10 @@
 // A host without Node, for the single executable: a minimal Debian (debootstrap
-// --variant=minbase, the host's own suite and mirror) in test/.work, made once
-// and reused while its stamp is there. It has libc, libstdc++ and no Node, as a
-// Java host may. Each run is `unshare --mount` + chroot: /proc is mounted in a
-// private mount namespace, so it disappears with the command, whatever happens
-// to the test.
+// --variant=minbase, the host's own suite and mirror, plus iproute2, whose
+// libbpf1 the bpf source loads: it is wherever `ss` is) in test/.work, made once
+// and reused while its stamp says the same. It has libc, libstdc++ and no Node,
+// as a Java host may. Each run is `unshare --mount` + chroot: /proc and /sys
+// (the kernel's BTF) are mounted in a private mount namespace, so they
+// disappear with the command, whatever happens to the test.
 import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -41,14 +42,18 @@ function suiteAndMirror(): { suite: string; mirror: string } {
 }
 
 /** Makes the rootfs unless a complete one is there (a half-made one is made again). */
+/** What the rootfs holds beyond minbase; a change makes it again. */
+const INCLUDE = ['iproute2'];
+
 export function ensureRootfs(): void {
-  if (existsSync(STAMP)) return;
+  const { suite, mirror } = suiteAndMirror();
+  const stamp = `${suite} ${mirror} +${INCLUDE.join(',')}\n`;
+  if (existsSync(STAMP) && readFileSync(STAMP, 'utf8') === stamp) return;
   rmSync(ROOTFS, { recursive: true, force: true });
   mkdirSync(WORK, { recursive: true });
-  const { suite, mirror } = suiteAndMirror();
-  const r = spawnSync('debootstrap', ['--variant=minbase', suite, ROOTFS, mirror], { encoding: 'utf8', timeout: 900_000 });
+  const r = spawnSync('debootstrap', ['--variant=minbase', `--include=${INCLUDE.join(',')}`, suite, ROOTFS, mirror], { encoding: 'utf8', timeout: 900_000 });
   if (r.status !== 0) throw new Error(`debootstrap ${suite} ${mirror} failed (${r.status}): ${(r.stderr || r.stdout).slice(-2000)}`);
-  writeFileSync(STAMP, `${suite} ${mirror}\n`);
+  writeFileSync(STAMP, stamp);
 }
 
 /** Where the executable is inside (copied again only when dist/ has a newer one). */
@@ -84,7 +89,7 @@ export interface Run { code: number; stdout: string; stderr: string }
 /** Runs argv inside the chroot with /proc mounted and a bare environment (PATH of a Debian root shell). */
 export function inChroot(argv: string[], env: Record<string, string> = {}): Run {
   // The host's JDKs at their own paths, as on a Java host: the tool reads the target's java.home.
-  const script = 'root="$1" && shift && mount -t proc proc "$root/proc" && mkdir -p "$root/usr/lib/jvm" && mount --bind -o ro /usr/lib/jvm "$root/usr/lib/jvm" && exec chroot "$root" "$@"';
+  const script = 'root="$1" && shift && mount -t proc proc "$root/proc" && mount -t sysfs sysfs "$root/sys" && mkdir -p "$root/usr/lib/jvm" && mount --bind -o ro /usr/lib/jvm "$root/usr/lib/jvm" && exec chroot "$root" "$@"';
   const r = spawnSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', ROOTFS,
     'env', '-i', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'HOME=/root', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...argv],
   { encoding: 'utf8', timeout: 120_000 });

@@ -39,6 +39,9 @@ export interface StraceSetsockopt {
   errno?: string;
   /** strace's text of the call, for messages. */
   raw: string;
+  /** Thread that made the call and its line in the trace (orders it against other calls, e.g. markers). */
+  tid?: number;
+  line?: number;
 }
 
 export interface StraceSocket {
@@ -264,7 +267,7 @@ export function parseStraceText(text: string): StraceSocket[] {
         const s = get(c.args[0]);
         if (!s) break;
         const level = LEVELS[c.args[1] ?? ''] ?? c.args[1] ?? '?';
-        s.setsockopts.push({ level, name: c.args[2] ?? '?', value: parseValue(c.args[3] ?? '', Number(c.args[4]), c.args[2]), result: c.ret, errno: c.errno, raw: c.raw });
+        s.setsockopts.push({ level, name: c.args[2] ?? '?', value: parseValue(c.args[3] ?? '', Number(c.args[4]), c.args[2]), result: c.ret, errno: c.errno, raw: c.raw, tid: c.tid, line: c.line });
         break;
       }
       case 'bind': {

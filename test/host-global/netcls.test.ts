@@ -4,79 +4,22 @@
 // socket's classid as it found it. Mounting them is host-wide (every pidfd
 // read on the host is refused while they are), so this file runs alone, after
 // the rest (vitest.config.ts, project host-global), and unmounts them again.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
+// The bpf source duplicates nothing and is auto's first choice: these tests
+// disable it (NO_BPF) to reach the pidfd guard; bpf-cgroup.test.ts has bpf's
+// side under the same mounts.
+import { execFileSync } from 'node:child_process';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bound, classIds, mountController, socketInodes, unmount, type Mount } from '../helpers/cgroupv1.js';
 import { startJvm, type Jvm } from '../helpers/jvm.js';
 import { tool } from '../helpers/hostile.js';
 import * as libc from '../../src/linux/libc.js';
 
 const CLASSID = 0x100001;
 const TAG = `knj-security-a-${process.pid}`;
-
-function bound(controller: string): boolean {
-  const row = readFileSync('/proc/cgroups', 'utf8').split('\n').find((l) => l.startsWith(`${controller}\t`));
-  return row !== undefined && row.split('\t')[1] !== '0';
-}
-
-/** inode -> class_id of every TCP/UDP socket, as ss prints them (sock_diag's INET_DIAG_CLASS_ID): an oracle of its own. */
-function classIds(inodes: Set<number>): Map<number, number> {
-  const out = new Map<number, number>();
-  for (const flags of ['-tanoe', '-uanoe']) {
-    const text = execFileSync('ss', [flags, '--tos'], { encoding: 'utf8', maxBuffer: 1 << 26 });
-    for (const line of text.split('\n')) {
-      const ino = /\bino:(\d+)/.exec(line);
-      if (!ino || !inodes.has(Number(ino[1]))) continue;
-      const c = /\bclass_id:(0x[0-9a-f]+|\d+)/.exec(line);
-      out.set(Number(ino[1]), c ? Number(c[1]) : 0);
-    }
-  }
-  return out;
-}
-
-function socketInodes(pid: number): Set<number> {
-  const out = new Set<number>();
-  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-    try {
-      const m = /^socket:\[(\d+)\]$/.exec(execFileSync('readlink', [`/proc/${pid}/fd/${fd}`], { encoding: 'utf8' }).trim());
-      if (m) out.add(Number(m[1]));
-    } catch { /* closed */ }
-  }
-  return out;
-}
-
-interface Mount { dir: string; child: string; controller: string }
-
-function mountController(controller: string): Mount {
-  const dir = mkdtempSync(join('/tmp', `${TAG}-${controller}-`));
-  // A hierarchy already bound with both controllers (net_cls,net_prio: systemd's, another test's) is mounted as it is.
-  if (spawnSync('mount', ['-t', 'cgroup', '-o', controller, TAG, dir]).status !== 0) {
-    if (spawnSync('mount', ['-t', 'cgroup', '-o', 'net_cls,net_prio', TAG, dir]).status !== 0) {
-      rmdirSync(dir);
-      throw new Error(`cannot mount cgroup v1 ${controller} (this test needs root and a kernel with it)`);
-    }
-    controller = 'net_cls,net_prio';
-  }
-  const child = join(dir, TAG);
-  mkdirSync(child);
-  return { dir, child, controller };
-}
-
-function unmount(m: Mount, pids: number[], wasBound: boolean): void {
-  const first = m.controller.split(',')[0]!;
-  for (const p of pids) { try { writeFileSync(join(m.dir, 'cgroup.procs'), String(p)); } catch { /* gone */ } }
-  for (let i = 0; i < 50 && existsSync(m.child); i++) {
-    try { rmdirSync(m.child); } catch { spawnSync('sleep', ['0.1']); }
-  }
-  spawnSync('umount', [m.dir]);
-  // A v1 hierarchy unmounted while its child was still going away stays bound: mount and unmount it once more.
-  for (let i = 0; i < 20 && !wasBound && bound(first); i++) {
-    spawnSync('sleep', ['0.2']);
-    if (spawnSync('mount', ['-t', 'cgroup', '-o', m.controller, TAG, m.dir]).status === 0) spawnSync('umount', [m.dir]);
-  }
-  try { rmdirSync(m.dir); } catch { /* still mounted by someone: leave it */ }
-}
+/** No BPF object: auto's next choice is pidfd, which the guard refuses. */
+const NO_BPF = { env: { KNETSTAT_BPF_OBJECT: '/nonexistent/knetstat.bpf.o' } };
 
 describe('pidfd_getfd and cgroup v1 net_cls / net_prio', () => {
   let jvm: Jvm;
@@ -85,7 +28,7 @@ describe('pidfd_getfd and cgroup v1 net_cls / net_prio', () => {
   const wasBound = { net_cls: bound('net_cls'), net_prio: bound('net_prio') };
   beforeAll(async () => {
     jvm = await startJvm('SocketLab', ['s:server', 'u:udp']);
-    cls = mountController('net_cls');
+    cls = mountController(TAG, 'net_cls');
     writeFileSync(join(cls.child, 'net_cls.classid'), String(CLASSID));
     // Moving the process re-stamps the sockets it holds with the cgroup's classid (cgrp_attach).
     writeFileSync(join(cls.child, 'cgroup.procs'), String(jvm.pid));
@@ -94,6 +37,8 @@ describe('pidfd_getfd and cgroup v1 net_cls / net_prio', () => {
   afterAll(async () => {
     await jvm?.stop();
     if (cls) unmount(cls, [], wasBound.net_cls);
+    // Left bound, every pidfd read on the host would refuse from now on.
+    expect({ net_cls: bound('net_cls'), net_prio: bound('net_prio') }).toEqual(wasBound);
   });
 
   it('the premise: duplicating a socket with pidfd_getfd resets its classid to the caller\'s (this test process: 0)', () => {
@@ -118,20 +63,21 @@ describe('pidfd_getfd and cgroup v1 net_cls / net_prio', () => {
     expect(classIds(new Set([inode])).get(inode)).toBe(CLASSID);
   });
 
-  it('auto leaves every classid as it found it: pidfd is not used, the report says why, the next source reads what it can (exit 3)', () => {
-    const r = tool([String(jvm.pid), '-f', 'json']);
+  it('where bpf cannot run, auto leaves every classid as it found it: pidfd is not used, the report says why, the next source reads what it can (exit 3)', () => {
+    const r = tool([String(jvm.pid), '-f', 'json'], NO_BPF);
     const after = classIds(inodes);
     expect([...after.values()].every((c) => c === CLASSID), `classids after the run: ${JSON.stringify([...after])}`).toBe(true);
     expect(r.code, r.stderr).toBe(3);
     const j = JSON.parse(r.stdout);
+    expect(j.sources.find((s: any) => s.name === 'bpf')).toMatchObject({ used: false });
     expect(j.sources.find((s: any) => s.name === 'pidfd')).toMatchObject({ used: false });
     expect(j.sources.find((s: any) => s.name === 'pidfd').reason).toMatch(/with cgroup v1 net_cls mounted, the kernel re-stamps each duplicated socket with this tool's classid \(__receive_sock\)/);
     expect(j.sources.find((s: any) => s.name === 'sockdiag')).toMatchObject({ used: true });
     // sock_diag's CLASS_ID is the classid now, not SO_PRIORITY: not reported as a priority.
     const listener = j.sockets.find((s: any) => s.local.port === jvm.ready.sockets.s.localPort && s.state === 'LISTEN');
     expect(listener.options.SO_PRIORITY).toMatchObject({ value: null });
-    expect(r.stderr).toMatch(/partial report: \d+ option\(s\) unreadable: pidfd_getfd would change the sockets it reads/);
-    const t = tool([String(jvm.pid)]);
+    expect(r.stderr).toMatch(/partial report: \d+ option\(s\) unreadable: the BPF object \/nonexistent\/knetstat\.bpf\.o is missing [^;]*; pidfd_getfd would change the sockets it reads/);
+    const t = tool([String(jvm.pid)], NO_BPF);
     expect(t.stdout).toMatch(/^ {2}pidfd not used: pidfd_getfd would change the sockets it reads: with cgroup v1 net_cls mounted/m);
   });
 
@@ -139,19 +85,19 @@ describe('pidfd_getfd and cgroup v1 net_cls / net_prio', () => {
     const r = tool([String(jvm.pid), '--source', 'pidfd']);
     expect(r.code).toBe(2);
     expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
-    expect(r.stderr).toMatch(/^knetstat-java: --source pidfd refused: pidfd_getfd would change the sockets it reads: .* \(use --source knetstat or --source sockdiag\)\n$/);
+    expect(r.stderr).toMatch(/^knetstat-java: --source pidfd refused: pidfd_getfd would change the sockets it reads: .* \(use --source bpf, --source knetstat or --source sockdiag\)\n$/);
     expect([...classIds(inodes).values()].every((c) => c === CLASSID)).toBe(true);
   });
 
-  it('--all reads no options through pidfd (exit 3, one warning) and changes no classid', () => {
-    const r = tool(['--all', '-f', 'json'], { maxBuffer: 1 << 26 });
+  it('where bpf cannot run, --all reads no options through pidfd (exit 3, one warning) and changes no classid', () => {
+    const r = tool(['--all', '-f', 'json'], { maxBuffer: 1 << 26, ...NO_BPF });
     expect([...classIds(inodes).values()].every((c) => c === CLASSID), 'classids after --all').toBe(true);
     expect(r.code, r.stderr).toBe(3);
     expect(r.stderr).toMatch(/warning: socket options not read: pidfd_getfd would change the sockets it reads/);
   });
 
   it('--probe-jdk still measures (the probe JVM is the tool\'s own) and the target keeps its classids', () => {
-    const r = tool([String(jvm.pid), '-f', 'json', '--probe-jdk']);
+    const r = tool([String(jvm.pid), '-f', 'json', '--probe-jdk'], NO_BPF);
     expect(r.code, r.stderr).toBe(3);
     expect(JSON.parse(r.stdout).defaults.note).toMatch(/measured from the target's own JDK/);
     expect([...classIds(inodes).values()].every((c) => c === CLASSID)).toBe(true);
@@ -160,8 +106,8 @@ describe('pidfd_getfd and cgroup v1 net_cls / net_prio', () => {
   it('net_prio alone (its index cannot be read back from user space) also keeps pidfd out', () => {
     let prio: Mount | undefined;
     try {
-      if (!cls.controller.includes('net_prio')) prio = mountController('net_prio'); // else: bound together already
-      const r = tool([String(jvm.pid), '-f', 'json']);
+      if (!cls.controller.includes('net_prio')) prio = mountController(TAG, 'net_prio'); // else: bound together already
+      const r = tool([String(jvm.pid), '-f', 'json'], NO_BPF);
       expect(r.code).toBe(3);
       expect(JSON.parse(r.stdout).sources.find((s: any) => s.name === 'pidfd').reason).toMatch(/net_cls and net_prio mounted, .* classid and net_prio index/);
       expect(bound('net_prio')).toBe(true);

@@ -10,13 +10,24 @@
 //   node guest-checks.mjs timewait                TIME_WAIT rows carry no options
 //   node guest-checks.mjs hold '<HOLD json>'      options Java cannot set (stress hold)
 //   node guest-checks.mjs order                   many-page tables match /proc/net (stress idle)
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
+//   node guest-checks.mjs walk                    tiny reads cost the same per row at 10x the rows
+//   node guest-checks.mjs resume                  tiny reads under churn: no row lost or repeated
+//   node guest-checks.mjs bpf                     what the bpf source needs: BTF, iterators, libbpf.so.1
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, readFileSync, readSync, readdirSync, readlinkSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import dgram from 'node:dgram';
+import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 // The checkout this runs from (any path: CI clones elsewhere).
 const ROOT = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
 const MAIN = `${ROOT}/dist/cli/main.js`;
+// What run.sh built for every guest (stress, probe), and boot.sh for this
+// kernel (the module and which walkers it uses).
+const COMMON = `${ROOT}/test/.work/kernel`;
+const WORK = process.env.KTEST_WORK ?? COMMON;
+const STRESS = `${COMMON}/stress`;
 const [mode, readyJson] = process.argv.slice(2);
 const ready = JSON.parse(readyJson ?? '{}');
 let failed = 0;
@@ -177,62 +188,102 @@ function runCli(source, entry = MAIN) {
   return JSON.parse(out);
 }
 
+/**
+ * Two sources' JSON reports of the same JVM, socket by socket (joined by
+ * inode): every option both can read must have the same value, and the
+ * Java calls must be the same, except a call that rests on what only one
+ * of them can see (an option the other cannot read, e.g. the listen backlog
+ * that pidfd reads from TCP_INFO and the module does not print; or a buffer
+ * lock, sk_userlocks, which the module and bpf see and getsockopt does not:
+ * a locked size equal to the default reads as the default).
+ * Returns { diffs, onlyOne, compared, calls, sockets }.
+ */
+function compareReports(aName, a, bName, b) {
+  const byInode = new Map(b.sockets.map((s) => [s.inode, s]));
+  const read = (s, name) => s.options?.[name] !== undefined && s.options[name].value !== null;
+  const text = (j) => `${j.api}.${j.call}`;
+  const diffs = [];
+  const onlyOne = [];
+  let compared = 0, calls = 0;
+  // Why `one` shows call j and `other` does not, if `other` could not know.
+  const unseen = (one, other, j) => {
+    const opts = j.options ?? [];
+    const blind = opts.filter((o) => !read(other, o) && o !== 'SO_RCVBUF' && o !== 'SO_SNDBUF');
+    if (blind.length) return blind.join(',');
+    const locked = (o) => (o === 'SO_RCVBUF' && one.userLocks?.rcvbuf) || (o === 'SO_SNDBUF' && one.userLocks?.sndbuf);
+    if (!other.userLocks && opts.length && opts.some(locked) && opts.every((o) => o === 'SO_RCVBUF' || o === 'SO_SNDBUF')) return 'buffer lock';
+    return null;
+  };
+  for (const as of a.sockets) {
+    const bs = byInode.get(as.inode);
+    if (!bs) {
+      diffs.push(`inode ${as.inode} only with ${aName}`);
+      continue;
+    }
+    byInode.delete(as.inode);
+    for (const [name, ar] of Object.entries(as.options ?? {})) {
+      if (!read(as, name) || !read(bs, name)) continue;
+      compared++;
+      if (JSON.stringify(ar.value) !== JSON.stringify(bs.options[name].value)) {
+        diffs.push(`fd ${as.fd} ${name}: ${aName} ${JSON.stringify(ar.value)} ${bName} ${JSON.stringify(bs.options[name].value)}`);
+      }
+    }
+    const aCalls = new Map((as.java ?? []).map((j) => [text(j), j]));
+    const bCalls = new Map((bs.java ?? []).map((j) => [text(j), j]));
+    for (const [one, oneName, mine, theirs, other] of [[as, aName, aCalls, bCalls, bs], [bs, bName, bCalls, aCalls, as]]) {
+      for (const [t, j] of mine) {
+        if (theirs.has(t)) { if (one === as) calls++; continue; }
+        const why = unseen(one, other, j);
+        if (why) onlyOne.push(`fd ${as.fd} ${oneName} only (${why}): ${t}`);
+        else diffs.push(`fd ${as.fd} java only with ${oneName}: ${t}`);
+      }
+    }
+  }
+  for (const bs of byInode.values()) diffs.push(`inode ${bs.inode} only with ${bName}`);
+  return { diffs, onlyOne, compared, calls, sockets: a.sockets.length };
+}
+
+/** One pair of sources must agree (see compareReports); prints the verdict. */
+function agree(reports, aName, bName) {
+  const r = compareReports(aName, reports[aName], bName, reports[bName]);
+  report(r.diffs.length === 0 && r.compared > 0, `cli-${aName}-${bName}-agree`,
+    r.diffs.length ? r.diffs.slice(0, 8).join('; ') : `${r.compared} option readings and ${r.calls} java calls agree on ${r.sockets} sockets`);
+  if (r.onlyOne.length) console.log(`KTEST INFO calls one source cannot see: ${r.onlyOne.join('; ')}`);
+}
+
+/**
+ * The CLI's per-process sources compared in the guest, every pair of them
+ * on every socket: those of knetstat, pidfd and bpf that this build of the
+ * CLI offers (its --source choices), or KTEST_CLI_SOURCES.
+ */
+function cliSources() {
+  if (process.env.KTEST_CLI_SOURCES) return process.env.KTEST_CLI_SOURCES.split(/\s+/).filter(Boolean);
+  const help = execFileSync('node', [MAIN, '--help'], { encoding: 'utf8' }).replace(/\s+/g, ' ');
+  const choices = /--source <name>.*?\(choices: ([^)]*)/.exec(help)?.[1] ?? '';
+  return ['knetstat', 'pidfd', 'bpf'].filter((s) => choices.includes(`"${s}"`));
+}
+
 function cli() {
   if (!existsSync(MAIN)) {
     console.log('KTEST SKIP cli-sources-agree dist/cli/main.js not built (npm run build)');
     return;
   }
-  let k, p;
+  const CLI_SOURCES = cliSources();
+  const reports = {};
   try {
-    k = runCli('knetstat');
-    p = runCli('pidfd');
+    for (const src of CLI_SOURCES) reports[src] = runCli(src);
   } catch (e) {
     report(false, 'cli-runs', e.message);
     return;
   }
-  report(Array.isArray(k.sockets) && Array.isArray(p.sockets), 'cli-runs', `knetstat ${k.sockets?.length} sockets, pidfd ${p.sockets?.length}`);
-  const byInode = new Map(p.sockets.map((s) => [s.inode, s]));
-  const read = (s, name) => s.options?.[name] !== undefined && s.options[name].value !== null;
-  const diffs = [];
-  const onlyOne = [];
-  let compared = 0, calls = 0;
-  for (const ks of k.sockets) {
-    const ps = byInode.get(ks.inode);
-    if (!ps) {
-      diffs.push(`inode ${ks.inode} only with knetstat`);
-      continue;
-    }
-    for (const [name, kr] of Object.entries(ks.options ?? {})) {
-      if (!read(ks, name) || !read(ps, name)) continue;
-      compared++;
-      if (JSON.stringify(kr.value) !== JSON.stringify(ps.options[name].value)) {
-        diffs.push(`fd ${ks.fd} ${name}: knetstat ${JSON.stringify(kr.value)} pidfd ${JSON.stringify(ps.options[name].value)}`);
-      }
-    }
-    // The java calls must be the same, except where one source cannot see
-    // what a call set: the listen backlog (pidfd reads it from TCP_INFO,
-    // knetstat does not print it) and buffer sizes whose lock only knetstat
-    // sees (a locked value that equals the autotuning default looks like the
-    // default to pidfd).
-    const text = (j) => `${j.api}.${j.call}`;
-    const locked = (o) => (o === 'SO_RCVBUF' && ks.userLocks?.rcvbuf) || (o === 'SO_SNDBUF' && ks.userLocks?.sndbuf);
-    const kSet = new Map((ks.java ?? []).map((j) => [text(j), j]));
-    const pSet = new Map((ps.java ?? []).map((j) => [text(j), j]));
-    for (const [t, j] of kSet) {
-      if (pSet.has(t)) { calls++; continue; }
-      if ((j.options ?? []).some(locked) && (j.options ?? []).every((o) => o.startsWith('SO_') && o.endsWith('BUF'))) onlyOne.push(`fd ${ks.fd} knetstat only (buffer lock): ${t}`);
-      else diffs.push(`fd ${ks.fd} java only with knetstat: ${t}`);
-    }
-    for (const [t, j] of pSet) {
-      if (kSet.has(t)) continue;
-      if ((j.options ?? []).includes('backlog') && !read(ks, 'backlog')) onlyOne.push(`fd ${ks.fd} pidfd only (backlog): ${t}`);
-      else diffs.push(`fd ${ks.fd} java only with pidfd: ${t}`);
-    }
+  report(Object.values(reports).every((r) => Array.isArray(r.sockets)), 'cli-runs',
+    CLI_SOURCES.map((src) => `${src} ${reports[src].sockets?.length} sockets`).join(', '));
+  for (let i = 0; i < CLI_SOURCES.length; i++) {
+    for (let j = i + 1; j < CLI_SOURCES.length; j++) agree(reports, CLI_SOURCES[i], CLI_SOURCES[j]);
   }
-  report(diffs.length === 0 && compared > 0, 'cli-sources-agree',
-    (diffs.length ? diffs.slice(0, 8).join('; ') : `${compared} option readings and ${calls} java calls agree on ${k.sockets.length} sockets`));
-  if (onlyOne.length) console.log(`KTEST INFO calls one source cannot see: ${onlyOne.join('; ')}`);
   // What knetstat alone can tell: the listener's locked receive buffer.
+  const k = reports.knetstat;
+  if (!k) return;
   const l4 = k.sockets.find((s) => s.local?.port === ready.l4 && s.state === 'LISTEN');
   const want = 'setReceiveBufferSize(65536)';
   report(!!l4?.java?.some((j) => j.call === want) && l4.userLocks?.rcvbuf === true, 'cli-knetstat-buffer-lock',
@@ -310,6 +361,249 @@ function order() {
   }
 }
 
+// Tables the module walks itself (KNETSTAT_OWN_*_ITER), as run.sh built it;
+// the others come from the kernel's tcp_seq_*/udp_seq_*.
+function ownWalker(file) {
+  const walkers = existsSync(`${WORK}/walkers`) ? readFileSync(`${WORK}/walkers`, 'utf8') : '';
+  return walkers.includes(file.startsWith('tcp') ? 'KNETSTAT_OWN_TCP_ITER' : 'KNETSTAT_OWN_UDP_ITER');
+}
+
+/** A /proc/net file read in read() calls of `chunk` bytes (stress read): text and CPU time. */
+function tinyRead(file, chunk) {
+  const r = spawnSync(STRESS, ['read', `/proc/net/${file}`, String(chunk)], { encoding: 'utf8', maxBuffer: 256 << 20 });
+  const m = /READ bytes=(\d+) reads=(\d+) cpu_ns=(\d+)/.exec(r.stderr ?? '');
+  if (r.status !== 0 || !m) throw new Error(`stress read ${file} ${chunk}: exit ${r.status} ${r.stderr}`);
+  const lines = r.stdout.split('\n').filter((l) => l.length > 0);
+  return { lines, rows: lines.length - 1, reads: +m[2], ns: +m[3] };
+}
+
+/** Starts `stress idle` with n sockets; resolves with its process once they are open. */
+function idleSockets(n, seconds = 600) {
+  const child = spawn(STRESS, ['idle', String(seconds), String(n)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => { out += d; if (out.includes('IDLE')) resolve(child); });
+    child.on('error', reject);
+    child.on('exit', (code) => reject(new Error(`stress idle ${n} exited ${code}`)));
+  });
+}
+
+function stop(child) {
+  child.removeAllListeners('exit');
+  child.kill();
+}
+
+const PROC_BASE = (f) => f.replace('stat', '');
+
+/**
+ * The module's walkers resume where the last read() stopped. Counted, not
+ * timed: the test build of the module (KNETSTAT_STATS) counts every bucket
+ * and socket its walkers look at (/sys/module/knetstat/parameters/walk_steps).
+ * A table read in 64-byte read() calls (one start() per row) may cost more
+ * than the same table read in 4 KiB calls (one start() per page) only by
+ * finding each row again in its bucket: a few steps per row, at 300 as at
+ * 6,000 sockets. The old walker, which started from bucket 0 again and
+ * skipped *pos rows, cost half the hash plus half the rows per row.
+ *
+ * Beside that, for every table (also the kernel's own iterators, which
+ * cannot be counted), the reader's CPU time per row at both sizes, each
+ * reading divided by that of /proc/net/tcp read just before and after it
+ * (the host's load varies the time a TCG guest gets), for information.
+ */
+async function walk() {
+  const STEPS = '/sys/module/knetstat/parameters/walk_steps';
+  const TINY = 64, PAGE = 4096, MAX_EXTRA = 32, ROUNDS = 3, REF = 'tcp';
+  const steps = () => Number(readFileSync(STEPS, 'utf8'));
+  const counted = existsSync(STEPS);
+  const files = [...FILES, 'udp'];
+  const perRow = (f) => { const r = tinyRead(f, TINY); return { rows: r.rows, ns: r.ns / Math.max(r.rows, 1) }; };
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const measure = () => {
+    const out = {};
+    for (const f of files) {
+      out[f] = { rel: [] };
+      if (counted && FILES.includes(f) && ownWalker(f)) {
+        let s0 = steps();
+        const tiny = tinyRead(f, TINY);
+        const s1 = steps();
+        tinyRead(f, PAGE);
+        const s2 = steps();
+        out[f].rows = tiny.rows;
+        out[f].extra = ((s1 - s0) - (s2 - s1)) / Math.max(tiny.rows, 1);
+        out[f].page = (s2 - s1) / Math.max(tiny.rows, 1);
+      }
+    }
+    for (let round = 0; round < ROUNDS; round++) {
+      let before = perRow(REF).ns;
+      for (const f of files) {
+        const r = perRow(f);
+        const after = perRow(REF).ns;
+        out[f].rows = r.rows;
+        out[f].rel.push(r.ns / ((before + after) / 2));
+        before = after;
+      }
+    }
+    for (const f of files) out[f].rel = median(out[f].rel);
+    return out;
+  };
+  const small = await idleSockets(300);
+  let large;
+  try {
+    const a = measure();
+    large = await idleSockets(5700);
+    const b = measure();
+    for (const f of files) {
+      const timed = `CPU time per row ${a[f].rel.toFixed(2)} and ${b[f].rel.toFixed(2)} x /proc/net/${REF}'s: ratio ${(b[f].rel / a[f].rel).toFixed(2)}`;
+      if (a[f].extra !== undefined) {
+        const ok = b[f].rows >= 5 * a[f].rows && a[f].extra < MAX_EXTRA && b[f].extra < MAX_EXTRA;
+        report(ok, `walk-linear-${f}`, `own walker, ${a[f].rows} and ${b[f].rows} rows: ${a[f].extra.toFixed(2)} and ${b[f].extra.toFixed(2)} steps per row more in ${TINY}-byte than in ${PAGE}-byte reads (ratio ${((b[f].extra + 1) / (a[f].extra + 1)).toFixed(2)}; a ${PAGE}-byte read: ${a[f].page.toFixed(1)} and ${b[f].page.toFixed(1)} per row); ${timed}`);
+      } else {
+        const who = !FILES.includes(f) ? 'the kernel\'s table' : f.startsWith('tcp') ? 'kernel tcp_seq_* (resumes)' : 'kernel udp_seq_* (walks every earlier row on each read)';
+        console.log(`KTEST INFO walk-${f} ${who}, ${a[f].rows} and ${b[f].rows} rows: ${timed}`);
+      }
+    }
+    if (!counted && files.some((f) => FILES.includes(f) && ownWalker(f))) report(false, 'walk-counted', `no ${STEPS}: not the KNETSTAT_STATS build`);
+  } finally {
+    stop(small);
+    if (large) stop(large);
+  }
+}
+
+/**
+ * Tiny read() calls while sockets come and go: every socket that stays open
+ * throughout is one row of each read, exactly once, and no socket is shown
+ * twice. Checked for the tables the module walks itself; for the kernel's
+ * iterators the same numbers are printed for information.
+ */
+async function resume() {
+  const idle = await idleSockets(600);
+  const stopFile = '/tmp/resume.stop';
+  spawnSync('rm', ['-f', stopFile]);
+  let churn, churnOut = '';
+  try {
+    // Stable sockets per table: the idle process's, as a whole read shows them.
+    const mine = pidSocketInodes(idle.pid);
+    const stable = Object.fromEntries(FILES.map((f) => [f, new Set(procInodes(PROC_BASE(f)).filter((i) => mine.has(i)))]));
+    churn = spawn(STRESS, ['2', '120', stopFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+    churn.stdout.on('data', (d) => { churnOut += d; });
+    await new Promise((res) => setTimeout(res, 1000));
+    const chunks = [7, 61, 113];
+    for (const f of FILES) {
+      const problems = [];
+      let rows = 0;
+      for (const chunk of chunks) {
+        const { lines } = tinyRead(f, chunk);
+        const seen = new Map();
+        for (const line of lines.slice(1)) {
+          const t = line.trim().split(/\s+/);
+          const inode = Number(t[t.length - 1]);
+          if (!/^\s*\d+\s+\d+\s+\S+:\S+\s+\S+:\S+\s/.test(line) || !Number.isInteger(inode)) problems.push(`torn row ${JSON.stringify(line)}`);
+          else if (inode) seen.set(inode, (seen.get(inode) ?? 0) + 1);
+        }
+        rows += lines.length - 1;
+        const lost = [...stable[f]].filter((i) => !seen.has(i));
+        const twice = [...seen].filter(([, n]) => n > 1).map(([i]) => i);
+        if (lost.length) problems.push(`chunk ${chunk}: ${lost.length} stable sockets missing (${lost.slice(0, 5).join(',')})`);
+        if (twice.length) problems.push(`chunk ${chunk}: ${twice.length} sockets twice (${twice.slice(0, 5).join(',')})`);
+      }
+      const detail = problems.length ? problems.slice(0, 4).join('; ')
+        : `${chunks.length} reads (chunks ${chunks.join('/')}), ${rows} rows, each of ${stable[f].size} stable sockets once, none twice`;
+      if (ownWalker(f)) report(problems.length === 0 && stable[f].size >= 50, `resume-${f}`, detail);
+      else console.log(`KTEST INFO resume-${f} kernel iterator: ${detail}`);
+    }
+  } finally {
+    spawnSync('touch', [stopFile]);
+    if (churn) await new Promise((res) => { churn.on('exit', res); });
+    stop(idle);
+  }
+  const m = /sockets=(\d+) errors=(\d+)/.exec(churnOut);
+  report(!!m && +m[1] > 1000 && +m[2] === 0, 'resume-churned', churnOut.trim() || 'no output from stress');
+}
+
+/**
+ * What the bpf source (--source bpf) needs from this kernel, each a check
+ * and a BPF-FACT line that run.sh collects: BTF (/sys/kernel/btf/vmlinux),
+ * bpffs, the iter/tcp, iter/udp and iter/task_file iterators, and the
+ * host's libbpf.so.1 (over 9p) through koffi, as the tool will load it:
+ * open the probe object (iter-probe.bpf.c, CO-RE), load it, attach each
+ * iterator, create its fd and read it.
+ */
+async function bpf() {
+  const fact = (k, v) => console.log(`KTEST BPF-FACT ${k}=${v}`);
+  const btf = existsSync('/sys/kernel/btf/vmlinux') ? readFileSync('/sys/kernel/btf/vmlinux') : null;
+  fact('btf', btf ? `yes (${btf.length} bytes)` : 'no');
+  report(!!btf, 'bpf-btf', btf ? '/sys/kernel/btf/vmlinux' : 'no /sys/kernel/btf/vmlinux');
+  // Names in BTF's string table tell what the bpf program's CO-RE reads will find.
+  if (btf) {
+    fact('task-iter-by-pid', btf.includes('BPF_TASK_ITER_TGID') ? 'yes (bpf_iter_link_info.task.pid)' : 'no');
+    fact('inet_flags', btf.includes('\0inet_flags\0') ? 'yes (6.6+: inet bits in inet_flags)' : 'no (inet bitfields)');
+  }
+  const mounts = readFileSync('/proc/mounts', 'utf8');
+  const bpffs = /^\S+ \/sys\/fs\/bpf bpf /m.test(mounts);
+  fact('bpffs', bpffs ? 'mounted at /sys/fs/bpf' : 'not mounted');
+  report(bpffs, 'bpf-bpffs', bpffs ? '/sys/fs/bpf' : 'not mounted');
+  const obj = `${COMMON}/iter-probe.bpf.o`;
+  if (!existsSync(obj)) {
+    console.log('KTEST SKIP bpf-iterators probe not built on the host (clang, bpftool, host BTF)');
+    return;
+  }
+  let lib, version;
+  try {
+    const koffi = createRequire(`${ROOT}/package.json`)('koffi');
+    lib = koffi.load('libbpf.so.1');
+    const major = lib.func('uint32_t libbpf_major_version(void)');
+    const minor = lib.func('uint32_t libbpf_minor_version(void)');
+    version = `${major()}.${minor()}`;
+    lib = {
+      open: lib.func('void *bpf_object__open_file(const char *path, void *opts)'),
+      load: lib.func('int bpf_object__load(void *obj)'),
+      prog: lib.func('void *bpf_object__find_program_by_name(void *obj, const char *name)'),
+      attach: lib.func('void *bpf_program__attach_iter(void *prog, void *opts)'),
+      linkFd: lib.func('int bpf_link__fd(void *link)'),
+      iterCreate: lib.func('int bpf_iter_create(int link_fd)'),
+      destroy: lib.func('int bpf_link__destroy(void *link)'),
+      close: lib.func('void bpf_object__close(void *obj)'),
+    };
+  } catch (e) {
+    fact('libbpf', `unusable: ${String(e.message).split('\n')[0]}`);
+    report(false, 'bpf-libbpf', String(e.message).split('\n')[0]);
+    return;
+  }
+  const o = lib.open(obj, null);
+  const loaded = o ? lib.load(o) : -1;
+  fact('libbpf', `libbpf.so.1 ${version} via koffi: ${o && loaded === 0 ? 'opens and loads a CO-RE object' : `load failed (${loaded})`}`);
+  report(!!o && loaded === 0, 'bpf-libbpf', `libbpf ${version}, CO-RE object ${o ? (loaded === 0 ? 'loaded' : `load ${loaded}`) : 'not opened'}`);
+  if (!o || loaded !== 0) return;
+  // Sockets of our own for the iterators to find: a TCP listener, a UDP socket.
+  const server = net.createServer();
+  await new Promise((res) => server.listen(0, '127.0.0.1', res));
+  const udp = dgram.createSocket('udp6');
+  await new Promise((res) => udp.bind(0, '::1', res));
+  const want = {
+    tcp: [/^tcp (2|10) \d+$/, `tcp 2 ${server.address().port}`],
+    udp: [/^udp (2|10) \d+$/, `udp 10 ${udp.address().port}`],
+    task_file: [/^file \d+ \d+ \d+$/, `file ${process.pid} `],
+  };
+  for (const [it, [re, mine]] of Object.entries(want)) {
+    const link = lib.attach(lib.prog(o, `probe_${it}`), null);
+    const fd = link ? lib.iterCreate(lib.linkFd(link)) : -1;
+    let text = '';
+    if (fd >= 0) {
+      const buf = Buffer.alloc(1 << 16);
+      for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0;) text += buf.toString('utf8', 0, n);
+      closeSync(fd);
+    }
+    if (link) lib.destroy(link);
+    const lines = text.split('\n').filter(Boolean);
+    const ok = lines.length > 0 && lines.every((l) => re.test(l)) && lines.some((l) => l.startsWith(mine));
+    fact(`iter/${it}`, ok ? `yes (${lines.length} objects)` : link ? `attached, read ${lines.length} lines` : 'no (attach failed)');
+    report(ok, `bpf-iter-${it}`, `${lines.length} objects, ours among them (${mine.trim()})${ok ? '' : `: ${JSON.stringify(lines.slice(0, 2))}`}`);
+  }
+  lib.close(o);
+  server.close();
+  udp.close();
+}
+
 function timewait() {
   const rows = ['tcpstat', 'tcp6stat'].flatMap((f) => readTable(f).rows).filter((r) => r.state === 'TIMW');
   const bad = rows.filter((r) => r.options !== '' || r.diag !== '' || r.inode !== 0);
@@ -337,6 +631,14 @@ function dump() {
   console.log(`KTEST-FILE-BEGIN ready\n${JSON.stringify(ready)}\nKTEST-FILE-END ready`);
 }
 
+// A crash in a callback is a failed check too, not a silent exit.
+for (const ev of ['uncaughtException', 'unhandledRejection']) {
+  process.on(ev, (e) => {
+    report(false, `${mode}-crashed`, String(e?.stack ?? e).split('\n').slice(0, 3).join(' | '));
+    process.exit(1);
+  });
+}
+
 try {
   if (mode === 'sample') sample();
   else if (mode === 'diag') await diag();
@@ -346,6 +648,9 @@ try {
   else if (mode === 'timewait') timewait();
   else if (mode === 'hold') hold();
   else if (mode === 'order') order();
+  else if (mode === 'walk') await walk();
+  else if (mode === 'resume') await resume();
+  else if (mode === 'bpf') await bpf();
   else throw new Error(`unknown mode ${mode}`);
 } catch (e) {
   report(false, `${mode}-crashed`, String(e?.stack ?? e).split('\n').slice(0, 3).join(' | '));

@@ -6,7 +6,8 @@
  *
  *   stress THREADS MAX_SECONDS [STOP_FILE]
  *   stress hold SECONDS
- *   stress idle SECONDS
+ *   stress idle SECONDS [N]
+ *   stress read FILE CHUNK
  *
  * It stops at MAX_SECONDS or as soon as STOP_FILE exists; MAX_SECONDS 0
  * means one round per thread.
@@ -19,8 +20,15 @@
  * SO_LINGER; an IPv6 UDP socket with SO_RCVTIMEO. It prints
  * HOLD {"listener":P,"c1":P,"c2":P,"udp":P} when ready.
  *
- * "idle" opens 300 idle listeners and UDP sockets, v4 and v6, so that the
- * tables span many seq_file pages, prints IDLE and keeps them SECONDS.
+ * "idle" opens N (default 300) idle sockets, v4 and v6: a third are
+ * listeners, each with one connection to it (client and accepted socket),
+ * the rest UDP, so that the tables span many seq_file pages and both TCP
+ * hashes. It prints IDLE when ready and keeps them SECONDS.
+ *
+ * "read" copies FILE to stdout in read() calls of CHUNK bytes, the way a
+ * reader with a tiny buffer would, and prints "READ bytes=B reads=R
+ * cpu_ns=T" on stderr: T is this process's CPU time (user and system)
+ * spent in the loop, which is nearly all in the kernel's seq_file code.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -30,7 +38,9 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -204,18 +214,33 @@ static int hold(int seconds)
 	return 0;
 }
 
-static int idle(int seconds)
+static int idle(int seconds, int n)
 {
+	struct rlimit nofile = { .rlim_cur = 2 * n + 64, .rlim_max = 2 * n + 64 };
 	struct sockaddr_storage ss;
 
-	for (int i = 0; i < 300; i++) {
+	/* Root may raise the limit; the guest's default (1024) is too small. */
+	if (nofile.rlim_cur > 1024)
+		setrlimit(RLIMIT_NOFILE, &nofile);
+	for (int i = 0; i < n; i++) {
 		int fam = (i & 1) ? AF_INET6 : AF_INET;
-		int fd = socket(fam, (i % 3) ? SOCK_DGRAM : SOCK_STREAM, 0);
+		int tcp = (i % 3) == 0;
+		int fd = socket(fam, tcp ? SOCK_STREAM : SOCK_DGRAM, 0);
 		socklen_t len = loopback(fam, &ss, 0);
+		int c;
 
 		if (fd < 0 || bind(fd, (struct sockaddr *)&ss, len) ||
-		    ((i % 3) == 0 && listen(fd, 4))) {
+		    (tcp && listen(fd, 4))) {
 			perror("idle");
+			return 1;
+		}
+		if (!tcp)
+			continue;
+		c = socket(fam, SOCK_STREAM, 0);
+		if (c < 0 || getsockname(fd, (struct sockaddr *)&ss, &len) ||
+		    connect(c, (struct sockaddr *)&ss, len) ||
+		    accept(fd, NULL, NULL) < 0) {
+			perror("idle connect");
 			return 1;
 		}
 	}
@@ -223,6 +248,39 @@ static int idle(int seconds)
 	fflush(stdout);
 	sleep(seconds);
 	return 0;
+}
+
+static long long cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static int read_file(const char *file, int chunk)
+{
+	char buf[65536];
+	long long bytes = 0, reads = 0, t0;
+	int fd = open(file, O_RDONLY);
+	ssize_t r;
+
+	if (fd < 0 || chunk < 1 || chunk > (int)sizeof(buf)) {
+		perror(file);
+		return 1;
+	}
+	t0 = cpu_ns();
+	while ((r = read(fd, buf, chunk)) > 0) {
+		bytes += r;
+		reads++;
+		if (fwrite(buf, 1, r, stdout) != (size_t)r)
+			return 1;
+	}
+	t0 = cpu_ns() - t0;
+	close(fd);
+	fflush(stdout);
+	fprintf(stderr, "READ bytes=%lld reads=%lld cpu_ns=%lld\n", bytes, reads, t0);
+	return r < 0;
 }
 
 int main(int argc, char **argv)
@@ -233,7 +291,9 @@ int main(int argc, char **argv)
 	if (argc > 2 && strcmp(argv[1], "hold") == 0)
 		return hold(atoi(argv[2]));
 	if (argc > 2 && strcmp(argv[1], "idle") == 0)
-		return idle(atoi(argv[2]));
+		return idle(atoi(argv[2]), argc > 3 ? atoi(argv[3]) : 300);
+	if (argc > 3 && strcmp(argv[1], "read") == 0)
+		return read_file(argv[2], atoi(argv[3]));
 	threads = argc > 1 ? atoi(argv[1]) : 4;
 	seconds = argc > 2 ? atoi(argv[2]) : 10;
 

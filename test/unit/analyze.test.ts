@@ -122,9 +122,12 @@ describe('verdicts on derived captures', () => {
   });
 
   it('notes a JDK the defaults were not verified on, and measured defaults', () => {
+    const jdk21 = structuredClone(cap);
+    jdk21.process.jvm = { ...jdk21.process.jvm!, version: '21', feature: 21 };
+    expect(analyze(jdk21).defaults).toEqual({ jdk: '21', note: expect.stringMatching(/^target runs JDK 21; defaults verified on JDK 17, 25 only/) });
     const jdk25 = structuredClone(cap);
-    jdk25.process.jvm = { ...jdk25.process.jvm!, version: '25', feature: 25 };
-    expect(analyze(jdk25).defaults).toEqual({ jdk: '25', note: expect.stringMatching(/^target runs JDK 25; defaults verified on JDK 17 only/) });
+    jdk25.process.jvm = { ...jdk25.process.jvm!, version: '25.0.3', feature: 25 };
+    expect(analyze(jdk25).defaults).toEqual({ jdk: '25.0.3', note: undefined });
     const measured = { ...structuredClone(cap), jdkDefaults: { rows: [], source: 'live probe of /x' } };
     expect(analyze(measured).defaults.note).toBe('JDK defaults measured from the target\'s own JDK: live probe of /x');
     const notJvm = { ...structuredClone(cap), process: { ...cap.process, isJvm: false, jvm: undefined } };

@@ -36,10 +36,17 @@ describe('every mappings/ table', () => {
       expect(typeof doc.about, f).toBe('string');
       const rows: unknown[] = [];
       const walk = (v: unknown, key: string) => {
-        if (Array.isArray(v)) { if (key !== 'protocols' && key !== 'families' && key !== 'states' && key !== 'roles' && key !== 'probes') for (const x of v) if (x && typeof x === 'object') rows.push(x); }
+        if (Array.isArray(v)) { if (key !== 'protocols' && key !== 'families' && key !== 'states' && key !== 'roles' && key !== 'probes' && key !== 'measuredOn') for (const x of v) if (x && typeof x === 'object') rows.push(x); }
         if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, k);
       };
       walk(doc, '');
+      if (doc.jdks && doc.sources) {
+        // Measured per JDK (jdk-facts.json): every section of every JDK names how it was measured.
+        for (const facts of Object.values(doc.jdks as Record<string, Record<string, unknown>>)) {
+          for (const k of Object.keys(facts)) if (k !== 'measuredOn') expect(typeof doc.sources[k] === 'string' && doc.sources[k].length > 5, `${f}: ${k}`).toBe(true);
+        }
+        continue;
+      }
       expect(rows.length, f).toBeGreaterThan(0);
       // A kernel option's source is the uapi header that numbers it.
       for (const r of rows as Record<string, unknown>[]) {

@@ -19,9 +19,9 @@ describe('parsers', () => {
     expect(parseStat(`42 (my (odd) name) ${f.join(' ')} 0 0`)).toEqual({ state: 'S', flags: 4194368, startTime: 987654 });
     expect(parseStat('42 (java)')).toBeUndefined();
   });
-  it('status: state, ppid, the four uids and gids, groups, NSpid, SigCgt, Umask', () => {
-    const s = parseStatus('Name:\tjava\nUmask:\t0027\nState:\tS (sleeping)\nPPid:\t7\nUid:\t1000\t1001\t1002\t1003\nGid:\t50\t51\t52\t53\nGroups:\t4 24 27 \nNSpid:\t4242\t1\nSigCgt:\t0000000000004a02\n');
-    expect(s).toEqual({ state: 'S', ppid: 7, uids: [1000, 1001, 1002, 1003], gids: [50, 51, 52, 53], groups: [4, 24, 27], nspid: [4242, 1], sigCgt: 0x4a02n, umask: 0o027 });
+  it('status: state, ppid, the four uids and gids, groups, NSpid, SigCgt, Umask, CapEff', () => {
+    const s = parseStatus('Name:\tjava\nUmask:\t0027\nState:\tS (sleeping)\nPPid:\t7\nUid:\t1000\t1001\t1002\t1003\nGid:\t50\t51\t52\t53\nGroups:\t4 24 27 \nNSpid:\t4242\t1\nSigCgt:\t0000000000004a02\nCapEff:\t000000c000200000\n');
+    expect(s).toEqual({ state: 'S', ppid: 7, uids: [1000, 1001, 1002, 1003], gids: [50, 51, 52, 53], groups: [4, 24, 27], nspid: [4242, 1], sigCgt: 0x4a02n, umask: 0o027, capEff: 0xc000200000n });
     expect(realUid(s)).toBe(1000);
     // An empty Groups: (a process with none) is empty, not the next line's numbers.
     expect(parseStatus('Name:\tx\nGroups:\t\nNStgid:\t28523\n')).toEqual({ state: undefined, uids: [], gids: [], groups: [], nspid: [] });

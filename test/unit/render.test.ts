@@ -66,6 +66,48 @@ describe.each(SAMPLES)('%s', (file) => {
   });
 });
 
+describe('bpf-locks.json: what only the bpf source knows, rendered offline', () => {
+  const cap = load('bpf-locks.json');
+  const byPort = (local: number, remote: number) => cap.sockets.find((s) => s.local.port === local && s.remote.port === remote)!;
+  const listener = cap.sockets.find((s) => s.state === 'LISTEN' && s.userLocks?.rcvbuf)!;
+  const accepted = cap.sockets.find((s) => s.state === 'ESTABLISHED' && s.local.port === listener.local.port)!;
+  const client = cap.sockets.find((s) => s.state === 'ESTABLISHED' && s.userLocks?.sndbuf)!;
+
+  it('is a bpf capture with the kernel\'s flags', () => {
+    expect(cap.sources).toEqual([{ name: 'bpf', used: true }]);
+    // setKeepAlive + TCP_KEEPIDLE 7200 (the sysctl's value) on the accepted socket: stored, so explicit.
+    expect(accepted.options.TCP_KEEPIDLE).toMatchObject({ value: 7200, explicit: true });
+    expect(byPort(client.remote.port, client.local.port).options.TCP_KEEPIDLE).toMatchObject({ value: 7200, explicit: false });
+    expect(listener.bindLocks).toEqual({ addr: true, port: false, source: 'bpf' });
+  });
+
+  it('knetstat: a keepalive time stored on the socket is printed even at the sysctl\'s value, as the module does; one not stored is not', async () => {
+    const t = await text('knetstat', cap);
+    const row = (s: RawSocket) => knetstatRow(s, { sysctls: cap.host.sysctls, kernelDefaults: cap.host.kernelDefaults });
+    expect(row(accepted)).toContain('TCP_KEEPIDLE=7200');
+    expect(row(client)).toContain('TCP_KEEPIDLE=7200');
+    expect(row(byPort(client.remote.port, client.local.port))).not.toContain('TCP_KEEPIDLE');
+    // Without the flag (another source), 7200 = the captured sysctl: not printed.
+    const unflagged: RawSocket = { ...accepted, options: { ...accepted.options, TCP_KEEPIDLE: { value: 7200, source: 'pidfd' } } };
+    expect(row(unflagged)).not.toContain('TCP_KEEPIDLE');
+    // Buffers only when locked, half the kernel value.
+    expect(row(listener)).toContain('SO_RCVBUF=65536');
+    expect(row(client)).toContain('SO_SNDBUF=8192');
+    expect(t.match(/SO_SNDBUF=/g)?.length).toBe(1);
+  });
+
+  it('text and json: a buffer locked at the default size is the application\'s, for certain', async () => {
+    const report = analyze(cap);
+    const c = report.sockets.find((s) => s.inode === client.inode)!;
+    expect(client.options.SO_SNDBUF!.value).toBe(16384); // what a fresh socket has too: getsockopt alone could not tell
+    expect(c.verdicts.SO_SNDBUF).toMatchObject({ origin: 'application', confidence: 'certain', note: 'locked by the application (sk_userlocks, bpf)' });
+    expect(c.java.map((j) => j.call)).toContain('setSendBufferSize(8192)');
+    expect(await text('text', cap)).toMatch(/^ {2}source: bpf$/m);
+    const j = JSON.parse(await text('json', cap));
+    expect(j.sockets.find((s: { inode: number }) => s.inode === listener.inode).bindLocks).toEqual({ addr: true, port: false, source: 'bpf' });
+  });
+});
+
 describe('knetstat tables', () => {
   it('use the captured host\'s sysctls, never this host\'s', async () => {
     const cap = load('clients.json');

@@ -36,9 +36,20 @@ describe('validate', () => {
 });
 
 describe('the snapshot schema', () => {
-  it.each(['servers', 'clients', 'udp-dial-redacted'])('accepts the sample %s.json', (name) => {
+  it.each(['servers', 'clients', 'udp-dial-redacted', 'bpf-locks'])('accepts the sample %s.json', (name) => {
     const doc = JSON.parse(readFileSync(join(SAMPLES, `${name}.json`), 'utf8'));
     expect(() => validate(doc.capture, CAPTURE_SCHEMA, name, 'capture')).not.toThrow();
+  });
+  it('checks the bpf source\'s fields: explicit is a boolean, bindLocks two booleans and a source', () => {
+    const doc = JSON.parse(readFileSync(join(SAMPLES, 'bpf-locks.json'), 'utf8'));
+    const s = doc.capture.sockets.find((x: { options: Record<string, { explicit?: boolean }> }) => x.options.TCP_KEEPIDLE?.explicit === true);
+    s.options.TCP_KEEPIDLE.explicit = 'yes\x1b[2J';
+    expect(() => validate(doc.capture, CAPTURE_SCHEMA, 'b', 'capture')).toThrow(/\.options\.TCP_KEEPIDLE\.explicit: expected true or false/);
+    s.options.TCP_KEEPIDLE.explicit = true;
+    s.bindLocks.source = 'ebpf';
+    expect(() => validate(doc.capture, CAPTURE_SCHEMA, 'b', 'capture')).toThrow(/\.bindLocks\.source: /);
+    s.bindLocks = { addr: 1, port: false, source: 'bpf' };
+    expect(() => validate(doc.capture, CAPTURE_SCHEMA, 'b', 'capture')).toThrow(/\.bindLocks\.addr: expected true or false/);
   });
   it('refuses text smuggled through fields with a fixed form', () => {
     const doc = JSON.parse(readFileSync(join(SAMPLES, 'servers.json'), 'utf8'));

@@ -146,7 +146,7 @@ describe('KNETSTAT_LIBBPF_DEBUG=1', () => {
   /** libbpf's stderr while loading every program, against this kernel's BTF or a file that is not BTF. */
   const load = (btfPath?: string) => {
     const script = `import { BpfObject } from ${JSON.stringify(join(ROOT, 'dist', 'linux', 'libbpf.js'))};
-const o = BpfObject.open(${JSON.stringify(BPF_OBJECT)}, ${JSON.stringify(btfPath ? { btfPath } : {})});
+const o = BpfObject.open(${JSON.stringify(BPF_OBJECT_FILE)}, ${JSON.stringify(btfPath ? { btfPath } : {})});
 try { o.load(['knetstat_task_file', 'knetstat_tcp', 'knetstat_udp', 'knetstat_owners']); console.log('loaded'); } catch (e) { console.log('failed'); }
 o.close();`;
     const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, KNETSTAT_LIBBPF_DEBUG: '1' } });

@@ -4,24 +4,24 @@
 import { capture } from '../capture.js';
 import type { ObserveError } from '../errors.js';
 import type { Capture } from '../model/types.js';
-import { applyObservation } from '../observe/index.js';
-import { observeTarget, parseDuration } from './observe.js';
 import type { CaptureFlags } from './options.js';
 import { stderrLine, warn } from './output.js';
 import { progressReporter } from './progress.js';
 
-export async function captureTarget(pid: number, flags: CaptureFlags): Promise<Capture> {
+export async function captureTarget(pid: number, flags: CaptureFlags, label?: string): Promise<Capture> {
+  // The observation code loads only for --observe (start-up of every other run).
+  const obs = flags.observe !== undefined ? await import('./observe.js') : undefined;
   // A bad duration is refused before the target is touched.
-  const observeMs = flags.observe !== undefined ? parseDuration(flags.observe) : undefined;
-  const observed = observeMs !== undefined ? await observeTarget(pid, observeMs, flags.quiet) : undefined;
-  const progress = progressReporter(flags.quiet);
+  const observeMs = obs && flags.observe !== undefined ? obs.parseDuration(flags.observe) : undefined;
+  const observed = obs && observeMs !== undefined ? await obs.observeTarget(pid, observeMs, flags.quiet) : undefined;
+  const progress = await progressReporter(flags.quiet, label);
   let cap: Capture;
   try {
     cap = await capture(pid, { source: flags.source, any: flags.any, progress: progress.update, probeJdk: flags.probeJdk });
   } finally {
     progress.stop();
   }
-  if (observed?.run) applyObservation(cap, observed.run);
+  if (observed?.run) (await import('../observe/index.js')).applyObservation(cap, observed.run);
   else if (observed?.failed) notObserved(cap, observed.failed);
   return cap;
 }

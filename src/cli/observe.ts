@@ -26,7 +26,7 @@ export type ObserveOutcome = { run: ObserveRun; failed?: undefined } | { run?: u
  * ('not-permitted', thrown: exit 2, like any target it may not inspect).
  */
 export async function observeTarget(pid: number, durationMs: number, quiet?: boolean): Promise<ObserveOutcome> {
-  const progress = progressReporter(quiet);
+  const progress = await progressReporter(quiet);
   const ac = new AbortController();
   const seconds = Math.round(durationMs / 1000);
   let tick: NodeJS.Timeout | undefined;

@@ -2,7 +2,7 @@
 // entry, main.ts), and the flags they produce.
 import { Option, type Command } from 'commander';
 import type { SourceChoice } from '../capture.js';
-import { SOURCE_NAMES } from '../sources/index.js';
+import { SOURCE_NAMES } from '../model/types.js';
 
 /** What a command that captures a live process takes. */
 export interface CaptureFlags {

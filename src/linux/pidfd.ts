@@ -15,11 +15,12 @@ import { hasExited } from './lifetime.js';
 
 const { EBADF, ESRCH } = ERRNO;
 
-const statxBuf = libc.statx ? libc.nativeBuffer(libc.STATX_SIZE) : undefined;
+let statxBuf: { ptr: libc.NativeMemory; buf: Buffer } | null | undefined;
 
 /** The inode of an fd of ours, or undefined when it cannot be read (closed meanwhile). statx when libc has it, else fstat. */
 export function inodeOf(fd: number): number | undefined {
-  if (libc.statx && statxBuf) {
+  if (statxBuf === undefined) statxBuf = libc.haveStatx() ? libc.nativeBuffer(libc.STATX_SIZE) : null;
+  if (statxBuf) {
     if (libc.statx(fd, '', libc.AT_EMPTY_PATH, libc.STATX_INO, statxBuf.ptr) !== 0) return undefined;
     const b = statxBuf.buf;
     if (b.readUInt32LE(libc.STATX_MASK_OFFSET) & libc.STATX_INO) return b.readUInt32LE(libc.STATX_INO_OFFSET + 4) * 0x100000000 + b.readUInt32LE(libc.STATX_INO_OFFSET);

@@ -261,7 +261,17 @@ export function socketFds(pid: number, ownerUid?: number): Map<number, number> {
     let link: string;
     try {
       link = readlinkSync(`/proc/${pid}/fd/${name}`);
-    } catch {
+    } catch (err) {
+      const code = fsCode(err);
+      // Listing fds needs only the directory's permissions, reading their links
+      // needs ptrace access (root without CAP_SYS_PTRACE, e.g. in a container):
+      // that is not "no sockets".
+      if (code === 'EACCES' || code === 'EPERM') {
+        throw new TargetError(`cannot read the open files of process ${pid}: permission denied (${code} on its fd links)`, {
+          errno: code, cause: err,
+          remedy: 'reading /proc/<pid>/fd/N needs ptrace access to the process: run knetstat-java as its user, or as root with CAP_SYS_PTRACE (in a container: add that capability)',
+        });
+      }
       continue; // closed between readdir and readlink
     }
     const inode = socketInode(link);

@@ -13,7 +13,9 @@ import type { NotObserved, Observation, Observed } from './observed.js';
 export const FORMAT_VERSION = 1;
 
 export type Protocol = 'tcp' | 'tcp6' | 'udp' | 'udp6';
-export type SourceName = 'bpf' | 'pidfd' | 'knetstat' | 'sockdiag' | 'procfs';
+/** The sources, in the order --source lists them (sources/index.ts has a row for each). */
+export const SOURCE_NAMES = ['bpf', 'pidfd', 'knetstat', 'sockdiag', 'procfs'] as const;
+export type SourceName = (typeof SOURCE_NAMES)[number];
 export type Role = 'listening' | 'accepted' | 'connected' | 'udp';
 
 /**

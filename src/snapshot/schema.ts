@@ -6,7 +6,7 @@
 // shown (src/render/terminal.ts); what the kernel or this tool writes
 // (addresses, states, option names, source names) has a fixed form here, so
 // a crafted file cannot smuggle text through them either.
-import { SOURCE_NAMES } from '../sources/index.js';
+import { SOURCE_NAMES } from '../model/types.js';
 import { arr, bool, int, num, nul, obj, oneOf, oneOfValues, opt, rec, str, type Schema } from '../schema.js';
 
 const source = oneOfValues(SOURCE_NAMES);

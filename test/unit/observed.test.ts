@@ -12,7 +12,8 @@ import { parseExpect, parsePolicy } from '../../src/check/policy.js';
 import { analyze } from '../../src/java/analyze.js';
 import { ZERO_SOCKET_OR_CHANNEL } from '../../src/model/observed.js';
 import type { Capture } from '../../src/model/types.js';
-import { renderCapture, renderer } from '../../src/render/index.js';
+import { renderCapture } from '../../src/render/capture.js';
+import { renderer } from '../../src/render/index.js';
 import { observedLines } from '../../src/render/format.js';
 import { validate } from '../../src/schema.js';
 import { parseSnapshot, renderSnapshot } from '../../src/snapshot/file.js';
@@ -22,7 +23,7 @@ import { ROOT } from '../helpers/root.js';
 
 const FILE = join(ROOT, 'samples', 'snapshots', 'timeouts-observed.json');
 const load = (): Capture => parseSnapshot(readFileSync(FILE), 'timeouts-observed.json').capture;
-const text = (c: Capture) => [...renderCapture(renderer('text'), c)].join('');
+const text = async (c: Capture) => [...renderCapture(await renderer('text'), c)].join('');
 /** TimeoutLab's READY line for the sample (seed=16): what it set. */
 const PORTS = { g0: 41241, g1: 33617, inf: 38659, nio: 35919, idle: 38089 };
 
@@ -38,11 +39,11 @@ describe('the sample with an observation', () => {
     expect(c.observation).toMatchObject({ source: 'jfr', attach: 'started', window: { seconds: 5 }, unmatched: [] });
   });
 
-  it('round-trips through a snapshot file unchanged, and renders the same', () => {
+  it('round-trips through a snapshot file unchanged, and renders the same', async () => {
     const c = load();
     const again = parseSnapshot(Buffer.from([...renderSnapshot(c)].join('')), 'again').capture;
     expect(again).toEqual(c);
-    expect(text(again)).toBe(text(c));
+    expect(await text(again)).toBe(await text(c));
   });
 });
 
@@ -115,15 +116,15 @@ describe('the read timeout line', () => {
     expect(observedLines({ observed: undefined, remote })).toEqual([]);
   });
 
-  it('frames and notes from the target reach no terminal raw: text and check outputs escape them', () => {
+  it('frames and notes from the target reach no terminal raw: text and check outputs escape them', async () => {
     const c = load();
     const s = c.sockets.find((x) => x.observed && x.observed.reads > 0)!;
     s.observed = { ...s.observed!, readers: [{ frame: 'evil.Frame\x1b]0;owned\x07.read\nfake line', library: 'Lib\u202e' }], notes: ['note\r\x1b[2J'] };
-    const t = text(c);
+    const t = await text(c);
     expect(t).not.toMatch(/[\x1b\x07\r\u202e]/);
     expect(t).toContain('evil.Frame\\e]0;owned\\x07.read\\nfake line (Lib\\u202e)');
     expect(t).toContain('observed: note\\r\\e[2J');
-    const check = [...renderer('junit').render(analyze(c) as never)].join('');
+    const check = [...(await renderer('junit')).render(analyze(c) as never)].join('');
     expect(check).not.toMatch(/[\x1b\x07]/);
   });
 });
@@ -145,12 +146,12 @@ describe('--redact and the observation', () => {
 });
 
 describe('a 0 that may be a blocking channel\'s (JDK 22+ stacks do not say which API read)', () => {
-  it('is not called setSoTimeout(0), in the line, the Watch list or a check failure', () => {
+  it('is not called setSoTimeout(0), in the line, the Watch list or a check failure', async () => {
     const c = load();
     const s = c.sockets.find((x) => x.observed?.soTimeout.includes(0))!;
     const note = `40 read(s) ${ZERO_SOCKET_OR_CHANNEL}`;
     for (const x of c.sockets) if (x.observed && x.remote.port === s.remote.port) x.observed = { ...x.observed, notes: [...(x.observed.notes ?? []), note] };
-    const t = text(c);
+    const t = await text(c);
     expect(t).toMatch(/none \(0, a Socket without setSoTimeout or a blocking SocketChannel: infinite/);
     expect(t).toMatch(/reads with no timeout were observed \(0, a Socket without setSoTimeout or a blocking SocketChannel, infinite\)/);
     expect(t).not.toMatch(new RegExp(`:${s.local.port}\\): reads with no timeout were observed \\(setSoTimeout\\(0\\)`));

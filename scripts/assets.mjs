@@ -15,6 +15,8 @@ const RULES = [
   { glob: 'dist/probe/**/*.class', binary: true }, // --probe-jdk's precompiled probe, once it ships (issue 11)
   { glob: 'dist/bpf/*.bpf.o', binary: true }, // the BPF source's CO-RE objects, once they are built
   { name: 'koffi.node', file: koffiNative, binary: true },
+  // --observe's helper, run by Node as text (observe/asuser.ts); the executable runs its bundled copy instead
+  { name: 'dist/observe/helper.js', file: (root) => join(root, 'dist', 'observe', 'helper.js') },
 ];
 
 /** koffi's native module for the building machine: the file its loader (static.cjs) would require. */

@@ -8,14 +8,14 @@
 // Socket that read with a timeout has a non-blocking fd, one with
 // setSoTimeout(0) or that never read has not.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AttachSession } from '../src/observe/attach.js';
 import { readSnapshot } from '../src/snapshot/file.js';
 import { CLI, runCli } from './helpers/cli.js';
 import { junitparser, xmllint } from './helpers/junit.js';
-import { WORK } from './helpers/jvm.js';
+import { ROOT, WORK } from './helpers/jvm.js';
 import { entries, JDKS, jvmTmp, startLab, type Lab } from './helpers/observe.js';
 
 const dir = mkdtempSync(join(WORK, 'observe-cli-'));
@@ -160,6 +160,19 @@ describe('snapshot --observe, rendered offline; the text report', () => {
     const xml = readFileSync(xmlFile, 'utf8');
     expect(xml).toMatch(new RegExp(`<property name="observation" value="${sec} s of the JVM&apos;s own socket events`));
     expect(xml).toMatch(/observed \(--observe\):\n {2}read timeout: setSoTimeout\(\d+\) on \d+ reads/);
+  });
+
+  it.skipIf(!existsSync(join(ROOT, 'dist', 'bundle.cjs')))('the bundle copied alone (with bundle-assets/) observes: the helper is carried inside it', () => {
+    const alone = join(dir, 'bundle-alone');
+    mkdirSync(alone);
+    cpSync(join(ROOT, 'dist', 'bundle.cjs'), join(alone, 'knetstat-java.cjs'));
+    cpSync(join(ROOT, 'dist', 'bundle-assets'), join(alone, 'bundle-assets'), { recursive: true });
+    const r = spawnSync(process.execPath, [join(alone, 'knetstat-java.cjs'), String(l.pid), '--observe', '1s', '-f', 'json', '-q'], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const got = JSON.parse(r.stdout);
+    expect(got.notObserved).toBeUndefined();
+    expect(got.observation).toMatchObject({ source: 'jfr', recorded: { events: ['jdk.SocketRead', 'jdk.SocketWrite'] } });
+    expect(got.sockets.some((s: any) => s.observed?.reads > 0)).toBe(true);
   });
 
   it('--redact keeps the observation, and the snapshot still validates', () => {

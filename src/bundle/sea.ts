@@ -7,6 +7,7 @@
 import { getRawAsset } from 'node:sea';
 import { files, texts } from 'knetstat:assets';
 import { installAssetProvider, type AssetProvider } from '../assets.js';
+import { HELPER_COMMAND, HELPER_MODE_ARG, runHelper } from '../observe/helper.js';
 import { installPackageLoader } from '../packages.js';
 import { PrivateDir } from './private-dir.js';
 
@@ -18,8 +19,17 @@ for (const k of Object.keys(process.env)) if (k.startsWith('NODE_')) delete proc
 
 // A SEA's argv is [execPath, argv0 as typed, ...args]. The CLI runs itself when
 // argv[1] is its own file, which for the executable is execPath (see the
-// import.meta.url definition in scripts/bundle.mjs).
-process.argv[1] = process.execPath;
+// import.meta.url definition in scripts/bundle.mjs). Started as --observe's
+// helper (observe/asuser.ts, as the JVM's user), it runs that and not the CLI:
+// an executable takes no Node options, so it cannot be given the helper's
+// text with -e as Node is.
+if (process.argv.length === 3 && process.argv[2] === HELPER_MODE_ARG) {
+  process.argv[1] = '';
+  runHelper();
+} else {
+  process.argv[1] = process.execPath;
+}
+(globalThis as { [HELPER_COMMAND]?: string[] })[HELPER_COMMAND] = [process.execPath, HELPER_MODE_ARG];
 
 const text = new Map(texts);
 const binary = new Set(files);

@@ -12,9 +12,10 @@
 // which then cleans up through the helper); when the tool dies the helper
 // sees its stdin close, removes the trigger file if it made one, and exits.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readAssetText } from '../assets.js';
 import { ObserveError } from '../errors.js';
 import { runAsArgv } from '../linux/privdrop.js';
+import { HELPER_COMMAND } from './helper.js';
 
 export interface TargetCreds {
   pid: number;
@@ -32,10 +33,17 @@ export interface HelperAnswer {
 const MAX_LINE = 1 << 20;
 const MAX_FRAME = 1 << 20;
 
-function helperSource(): string {
-  // Run from the TypeScript sources (the tests), the compiled helper is in dist/ (npm test builds first).
-  const url = import.meta.url.endsWith('.ts') ? new URL('../../dist/observe/helper.js', import.meta.url) : new URL('./helper.js', import.meta.url);
-  return readFileSync(url, 'utf8');
+/**
+ * The helper's command line after the credential drop: Node with the compiled
+ * helper's text (an asset: dist/observe/helper.js beside us, or carried inside
+ * the bundle; from the TypeScript sources, the tests, the one in dist/, which
+ * npm test builds first), or what the single executable's preamble
+ * (bundle/sea.ts) set: itself in helper mode.
+ */
+function helperCommand(): string[] {
+  const set = (globalThis as { [HELPER_COMMAND]?: string[] })[HELPER_COMMAND];
+  if (set) return set;
+  return [process.execPath, '--input-type=module', '--no-warnings', '-e', `${readAssetText('dist/observe/helper.js')}\nrunHelper();\n`];
 }
 
 export class AsUser {
@@ -48,7 +56,7 @@ export class AsUser {
   private dead: Error | undefined;
   private constructor(readonly creds: TargetCreds) {
     const [cmd, ...pre] = runAsArgv(creds, 'observe-helper');
-    this.child = spawn(cmd!, [...pre, process.execPath, '--input-type=module', '--no-warnings', '-e', helperSource()], {
+    this.child = spawn(cmd!, [...pre, ...helperCommand()], {
       cwd: '/', env: {}, detached: true, stdio: ['pipe', 'pipe', 'pipe'],
     });
     this.child.stdout!.on('data', (d: Buffer) => this.onData(d));

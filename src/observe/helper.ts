@@ -4,11 +4,13 @@
 // recording's settings file, reading and deleting the recording, removing
 // the JFR repository directory the observation made JFR create.
 //
-// Started by asuser.ts as `node --input-type=module -e <this file's text>`
-// with the target's credentials, no supplementary groups, an empty
-// environment and / as cwd; it imports nothing but Node's built-ins, so it
-// runs even where the installed package is not readable by that user. It
-// talks to the parent over stdin/stdout: one JSON request per line; answers
+// Started by asuser.ts as `node --input-type=module -e '<this file's
+// text> runHelper();'` with the target's credentials, no supplementary
+// groups, an empty environment and / as cwd; it imports nothing but Node's
+// built-ins, so it runs even where the installed package is not readable by
+// that user. (The single executable, which takes no Node options, starts
+// itself with HELPER_MODE_ARG instead and runs the copy bundled in it: that
+// user must be able to execute it.) It talks to the parent over stdin/stdout: one JSON request per line; answers
 // are one JSON line, and file data comes as {"id","data":n} lines each
 // followed by n raw bytes. It trusts nothing it finds in the target's
 // directories: no symlink is followed at the last component (O_NOFOLLOW,
@@ -308,33 +310,45 @@ const OPS: Record<string, (r: Request) => Record<string, unknown> | Promise<Reco
   hello, probe, perfData, createTrigger, removeTrigger, request, writeFile, readFile, remove, rmdirRepository,
 };
 
-process.title = 'knetstat-java-helper';
-const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
-let queue: Promise<void> = Promise.resolve();
-lines.on('line', (line) => {
-  // One request at a time, in order: answers and data frames never interleave.
-  queue = queue.then(async () => {
-    let r: Request;
-    try {
-      r = JSON.parse(line) as Request;
-    } catch {
-      send({ id: -1, ok: false, code: 'protocol', message: 'bad request' });
-      return;
-    }
-    const op = OPS[r.op];
-    try {
-      if (!op) throw new Refusal('protocol', `unknown op ${String(r.op).slice(0, 20)}`);
-      send({ id: r.id, ok: true, ...(await op(r)) });
-    } catch (e) {
-      const code = e instanceof Refusal ? e.code : errCode(e) ?? 'error';
-      send({ id: r.id, ok: false, code, message: e instanceof Error ? e.message : String(e) });
-    }
+/**
+ * The argument that starts the single executable as this helper (bundle/sea.ts):
+ * an executable takes no Node options, so it cannot be given this file's text
+ * with -e as Node is.
+ */
+export const HELPER_MODE_ARG = '--knetstat-java-observe-helper';
+/** Where the executable's preamble puts the helper's command for asuser.ts ([execPath, HELPER_MODE_ARG]). */
+export const HELPER_COMMAND = Symbol.for('knetstat-java.observeHelperCommand');
+
+/** Serves the parent's requests on stdin until it closes. */
+export function runHelper(): void {
+  process.title = 'knetstat-java-helper';
+  const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
+  let queue: Promise<void> = Promise.resolve();
+  lines.on('line', (line) => {
+    // One request at a time, in order: answers and data frames never interleave.
+    queue = queue.then(async () => {
+      let r: Request;
+      try {
+        r = JSON.parse(line) as Request;
+      } catch {
+        send({ id: -1, ok: false, code: 'protocol', message: 'bad request' });
+        return;
+      }
+      const op = OPS[r.op];
+      try {
+        if (!op) throw new Refusal('protocol', `unknown op ${String(r.op).slice(0, 20)}`);
+        send({ id: r.id, ok: true, ...(await op(r)) });
+      } catch (e) {
+        const code = e instanceof Refusal ? e.code : errCode(e) ?? 'error';
+        send({ id: r.id, ok: false, code, message: e instanceof Error ? e.message : String(e) });
+      }
+    });
   });
-});
-lines.on('close', () => {
-  // Parent gone: leave no trigger behind.
-  void queue.then(() => {
-    try { removeTrigger(); } catch { /* nothing more to do */ }
-    process.exit(0);
+  lines.on('close', () => {
+    // Parent gone: leave no trigger behind.
+    void queue.then(() => {
+      try { removeTrigger(); } catch { /* nothing more to do */ }
+      process.exit(0);
+    });
   });
-});
+}

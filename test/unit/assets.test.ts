@@ -75,15 +75,18 @@ describe('scripts/assets.mjs', () => {
   let root: string;
   afterEach(() => { rmSync(root, { recursive: true, force: true }); });
 
-  it('carries the tables as text, the version without the rest of package.json, and BPF objects and probe classes once built', () => {
+  it('carries the tables and --observe\'s helper as text, the version without the rest of package.json, and BPF objects and probe classes once built', () => {
     root = mkdtempSync(join(tmpdir(), 'exe-assets-'));
     const put = (rel: string, text = 'x') => { mkdirSync(join(root, rel, '..'), { recursive: true }); writeFileSync(join(root, rel), text); };
     put('package.json', JSON.stringify({ name: 'knetstat-java', version: '1.2.3', scripts: { secret: 'not carried' } }));
     put('mappings/java-api.json', '{}');
     put(`node_modules/@koromix/koffi-${process.platform}-${process.arch}/package.json`, '{}');
     put(`node_modules/@koromix/koffi-${process.platform}-${process.arch}/${process.platform}_${process.arch}/koffi.node`);
+    // --observe's helper, run by Node as text: a build without it fails.
+    expect(() => collectAssets(root)).toThrow(/asset dist\/observe\/helper\.js: .* is missing/);
+    put('dist/observe/helper.js', 'export function runHelper() {}');
     let assets = collectAssets(root) as { name: string; binary: boolean; text?: string }[];
-    expect(assets.map((a) => [a.name, a.binary])).toEqual([['package.json', false], ['mappings/java-api.json', false], ['koffi.node', true]]);
+    expect(assets.map((a) => [a.name, a.binary])).toEqual([['package.json', false], ['mappings/java-api.json', false], ['koffi.node', true], ['dist/observe/helper.js', false]]);
     expect(JSON.parse(assets[0]!.text!)).toEqual({ name: 'knetstat-java', version: '1.2.3' });
     put('dist/bpf/iter_tcp.bpf.o');
     put('dist/probe/SocketLab.class');

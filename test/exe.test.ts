@@ -6,6 +6,7 @@
 // - the executable, in a minimal Debian without Node (test/helpers/nonode.ts),
 //   reports a real JVM of the host, checks it against a policy, and writes a
 //   snapshot that it and dist/ render identically; --version is the same;
+//   --observe runs its helper from itself, as the JVM's user;
 // - the environment cannot make the executable load code (NODE_OPTIONS,
 //   OPENSSL_CONF, NODE_REPL_EXTERNAL_MODULE), each next to a control run of
 //   plain node that does load it, so the test can fail;
@@ -21,6 +22,7 @@ import { CLI, runCli } from './helpers/cli.js';
 import { XSD, xmllint } from './helpers/junit.js';
 import { ROOT, startJvm, type Jvm } from './helpers/jvm.js';
 import { AS_HOSTILE } from './helpers/hostile.js';
+import { JDKS, startLab, TEST_UID } from './helpers/observe.js';
 import { chrootUnavailable, ensureRootfs, EXE, inChroot, outside, prepare } from './helpers/nonode.js';
 // @ts-expect-error plain JavaScript build script
 import { BLANKED, cStringLiterals } from '../scripts/sea.mjs';
@@ -249,6 +251,27 @@ describe.skipIf(noChroot)(`dist/knetstat-java on a host without Node${noChroot ?
         for (const j of [got, want]) j.defaults.note = j.defaults.note.replace(/ at \S+$/, '');
         expect(stable(got)).toEqual(stable(want));
       }
+    } finally {
+      await theirs.stop();
+    }
+  });
+
+  it('--observe runs its helper from itself (no Node here to run it with), as the JVM\'s user: a root JVM and an ordinary user\'s', async () => {
+    const { exe } = prepare();
+    const theirs = await startLab(JDKS[0]!, 'TimeoutLab', ['groups=1', 'perGroup=1', 'periodic=100'], { iso: { uid: TEST_UID } });
+    try {
+      for (const target of [jvm, theirs]) {
+        const r = inChroot([exe, String(target.pid), '-f', 'json', '-q', '--observe', '1s']);
+        expect(r.code, r.stderr).toBe(0);
+        const got = JSON.parse(r.stdout);
+        expect(got.notObserved).toBeUndefined();
+        expect(got.observation).toMatchObject({ source: 'jfr', recorded: { events: ['jdk.SocketRead', 'jdk.SocketWrite'] } });
+      }
+      // What the ordinary user's JVM read, with the timeout it set, as dist/ sees it.
+      const got = JSON.parse(inChroot([exe, String(theirs.pid), '-f', 'json', '-q', '--observe', '1s']).stdout);
+      const t = (theirs.ready.sockets as { role: string; localPort: number; remotePort: number; soTimeout: number }[]).find((x) => x.role === 'accepted')!;
+      const s = got.sockets.find((x: { local: { port: number }; remote: { port: number } }) => x.local.port === t.localPort && x.remote.port === t.remotePort);
+      expect(s.observed).toMatchObject({ attribution: 'socket', soTimeout: [t.soTimeout] });
     } finally {
       await theirs.stop();
     }

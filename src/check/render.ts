@@ -13,6 +13,8 @@ export function* renderCheckText(result: CheckResult): Generator<string> {
   const x = c.context;
   const { rules, passed, failed, skipped, unknown } = c.counts;
   yield `knetstat-java check: pid ${x.pid} (${x.comm}) on ${x.hostname}${x.snapshot ? `, snapshot ${x.snapshot}` : ''}, policy ${c.origin}\n`;
+  // What soTimeout rules were judged on (JSON and JUnit carry the same line).
+  if (x.observation) yield `  --observe: ${x.observation}\n`;
   yield `  ${rules} rule${rules === 1 ? '' : 's'}: ${passed} passed, ${failed} failed, ${skipped} skipped, ${unknown} unknown\n`;
   for (const r of c.rules) {
     const tag = TAG[r.status];

@@ -76,8 +76,9 @@ async function main() {
   try {
     const cases = [
       { name: '`node -e 0`', rows: [{ name: 'node -e 0', cmd: [NODE, '-e', '0'] }] },
-      ...[['--version'], ['--help'], ...labs.map((l) => [String(l.pid), '-f', 'json', '-q'])].map((a, i) => ({
-        name: i < 2 ? `\`${a.join(' ')}\`` : `\`<pid> ${a.slice(1).join(' ')}\`, ${labs[i - 2].sockets} sockets`,
+      // auto (the bpf source as root: its object's load is a fixed cost) and the pidfd source.
+      ...[['--version'], ['--help'], ...labs.map((l) => [String(l.pid), '-f', 'json', '-q']), [String(labs[1].pid), '-f', 'json', '-q', '--source', 'pidfd']].map((a, i) => ({
+        name: i < 2 ? `\`${a.join(' ')}\`` : `\`<pid> ${a.slice(1).join(' ')}\`, ${labs[Math.min(i - 2, 1)].sockets} sockets`,
         rows: variants.map((v) => ({ name: v.name, cmd: [...v.cmd, ...a] })),
       })),
     ];

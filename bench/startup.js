@@ -112,8 +112,9 @@ async function main() {
       const file = join(ROOT, 'bench', 'results.md');
       const old = existsSync(file) ? readFileSync(file, 'utf8') : '';
       const at = old.indexOf('\n## Start-up (bench/startup.js');
-      const end = at < 0 ? -1 : old.indexOf('\n## ', at + 1);
-      const next = at < 0 ? `${old.trimEnd()}\n\n${text}` : `${old.slice(0, at)}\n${text}${end < 0 ? '' : old.slice(end)}`;
+      // Up to the next section, or another generator's marked section (bench/observe.js).
+      const end = at < 0 ? -1 : [old.indexOf('\n## ', at + 1), old.indexOf('\n<!-- ', at + 1)].filter((i) => i >= 0).reduce((x, y) => Math.min(x, y), Infinity);
+      const next = at < 0 ? `${old.trimEnd()}\n\n${text}` : `${old.slice(0, at)}\n${text}${end === Infinity || end < 0 ? '' : old.slice(end)}`;
       writeFileSync(file, next);
       log('bench/results.md: Start-up section written');
     }

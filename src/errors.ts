@@ -88,3 +88,21 @@ export function errnoText(name: string): string {
 export function fsCode(err: unknown): string | undefined {
   return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : undefined;
 }
+
+/**
+ * --observe could not observe the JVM: attach disabled, no JFR, no answer in
+ * time, the process exited, not permitted... `kind` says which. The report
+ * itself still stands without the observation (the CLI warns and exits 3),
+ * except for 'not-permitted': the caller may not act on this JVM at all.
+ */
+export class ObserveError extends KnetstatError {
+  readonly kind: ObserveErrorKind;
+  constructor(message: string, opts: { kind: ObserveErrorKind; errno?: string; remedy?: string; cause?: unknown }) {
+    super(message, opts);
+    this.kind = opts.kind;
+  }
+}
+
+export type ObserveErrorKind =
+  | 'attach-disabled' | 'no-jfr' | 'timeout' | 'exited' | 'not-permitted' | 'no-sigquit'
+  | 'no-access' | 'bogus-socket' | 'jfr' | 'helper' | 'interrupted' | 'too-big' | 'not-hotspot';

@@ -95,6 +95,16 @@ export interface SysctlRule {
   source: string;
 }
 
+/** libraries.json: which library a stack frame's class belongs to (--observe names the code that reads). */
+export interface LibraryRow {
+  /** A package or class name: matches it and what is under it (at a '.' or '$'). */
+  prefix: string;
+  library: string;
+  /** An I/O helper other libraries build on (Okio under OkHttp): a non-io match further down the stack wins. */
+  layer?: 'io';
+  source: string;
+}
+
 export interface Mappings {
   kernel: KernelOption[];
   java: JavaApi;
@@ -110,6 +120,8 @@ export interface Mappings {
   /** ip_tos2prio: SO_PRIORITY after IP_TOS, by (tos & 0x1e) >> 1 (tos-priority.json). */
   tosPriority: number[];
   sysctlRules: SysctlRule[];
+  /** Longest prefix first (libraries.json). */
+  libraries: LibraryRow[];
 }
 
 let cache: Mappings | undefined;
@@ -134,6 +146,7 @@ export function mappings(): Mappings {
         return r.priority;
       }),
       sysctlRules: load<{ rules: SysctlRule[] }>('sysctl-defaults.json').rules,
+      libraries: [...load<{ rows: LibraryRow[] }>('libraries.json').rows].sort((a, b) => b.prefix.length - a.prefix.length),
     };
   }
   return cache;

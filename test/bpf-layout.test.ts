@@ -141,3 +141,33 @@ describe('the loader leaves no fd open', () => {
     expect(fds()).toBe(before);
   });
 });
+
+describe('KNETSTAT_LIBBPF_DEBUG=1', () => {
+  /** libbpf's stderr while loading every program, against this kernel's BTF or a file that is not BTF. */
+  const load = (btfPath?: string) => {
+    const script = `import { BpfObject } from ${JSON.stringify(join(ROOT, 'dist', 'linux', 'libbpf.js'))};
+const o = BpfObject.open(${JSON.stringify(BPF_OBJECT_FILE)}, ${JSON.stringify(btfPath ? { btfPath } : {})});
+try { o.load(['knetstat_task_file', 'knetstat_tcp', 'knetstat_udp', 'knetstat_owners']); console.log('loaded'); } catch (e) { console.log('failed'); }
+o.close();`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, KNETSTAT_LIBBPF_DEBUG: '1' } });
+    const lines = r.stderr.split('\n').filter(Boolean);
+    return { out: r.stdout.trim(), lines, warnings: lines.filter((l) => l.startsWith('libbpf warning: ')) };
+  };
+
+  it('tags libbpf\'s warnings, so the kernel test can require none (and a clean load has none)', () => {
+    const ok = load();
+    expect(ok.out).toBe('loaded');
+    expect(ok.lines.length).toBeGreaterThan(100);
+    expect(ok.lines.every((l) => l.startsWith('libbpf: ') || l.startsWith('libbpf warning: '))).toBe(true);
+    expect(ok.warnings).toEqual([]);
+    const notBtf = join(tmpdir(), `bpfwt-debug-notbtf-${process.pid}`);
+    writeFileSync(notBtf, 'not BTF');
+    try {
+      const bad = load(notBtf);
+      expect(bad.out).toBe('failed');
+      expect(bad.warnings.length).toBeGreaterThan(0);
+    } finally {
+      rmSync(notBtf, { force: true });
+    }
+  });
+});

@@ -28,6 +28,7 @@ function rootCommand(): Command {
     .exitOverride()
     .configureOutput({ outputError: () => { /* main() prints one line */ } })
     .action(async (pid: string | undefined, flags: RootFlags) => {
+      if (pid === undefined && flags.observe !== undefined) throw new UsageError('--observe needs the pid of the JVM to observe');
       process.exitCode = pid === undefined
         ? await (await import('./commands/list.js')).hostViews(flags)
         : await (await import('./commands/report.js')).reportCommand(pid, flags);

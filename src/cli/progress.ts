@@ -9,6 +9,8 @@ import type { Ora } from 'ora';
 
 export interface Progress {
   update: (done: number, total: number) => void;
+  /** Any other progress line ("observing ... 3 s of 10 s"). */
+  say: (text: string) => void;
   stop: () => void;
 }
 
@@ -19,7 +21,7 @@ export function progressWanted(quiet?: boolean): boolean {
 }
 
 export async function progressReporter(quiet?: boolean, label = 'reading sockets'): Promise<Progress> {
-  if (!progressWanted(quiet)) return { update: () => {}, stop: () => {} };
+  if (!progressWanted(quiet)) return { update: () => {}, say: () => {}, stop: () => {} };
   const ora = (await import('ora')).default;
   let stopped = false;
   let spinner: Ora | undefined;
@@ -27,13 +29,14 @@ export async function progressReporter(quiet?: boolean, label = 'reading sockets
   // Short captures finish before a spinner would be seen: start after 300 ms
   // (KNETSTAT_PROGRESS_DELAY_MS changes that, for tests and slow terminals).
   const delay = Number(process.env.KNETSTAT_PROGRESS_DELAY_MS ?? 300);
+  const say = (text: string) => {
+    if (stopped || (!spinner && Date.now() - started < delay)) return;
+    if (spinner) spinner.text = text;
+    else spinner = ora({ stream: process.stderr, text }).start();
+  };
   return {
-    update(done, total) {
-      if (stopped || (!spinner && Date.now() - started < delay)) return;
-      const text = `${label}: ${done}/${total}`;
-      if (spinner) spinner.text = text;
-      else spinner = ora({ stream: process.stderr, text }).start();
-    },
+    update: (done, total) => say(`${label}: ${done}/${total}`),
+    say,
     stop() {
       stopped = true;
       spinner?.stop();

@@ -10,6 +10,7 @@ import { makeCall, merge, show } from './calls.js';
 import { cachedJdkRow, context, freshFor, type Ctx } from './context.js';
 import { boundToIPv6, covers, expectedFromJdk, expectedValue, same, tosToPriority } from './defaults.js';
 import { frameworkHints } from './hints.js';
+import { nonBlockingHint } from './nonblocking.js';
 import { altRowsFor, kindCosts, role, roleFamily } from './roles.js';
 import { bufferVerdict, constVerdict, dynamicVerdict, shared, systemDefault, verdictScratch, verdictsObject, withSystemDefault } from './verdicts.js';
 
@@ -158,6 +159,11 @@ function analyzeSocket(s: RawSocket, ctx: Ctx): ReportSocket {
   }
 
   frameworkHints(s, r, ctx.sysctl, hints);
+  // The hint points to --observe: not where the observation saw this socket's reads.
+  if (s.nonBlocking && !(s.observed && s.observed.reads > 0)) {
+    const h = nonBlockingHint(s, r, apis, ctx.capture.process.jvm);
+    if (h) hints.push(h);
+  }
   const verdicts = verdictsObject(rows);
   // Whole reports: the verdicts made for this socket alone join their equals too (those above are shared already).
   if (ctx.verdictCache) {

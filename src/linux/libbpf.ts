@@ -77,7 +77,8 @@ function bind(): Api {
     if (level !== 0 && !debug) return 0; // LIBBPF_WARN only, unless asked for everything
     const n = libc.vsnprintf(line, line.length, fmt, ap);
     const text = n > 0 ? line.toString('utf8', 0, Math.min(n, line.length - 1)).trimEnd() : '';
-    if (debug) process.stderr.write(`libbpf: ${text.replace(/^libbpf: /, '')}\n`);
+    // Its warnings (LIBBPF_WARN) tagged, so that a caller can tell them from the chatter.
+    if (debug) process.stderr.write(`libbpf${level === 0 ? ' warning' : ''}: ${text.replace(/^libbpf: /, '')}\n`);
     if (level !== 0) return 0;
     if (text) messages.push(text);
     if (messages.length > 200) messages.splice(0, messages.length - 200);

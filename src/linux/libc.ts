@@ -13,6 +13,7 @@ import { load } from '../packages.js';
 // Syscall numbers of the generic table, identical on x86_64 and aarch64.
 export const SYS_pidfd_open = 434;
 export const SYS_pidfd_getfd = 438;
+export const SYS_pidfd_send_signal = 424;
 
 /** Memory of our own that native code reads and writes: see nativeBuffer(). */
 export interface NativeMemory {
@@ -29,6 +30,7 @@ let k: typeof Koffi | undefined;
 let hasStatx = false;
 let syscall_pidfd_open: (nr: number, pid: number, flags: number) => number | bigint;
 let syscall_pidfd_getfd: (nr: number, pidfd: number, fd: number, flags: number) => number | bigint;
+let syscall_pidfd_send_signal: (nr: number, pidfd: number, sig: number, info: null, flags: number) => number | bigint;
 
 /** Loads koffi and libc and declares every function (once). */
 function declareAll(): typeof Koffi {
@@ -38,6 +40,7 @@ function declareAll(): typeof Koffi {
   // glibc grew wrappers for these only in 2.36; syscall(2) works everywhere.
   syscall_pidfd_open = libc.func('syscall', 'long', ['long', 'int', 'uint']);
   syscall_pidfd_getfd = libc.func('syscall', 'long', ['long', 'int', 'int', 'uint']);
+  syscall_pidfd_send_signal = libc.func('syscall', 'long', ['long', 'int', 'int', 'void *', 'uint']);
   getsockopt = libc.func('int getsockopt(int fd, int level, int optname, void *optval, void *optlen)');
   getsockname = libc.func('int getsockname(int fd, void *addr, void *addrlen)');
   getpeername = libc.func('int getpeername(int fd, void *addr, void *addrlen)');
@@ -137,6 +140,12 @@ export function pidfdOpen(pid: number): number {
 
 export function pidfdGetfd(pidfd: number, targetFd: number): number {
   return Number(syscall_pidfd_getfd(SYS_pidfd_getfd, pidfd, targetFd, 0));
+}
+
+/** pidfd_send_signal(2) without a siginfo: the signal as kill(2) sends it, to the process the pidfd pins. */
+export function pidfdSendSignal(pidfd: number, sig: number): number {
+  declareAll();
+  return Number(syscall_pidfd_send_signal(SYS_pidfd_send_signal, pidfd, sig, null, 0));
 }
 
 /** errno of the last failed call on this thread. */

@@ -3,6 +3,8 @@
 // Report is a Capture analysed: roles, Java calls, defaults. Renderers take a
 // Report and nothing else.
 
+import type { NotObserved, Observation, Observed } from './observed.js';
+
 /**
  * The format of a Capture, and of the snapshot file that stores one
  * (snapshot/file.ts migrates older ones forward). Also the report JSON's
@@ -125,10 +127,18 @@ export interface RawSocket {
   timer?: { kind: string; expiresMs: number; retrans: number; source: SourceName };
   /** shutdown(2) already called on it (sock_diag INET_DIAG_SHUTDOWN): which directions. */
   shutdown?: { read: boolean; write: boolean; source: SourceName };
+  /**
+   * O_NONBLOCK on the target's fd (its open file description's status flags,
+   * /proc/<pid>/fdinfo/<fd>: source procfs), read for JVMs only. A plain fact:
+   * what it means depends on the class (java/nonblocking.ts).
+   */
+  nonBlocking?: { value: boolean; source: SourceName };
   /** The socket closed (or the process exited) while it was being read. */
   vanished?: boolean;
   /** Sources that contributed to this socket. */
   sources: SourceName[];
+  /** What --observe saw the JVM do on it (JFR socket events). */
+  observed?: Observed;
 }
 
 export interface ProcessInfo {
@@ -197,6 +207,10 @@ export interface Capture {
   redacted?: boolean;
   /** JDK defaults measured from the target's own JDK (--probe-jdk); otherwise mappings/jdk-defaults.json applies. */
   jdkDefaults?: { rows: JdkDefaults[]; source: string };
+  /** --observe: what was recorded in the JVM, for how long, what could not be observed. */
+  observation?: Observation;
+  /** --observe was asked for and the JVM could not be observed: why (no observation then). */
+  notObserved?: NotObserved;
 }
 
 /** What the JDK sets by itself on a fresh socket of one kind (a row of mappings/jdk-defaults.json). */

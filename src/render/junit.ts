@@ -60,6 +60,7 @@ export function properties(c: ReportContext & { policy?: string }): Node {
     ['tool', `knetstat-java ${c.toolVersion}`], ['redacted', String(c.redacted)],
   ];
   if (c.snapshot) props.push(['snapshot', c.snapshot]);
+  if (c.observation) props.push(['observation', c.observation]);
   if (c.policy) props.push(['policy', c.policy]);
   return { property: props.map(([name, value]) => attrs({ name, value })) };
 }

@@ -21,6 +21,7 @@ const LAYERS: string[][] = [
   ['discover/'],
   ['sources/'],
   ['capture.ts'],
+  ['observe/'],
   ['host/'],
   ['snapshot/'],
   ['render/'],

@@ -27,6 +27,7 @@ export async function checkCommand(pidText: string | undefined, flags: CheckFlag
   const targets = [pidText !== undefined, !!flags.snapshot, !!flags.allJvms].filter(Boolean).length;
   if (targets > 1) throw new UsageError('give one of a pid, --snapshot FILE or --all-jvms');
   if (targets === 0) throw new UsageError('missing pid: knetstat-java check <pid> --policy FILE, check --snapshot FILE --policy FILE, or check --all-jvms --policy FILE');
+  if (flags.observe !== undefined && (flags.snapshot || flags.allJvms)) throw new UsageError(flags.snapshot ? '--observe needs a live process, not --snapshot (a snapshot taken with --observe carries its observation)' : '--observe observes one JVM: give its pid, not --all-jvms');
   const pid = pidText !== undefined ? parsePid(pidText) : undefined;
   const render = await checkRenderer(flags.format);
   if (!flags.policy && !flags.expect?.length) throw new UsageError('nothing to check: give --policy FILE or --expect MATCH:EXPECT (see README "Checks")');

@@ -6,6 +6,7 @@ import { errnoName } from '../errors.js';
 import { ERRNO } from '../linux/inet.js';
 import * as libc from '../linux/libc.js';
 import { forEachDuplicate } from '../linux/pidfd.js';
+import { O_NONBLOCK } from '../linux/proc.js';
 import { identify, readSocket } from '../linux/sockopt.js';
 import type { RawSocket } from '../model/types.js';
 import { leanYoungGeneration } from './heap.js';
@@ -60,6 +61,10 @@ export class PidfdSource implements Source {
         const id = identify(dup);
         if (!id) return; // unix, netlink, raw: not ours to report
         const r = readSocket(dup, id, this.name);
+        // The duplicate shares the target's open file description, so its status flags are the target's:
+        // one call here instead of capture.ts's fdinfo read (open, read, close and a parse per socket).
+        const fl = libc.fcntl(dup, libc.F_GETFL, 0);
+        const nonBlocking = fl < 0 ? undefined : { value: (fl & O_NONBLOCK) !== 0, source: this.name };
         const prev = sockets.get(inode);
         // Written out rather than spread: V8 builds {...x, more} on a slow path, object by object.
         const sock: RawSocket = prev
@@ -67,11 +72,11 @@ export class PidfdSource implements Source {
             ...prev,
             protocol: r.protocol, fd, inode, local: r.local, remote: r.remote, state: r.state,
             recvQ: r.recvQ, sendQ: r.sendQ, options: { ...prev.options, ...r.options },
-            tcpInfo: r.tcpInfo, diag: r.diag, sources: [...new Set([...prev.sources, this.name])],
+            tcpInfo: r.tcpInfo, diag: r.diag, sources: [...new Set([...prev.sources, this.name])], nonBlocking: nonBlocking ?? prev.nonBlocking,
           }
           : {
             protocol: r.protocol, fd, inode, local: r.local, remote: r.remote, state: r.state,
-            recvQ: r.recvQ, sendQ: r.sendQ, options: r.options, tcpInfo: r.tcpInfo, diag: r.diag, sources: [this.name],
+            recvQ: r.recvQ, sendQ: r.sendQ, options: r.options, tcpInfo: r.tcpInfo, diag: r.diag, sources: [this.name], nonBlocking,
           };
         sockets.set(inode, sock);
       },

@@ -2,9 +2,8 @@
 // Prints one JSON line: the object's load (open + verify), the iterator walk
 // and read() of all records, their decoding, their conversion to the model's
 // sockets, and whole captures through bpf and through pidfd (medians).
-import { BpfObject } from '../dist/linux/libbpf.js';
 import { decodeWalk } from '../dist/linux/bpfrecord.js';
-import { BPF_OBJECT, walkHz, walkProcess } from '../dist/linux/bpfwalk.js';
+import { loadObject, walkHz, walkProcess } from '../dist/linux/bpfwalk.js';
 import { socketFromRecord } from '../dist/sources/bpf.js';
 import { capture } from '../dist/capture.js';
 
@@ -14,7 +13,7 @@ const time = (f, n) => { const ts = []; let r; for (let i = 0; i < n; i++) { con
 const out = {};
 walkProcess(pid); // warm: libbpf and libc bound, code compiled
 
-const load = time(() => { const o = BpfObject.open(BPF_OBJECT); o.setRodataU32('.rodata', 0); o.load(['knetstat_task_file']); return o; }, 1);
+const load = time(() => loadObject(['knetstat_task_file']), 1);
 out.loadMs = load.ms;
 const obj = load.r;
 const read = time(() => obj.readIter('knetstat_task_file', { pid }), 5);

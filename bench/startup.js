@@ -76,8 +76,9 @@ async function main() {
   try {
     const cases = [
       { name: '`node -e 0`', rows: [{ name: 'node -e 0', cmd: [NODE, '-e', '0'] }] },
-      ...[['--version'], ['--help'], ...labs.map((l) => [String(l.pid), '-f', 'json', '-q'])].map((a, i) => ({
-        name: i < 2 ? `\`${a.join(' ')}\`` : `\`<pid> ${a.slice(1).join(' ')}\`, ${labs[i - 2].sockets} sockets`,
+      // auto (the bpf source as root: its object's load is a fixed cost) and the pidfd source.
+      ...[['--version'], ['--help'], ...labs.map((l) => [String(l.pid), '-f', 'json', '-q']), [String(labs[1].pid), '-f', 'json', '-q', '--source', 'pidfd']].map((a, i) => ({
+        name: i < 2 ? `\`${a.join(' ')}\`` : `\`<pid> ${a.slice(1).join(' ')}\`, ${labs[Math.min(i - 2, 1)].sockets} sockets`,
         rows: variants.map((v) => ({ name: v.name, cmd: [...v.cmd, ...a] })),
       })),
     ];
@@ -111,8 +112,9 @@ async function main() {
       const file = join(ROOT, 'bench', 'results.md');
       const old = existsSync(file) ? readFileSync(file, 'utf8') : '';
       const at = old.indexOf('\n## Start-up (bench/startup.js');
-      const end = at < 0 ? -1 : old.indexOf('\n## ', at + 1);
-      const next = at < 0 ? `${old.trimEnd()}\n\n${text}` : `${old.slice(0, at)}\n${text}${end < 0 ? '' : old.slice(end)}`;
+      // Up to the next section, or another generator's marked section (bench/observe.js).
+      const end = at < 0 ? -1 : [old.indexOf('\n## ', at + 1), old.indexOf('\n<!-- ', at + 1)].filter((i) => i >= 0).reduce((x, y) => Math.min(x, y), Infinity);
+      const next = at < 0 ? `${old.trimEnd()}\n\n${text}` : `${old.slice(0, at)}\n${text}${end === Infinity || end < 0 ? '' : old.slice(end)}`;
       writeFileSync(file, next);
       log('bench/results.md: Start-up section written');
     }

@@ -157,7 +157,7 @@ describe.each(JDKS)('--observe on $name', (jdk) => {
       const s = socketOf(cap, t.localPort, t.remotePort);
       const nb = ((fdFlags(l.pid, s.fd) ?? 0) & O_NONBLOCK) !== 0;
       const timedRead = t.api === 'socket' && t.soTimeout > 0 && t.id !== 'idle.c';
-      expect(s.nonBlocking, t.id).toEqual({ value: nb, source: 'procfs' }); // what the capture read
+      expect(s.nonBlocking, t.id).toEqual({ value: nb, source: expect.stringMatching(/^(procfs|pidfd)$/) }); // what the capture read (fdinfo, or the pidfd source's fcntl)
       if (t.api === 'socket') {
         expect(nb, `${t.id} non-blocking`).toBe(timedRead);
         expect(nonBlockingHint(s, 'connected', ['java.net.Socket'], { feature: jdk.feature, properties: {} }) !== undefined, t.id).toBe(timedRead);

@@ -47,6 +47,8 @@ function declareAll(): typeof Koffi {
   close = libc.func('int close(int fd)');
   // ioctl is variadic in C; on the 64-bit ABIs a fixed pointer third argument is passed the same way.
   ioctl = libc.func('int ioctl(int fd, unsigned long request, void *arg)');
+  // fcntl is variadic too; an int third argument is passed as a fixed one is.
+  fcntl = libc.func('int fcntl(int fd, int cmd, int arg)');
   try {
     statx = libc.func('int statx(int dirfd, const char *path, int flags, unsigned int mask, void *buf)');
     hasStatx = true;
@@ -87,6 +89,9 @@ export let getsockname: AddrCall = (...a) => (declareAll(), getsockname(...a));
 export let getpeername: AddrCall = (...a) => (declareAll(), getpeername(...a));
 export let close: (fd: number) => number = (fd) => (declareAll(), close(fd));
 export let ioctl: (fd: number, request: number, arg: Ptr) => number = (...a) => (declareAll(), ioctl(...a));
+export let fcntl: (fd: number, cmd: number, arg: number) => number = (...a) => (declareAll(), fcntl(...a));
+/** fcntl(2)'s command for the open file description's status flags (O_NONBLOCK ...). */
+export const F_GETFL = 3;
 
 /**
  * statx(2) (glibc >= 2.28; see haveStatx()): with AT_EMPTY_PATH and an empty

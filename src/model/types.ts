@@ -128,8 +128,9 @@ export interface RawSocket {
   /** shutdown(2) already called on it (sock_diag INET_DIAG_SHUTDOWN): which directions. */
   shutdown?: { read: boolean; write: boolean; source: SourceName };
   /**
-   * O_NONBLOCK on the target's fd (its open file description's status flags,
-   * /proc/<pid>/fdinfo/<fd>: source procfs), read for JVMs only. A plain fact:
+   * O_NONBLOCK on the target's fd (its open file description's status flags:
+   * fcntl(F_GETFL) on the pidfd source's duplicate, source pidfd; else
+   * /proc/<pid>/fdinfo/<fd>, source procfs, for JVMs only). A plain fact:
    * what it means depends on the class (java/nonblocking.ts).
    */
   nonBlocking?: { value: boolean; source: SourceName };

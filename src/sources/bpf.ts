@@ -22,6 +22,7 @@ import { deferAcceptSeconds, diagFromTcpInfo } from '../linux/knetstat.js';
 import type { BpfObject } from '../linux/libbpf.js';
 import { ipv4, ipv6, optionsFor } from '../linux/sockopt.js';
 import type { Endpoint, OptionReading, OptionValue, Protocol, RawSocket, TcpInfo } from '../model/types.js';
+import { leanYoungGeneration } from './heap.js';
 import type { Source, SourceContext, SourceResult, Target } from './types.js';
 
 // ---- records -> the model ---------------------------------------------------
@@ -245,6 +246,7 @@ export class BpfSource implements Source {
     this.obj = undefined;
     const walk = walkProcess(target.pid, obj);
     const hz = walkHz(walk, 'task_file iterator');
+    leanYoungGeneration(walk.socks.length);
     for (const rec of walk.socks) {
       // A thread with an fd table of its own can show a socket twice: its first fd stands.
       if (rec.kind !== KIND.SOCK || sockets.get(rec.inode)?.sources.includes('bpf')) continue;

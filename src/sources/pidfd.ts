@@ -2,34 +2,17 @@
 // this process by pidfd_getfd (linux/pidfd.ts) and read with getsockopt and
 // friends (linux/sockopt.ts). Needs ptrace-attach rights over the target; it
 // never changes the target's socket.
-import { setFlagsFromString } from 'node:v8';
 import { errnoName } from '../errors.js';
 import { ERRNO } from '../linux/inet.js';
 import * as libc from '../linux/libc.js';
 import { forEachDuplicate } from '../linux/pidfd.js';
+import { O_NONBLOCK } from '../linux/proc.js';
 import { identify, readSocket } from '../linux/sockopt.js';
 import type { RawSocket } from '../model/types.js';
+import { leanYoungGeneration } from './heap.js';
 import type { Source, SourceContext, SourceResult, Target } from './types.js';
 
 const { EBADF, EPERM, EACCES, ENOSYS, ESRCH } = ERRNO;
-
-/**
- * A capture of thousands of sockets keeps every RawSocket until the report is
- * written, so V8 sees its scavenges' survivors pile up and doubles its young
- * generation, up to 2 x 16 MB, most of it garbage between scavenges (~30 MB
- * of the tool's peak RSS at 20,000 sockets). From this many sockets on, the
- * young generation stops growing where it is (2 x 4 MB by then in the CLI): more,
- * cheaper scavenges, and since nothing per socket outlives its socket's
- * analysis except the RawSocket itself, no more promotion. Set at run time on
- * purpose: V8 raises a start-up --semi-space-growth-factor below 2 to 2.
- */
-const LEAN_YOUNG_GENERATION_FROM = 2000;
-let youngGenerationFixed = false;
-function fixYoungGeneration(): void {
-  if (youngGenerationFixed) return;
-  youngGenerationFixed = true;
-  setFlagsFromString('--semi-space-growth-factor=1');
-}
 
 /** Why pidfd_getfd (or pidfd_open) failed, and what to do about it. */
 export function pidfdRefusal(err: number, pid: number): string {
@@ -70,7 +53,7 @@ export class PidfdSource implements Source {
     const vanished: number[] = [];
     const warnings: string[] = [];
     const total = target.fds.size;
-    if (total >= LEAN_YOUNG_GENERATION_FROM) fixYoungGeneration();
+    leanYoungGeneration(total);
     const failed = await forEachDuplicate(target.pid, target.fds, {
       vanished: (_fd, inode) => { vanished.push(inode); },
       refused: (fd, _inode, e) => { warnings.push(`fd ${fd}: ${pidfdRefusal(e, target.pid)}`); return true; },
@@ -78,6 +61,10 @@ export class PidfdSource implements Source {
         const id = identify(dup);
         if (!id) return; // unix, netlink, raw: not ours to report
         const r = readSocket(dup, id, this.name);
+        // The duplicate shares the target's open file description, so its status flags are the target's:
+        // one call here instead of capture.ts's fdinfo read (open, read, close and a parse per socket).
+        const fl = libc.fcntl(dup, libc.F_GETFL, 0);
+        const nonBlocking = fl < 0 ? undefined : { value: (fl & O_NONBLOCK) !== 0, source: this.name };
         const prev = sockets.get(inode);
         // Written out rather than spread: V8 builds {...x, more} on a slow path, object by object.
         const sock: RawSocket = prev
@@ -85,11 +72,11 @@ export class PidfdSource implements Source {
             ...prev,
             protocol: r.protocol, fd, inode, local: r.local, remote: r.remote, state: r.state,
             recvQ: r.recvQ, sendQ: r.sendQ, options: { ...prev.options, ...r.options },
-            tcpInfo: r.tcpInfo, diag: r.diag, sources: [...new Set([...prev.sources, this.name])],
+            tcpInfo: r.tcpInfo, diag: r.diag, sources: [...new Set([...prev.sources, this.name])], nonBlocking: nonBlocking ?? prev.nonBlocking,
           }
           : {
             protocol: r.protocol, fd, inode, local: r.local, remote: r.remote, state: r.state,
-            recvQ: r.recvQ, sendQ: r.sendQ, options: r.options, tcpInfo: r.tcpInfo, diag: r.diag, sources: [this.name],
+            recvQ: r.recvQ, sendQ: r.sendQ, options: r.options, tcpInfo: r.tcpInfo, diag: r.diag, sources: [this.name], nonBlocking,
           };
         sockets.set(inode, sock);
       },

@@ -9,7 +9,7 @@
 //
 //   node bench/startup.js [--reps 15] [--no-write]
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -120,6 +120,7 @@ async function main() {
     }
   } finally {
     for (const l of labs) l.stop();
+    rmSync(CLASSES, { recursive: true, force: true });
   }
 }
 

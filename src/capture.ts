@@ -5,7 +5,7 @@ import { ProbeError, TargetError, UsageError } from './errors.js';
 import { probeJdkDefaults } from './java/probe.js';
 import { pidfdWouldRestamp } from './linux/cgroup.js';
 import { hasExited, startTime } from './linux/lifetime.js';
-import { socketFds } from './linux/proc.js';
+import { fdNonBlocking, socketFds } from './linux/proc.js';
 import { freshDefaults, optionsFor } from './linux/sockopt.js';
 import { hostInfo } from './linux/sysctl.js';
 import { FORMAT_VERSION, type Capture, type RawSocket, type SourceName, type SourceStatus } from './model/types.js';
@@ -88,7 +88,7 @@ export async function capture(pid: number, opts: CaptureOptions = {}): Promise<C
   const started = startTime(pid);
   // Listed on first use: the bpf source walks the target's fds in the kernel and never needs the list.
   let fds: Map<number, number> | undefined;
-  const target: Target = { pid, get fds() { return (fds ??= socketFds(pid, proc.uid)); } };
+  const target: Target = { pid, jvm: proc.isJvm, get fds() { return (fds ??= socketFds(pid, proc.uid)); } };
   const statuses: SourceStatus[] = [];
   const warnings: string[] = [];
   if (!proc.isJvm && !opts.any) {
@@ -109,6 +109,9 @@ export async function capture(pid: number, opts: CaptureOptions = {}): Promise<C
   }
   // A socket seen by one source and gone for another is reported with what was read.
   for (const s of sockets.values()) if (vanished.has(s.inode)) s.vanished = true;
+  // The fd's O_NONBLOCK tells the Java class apart (asynchronous channels always have it): bpf and pidfd read it
+  // with the socket; for the other sources, /proc/<pid>/fdinfo, and only for a JVM.
+  if (proc.isJvm) for (const s of sockets.values()) if (s.nonBlocking === undefined && s.fd >= 0) { const nb = fdNonBlocking(pid, s.fd); if (nb !== undefined) s.nonBlocking = nb; }
 
   const fdOf = new Map<number, number>();
   if (vanished.size > 0) for (const [fd, inode] of target.fds) fdOf.set(inode, fd);

@@ -49,7 +49,7 @@ export interface JavaOption {
 }
 
 export interface JavaApi {
-  classes: Record<'socket' | 'server' | 'datagram', { classic: string; nio: string; multicast?: string }>;
+  classes: Record<'socket' | 'server' | 'datagram', { classic: string; nio: string; async?: string; multicast?: string }>;
   options: JavaOption[];
 }
 
@@ -77,6 +77,10 @@ export interface SocketKind {
   /** The name jdk-defaults.json rows use ("ServerSocket", "accepted Socket" ...). */
   kind: string;
   api: string;
+  /** The java-api.json group its calls are written in, when not its role's (an unconnected ServerSocket's). */
+  group?: JavaGroup;
+  /** Accepted kinds: the listener kind and class whose accept() makes them. */
+  listener?: { kind: string; api: string };
   source: string;
 }
 export interface RoleKinds {
@@ -96,6 +100,17 @@ export interface SysctlRule {
   source: string;
 }
 
+/** jdk-facts.json: what one JDK feature release does, measured (samples/java/JdkFacts.java). */
+export interface JdkFacts {
+  feature: number;
+  /** Class (java.net.Socket ...) -> the option names its supportedOptions() lists (StandardSocketOptions / ExtendedSocketOptions names). */
+  supportedOptions: Record<string, Set<string>>;
+  /** Class -> the O_NONBLOCK values its fd was measured with, in any of the ways of using it that were measured. */
+  nonBlocking: Record<string, Set<boolean>>;
+  /** Names (comm, digits as N) of the default asynchronous channel group's threads. */
+  newThreads: string[];
+}
+
 export interface Mappings {
   kernel: KernelOption[];
   java: JavaApi;
@@ -111,6 +126,46 @@ export interface Mappings {
   /** ip_tos2prio: SO_PRIORITY after IP_TOS, by (tos & 0x1e) >> 1 (tos-priority.json). */
   tosPriority: number[];
   sysctlRules: SysctlRule[];
+  /** jdk-facts.json by feature release, ascending. */
+  jdkFacts: JdkFacts[];
+}
+
+const SIMPLE_CLASS: Record<string, string> = {
+  Socket: 'java.net.Socket', ServerSocket: 'java.net.ServerSocket', DatagramSocket: 'java.net.DatagramSocket', MulticastSocket: 'java.net.MulticastSocket',
+  SocketChannel: 'java.nio.channels.SocketChannel', ServerSocketChannel: 'java.nio.channels.ServerSocketChannel', DatagramChannel: 'java.nio.channels.DatagramChannel',
+  AsynchronousSocketChannel: 'java.nio.channels.AsynchronousSocketChannel', AsynchronousServerSocketChannel: 'java.nio.channels.AsynchronousServerSocketChannel',
+};
+
+interface JdkFactsFile {
+  jdks: Record<string, { measuredOn: { feature: number }; supportedOptions: Record<string, string[]>; nonblocking: Record<string, boolean>; newThreads: string[] }>;
+}
+
+function loadJdkFacts(): JdkFacts[] {
+  const file = load<JdkFactsFile>('jdk-facts.json');
+  return Object.values(file.jdks).map((j) => {
+    const nonBlocking: Record<string, Set<boolean>> = {};
+    // Each measured situation is named after the class first ("SocketChannel configureBlocking(false)").
+    for (const [what, v] of Object.entries(j.nonblocking)) {
+      const cls = SIMPLE_CLASS[what.split(' ')[0]!];
+      if (cls) (nonBlocking[cls] ??= new Set()).add(v);
+    }
+    // A MulticastSocket is a DatagramSocket: whatever sets O_NONBLOCK on one does on the other.
+    for (const v of nonBlocking['java.net.DatagramSocket'] ?? []) (nonBlocking['java.net.MulticastSocket'] ??= new Set()).add(v);
+    return {
+      feature: j.measuredOn.feature,
+      supportedOptions: Object.fromEntries(Object.entries(j.supportedOptions).map(([c, o]) => [c, new Set(o)])),
+      nonBlocking,
+      newThreads: j.newThreads,
+    };
+  }).sort((a, b) => a.feature - b.feature);
+}
+
+/** The measured facts that apply to a JDK: its own release's, else the newest older one, else the oldest measured; undefined without a table. */
+export function jdkFactsFor(feature: number | undefined): JdkFacts | undefined {
+  const all = mappings().jdkFacts;
+  if (!all.length) return undefined;
+  if (feature === undefined) return all[0];
+  return [...all].reverse().find((f) => f.feature <= feature) ?? all[0];
 }
 
 let cache: Mappings | undefined;
@@ -137,6 +192,7 @@ export function mappings(): Mappings {
         return r.priority;
       }),
       sysctlRules: load<{ rules: SysctlRule[] }>('sysctl-defaults.json').rules,
+      jdkFacts: existsSync(new URL('jdk-facts.json', dir)) ? loadJdkFacts() : [],
     };
   }
   return cache;

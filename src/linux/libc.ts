@@ -38,6 +38,14 @@ export const getsockname = libc.func('int getsockname(int fd, void *addr, void *
 export const getpeername = libc.func('int getpeername(int fd, void *addr, void *addrlen)') as
   (fd: number, addr: Ptr, addrlen: Ptr) => number;
 export const close = libc.func('int close(int fd)') as (fd: number) => number;
+
+/** fcntl(fd, F_GETFL): the file status flags of an fd we hold (a pidfd_getfd duplicate shares the target's open file, so its flags too). */
+// Variadic in C; as with ioctl, a fixed third argument is passed the same way on the 64-bit ABIs (F_GETFL ignores it).
+const fcntl = libc.func('int fcntl(int fd, int cmd, long arg)') as (fd: number, cmd: number, arg: number) => number;
+export const F_GETFL = 3;
+export function getFileFlags(fd: number): number {
+  return fcntl(fd, F_GETFL, 0);
+}
 // ioctl is variadic in C; on the 64-bit ABIs a fixed pointer third argument is passed the same way.
 export const ioctl = libc.func('int ioctl(int fd, unsigned long request, void *arg)') as
   (fd: number, request: number, arg: Ptr) => number;

@@ -175,6 +175,28 @@ export function environ(pid: number): Record<string, string> {
   return out;
 }
 
+/** The same, undefined when it cannot be read (another user's process without privilege). */
+export function environOrUndefined(pid: number): Record<string, string> | undefined {
+  try { return environ(pid); } catch { return undefined; }
+}
+
+/** The names (comm) of pid's threads, at most max of them, and how many it has; undefined when they cannot be listed. */
+export function threadNames(pid: number, max: number): { total: number; names: string[] } | undefined {
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return undefined;
+  }
+  const names: string[] = [];
+  for (const t of tids) {
+    if (names.length >= max) break;
+    const c = readProcFileOrUndefined(pid, `task/${t}/comm`);
+    if (c !== undefined) names.push(c.trimEnd());
+  }
+  return { total: tids.length, names };
+}
+
 /** The executable's path, undefined when not permitted (another user's process). */
 export function exe(pid: number): string | undefined {
   try { return readlinkSync(`/proc/${pid}/exe`); } catch { return undefined; }
@@ -253,6 +275,19 @@ export function socketFds(pid: number, ownerUid?: number): Map<number, number> {
     if (inode !== undefined) fds.set(Number(name), inode);
   }
   return fds;
+}
+
+/** O_NONBLOCK in a file's status flags (fdinfo's flags:, F_GETFL, struct file's f_flags): 04000 on Linux. */
+export const O_NONBLOCK = constants.O_NONBLOCK;
+
+/** Whether fd of pid has O_NONBLOCK, from /proc/<pid>/fdinfo/<fd>; undefined when it cannot be read (closed, not permitted). */
+export function fdNonBlocking(pid: number, fd: number): boolean | undefined {
+  try {
+    const flags = fdinfo(pid, fd).flags;
+    return flags === undefined || !/^[0-7]+$/.test(flags) ? undefined : (parseInt(flags, 8) & O_NONBLOCK) !== 0;
+  } catch {
+    return undefined;
+  }
 }
 
 /** /proc/<pid>/fdinfo/<fd>: "pos:", "flags:" (octal), "mnt_id:", "ino:" and whatever else the file's kind adds, by key. */

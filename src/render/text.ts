@@ -80,7 +80,7 @@ function shutdownText(s: ReportSocket): string {
 export function socketText(s: ReportSocket): string {
   const out: string[] = [];
   const local = formatEndpoint(s.local.address, s.local.port);
-  const remote = s.role === 'listening' || (s.remote.port === 0 && s.state === 'UNCONN') ? '*' : formatEndpoint(s.remote.address, s.remote.port);
+  const remote = s.role === 'listening' || s.role === 'unconnected' || (s.remote.port === 0 && s.state === 'UNCONN') ? '*' : formatEndpoint(s.remote.address, s.remote.port);
   const diag = s.diag ? `  Diag ${s.diag}` : '';
   out.push(`${s.protocol.padEnd(4)} fd ${s.fd}  ${local} -> ${remote}  ${s.state}  Recv-Q ${s.recvQ} Send-Q ${s.sendQ}${diag}  inode ${s.inode}${s.vanished ? '  (closed during the scan)' : ''}`);
   const via = s.listener ? `, accepted by the listener fd ${s.listener.fd} (${formatEndpoint(s.listener.local.address, s.listener.local.port)})` : '';

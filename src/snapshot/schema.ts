@@ -36,6 +36,11 @@ const tcpInfo = obj({
   ...Object.fromEntries(TCP_INFO_NUMBERS.map((k) => [k, num()])),
   sndWnd: opt(num()),
   rcvWnd: opt(num()),
+  bytesAcked: opt(num()),
+  bytesReceived: opt(num()),
+  bytesSent: opt(num()),
+  bytesRetrans: opt(num()),
+  notsentBytes: opt(num()),
   source,
 });
 
@@ -54,11 +59,14 @@ const socket = obj({
   diag: opt(str({ pattern: /^[<>|#]{0,8}$/, patternName: 'Diag indicators (>| |< >#)' }), () => ''),
   userLocks: opt(obj({ rcvbuf: bool(), sndbuf: bool(), source })),
   bindLocks: opt(obj({ addr: bool(), port: bool(), source })),
+  nonBlocking: opt(bool()),
   timer: opt(obj({ kind: str({ pattern: /^[a-z-]{1,32}$/, patternName: 'a timer name' }), expiresMs: num(), retrans: int({ min: 0 }), source })),
   shutdown: opt(obj({ read: bool(), write: bool(), source })),
   vanished: opt(bool()),
   sources: opt(arr(source), () => []),
 });
+
+const propertyOrigin = oneOfValues(['argv', 'argfile', 'JAVA_TOOL_OPTIONS', 'JDK_JAVA_OPTIONS', '_JAVA_OPTIONS', 'hsperfdata']);
 
 const jdkRow = obj({
   kind: str(),
@@ -94,6 +102,10 @@ export const CAPTURE_SCHEMA: Schema = obj({
       feature: opt(int()),
       vendor: opt(str()),
       properties: rec(str()),
+      propertyOrigins: opt(rec(propertyOrigin)),
+      propertySettings: opt(arr(obj({ name: str(), value: str(), from: propertyOrigin, file: opt(str()) }))),
+      vmArgs: opt(obj({ read: bool(), reason: opt(str()) })),
+      threads: opt(obj({ total: int({ min: 0 }), asyncGroup: int({ min: 0 }) })),
       mainClass: opt(str()),
     })),
     netns: opt(obj({ inode: int({ min: 0 }), own: bool() })),

@@ -7,6 +7,7 @@ import { errnoName } from '../errors.js';
 import { ERRNO } from '../linux/inet.js';
 import * as libc from '../linux/libc.js';
 import { forEachDuplicate } from '../linux/pidfd.js';
+import { O_NONBLOCK } from '../linux/proc.js';
 import { identify, readSocket } from '../linux/sockopt.js';
 import type { RawSocket } from '../model/types.js';
 import type { Source, SourceContext, SourceResult, Target } from './types.js';
@@ -70,6 +71,7 @@ export class PidfdSource implements Source {
     const vanished: number[] = [];
     const warnings: string[] = [];
     const total = target.fds.size;
+    const jvm = target.jvm === true;
     if (total >= LEAN_YOUNG_GENERATION_FROM) fixYoungGeneration();
     const failed = await forEachDuplicate(target.pid, target.fds, {
       vanished: (_fd, inode) => { vanished.push(inode); },
@@ -91,6 +93,8 @@ export class PidfdSource implements Source {
             protocol: r.protocol, fd, inode, local: r.local, remote: r.remote, state: r.state,
             recvQ: r.recvQ, sendQ: r.sendQ, options: r.options, tcpInfo: r.tcpInfo, diag: r.diag, sources: [this.name],
           };
+        // The duplicate shares the target's open file description: its O_NONBLOCK is the target's.
+        if (jvm) { const fl = libc.getFileFlags(dup); if (fl >= 0) sock.nonBlocking = (fl & O_NONBLOCK) !== 0; }
         sockets.set(inode, sock);
       },
     }, (done) => ctx.progress?.(done, total));

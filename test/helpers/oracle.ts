@@ -470,6 +470,14 @@ export function check({ run, tool, joined, javac }: CheckInput): Discrepancy[] {
         const t = truthOf(j, opt);
         const value = rep.options[opt]?.value;
         const who = t.by === 'none' ? 'nobody set it' : `${t.by}${t.call ? `: ${t.call.java}` : ''}`;
+        if ((c.origin === 'application' || c.origin === 'inherited') && c.alternatives?.length) {
+          // A stated tie ("this call, or that one: the kernel's state is the same"): right when one of them is.
+          const spellings = [c, ...c.alternatives.map((a: any) => ({ ...a, options: c.options }))];
+          if (spellings.some((x: any) => claimProblem(j, x, opt, ties) === undefined)) continue;
+          const first = claimProblem(j, c, opt, ties)!;
+          add(j, { ...first, claim: `${first.claim} (or ${c.alternatives.map((a: any) => `${a.api}.${a.call} [${a.origin}]`).join(', or ')})` });
+          continue;
+        }
         if (c.origin === 'application' || c.origin === 'inherited') {
           const inheritedClaim = c.origin === 'inherited';
           const ok = inheritedClaim ? t.by === 'inherited-app' || t.by === 'app' : t.by === 'app';
@@ -534,6 +542,8 @@ export function check({ run, tool, joined, javac }: CheckInput): Discrepancy[] {
       }
       const distinguishable = BUFFERS.has(opt) ? 'lock' : !sameValue(value, t.counterfactual) ? 'value' : 'no';
       if (distinguishable === 'no') continue;
+      // The source read no lock flag (pidfd, sockdiag): a buffer verdict that says it is uncertain says "cannot tell", which is true.
+      if (BUFFERS.has(opt) && !rep.userLocks && v.confidence === 'uncertain' && v.origin !== 'application') continue;
       if (claimed.has(opt) && v.origin !== 'kernel-default' && v.origin !== 'autotuned') {
         // Claimed: a buffer verdict hedged where the kernel's own state is decisive.
         if (BUFFERS.has(opt) && v.confidence && v.confidence !== 'certain' && decisiveBuffer(j, opt, value)) {
@@ -577,6 +587,26 @@ export function check({ run, tool, joined, javac }: CheckInput): Discrepancy[] {
   // Item 11: the knetstat format lists what /proc/net lists, no more.
   out.push(...knetstatRows(run, tool, joined));
   return out;
+}
+
+/** What is wrong with one application/inherited claim (a call or one of its stated alternatives) on one option; undefined when it is right. */
+function claimProblem(j: Joined, c: any, opt: string, ties: string[]): Omit<Discrepancy, 'seed' | 'jdk' | 'variant' | 'tool' | 'socket' | 'item'> | undefined {
+  const rec = j.rec;
+  const t = truthOf(j, opt);
+  const value = j.rep.options[opt]?.value;
+  const who = t.by === 'none' ? 'nobody set it' : `${t.by}${t.call ? `: ${t.call.java}` : ''}`;
+  const inheritedClaim = c.origin === 'inherited';
+  const ok = inheritedClaim ? t.by === 'inherited-app' || t.by === 'app' : t.by === 'app';
+  if (!ok) return { category: t.by !== 'none' ? 'wrong-origin' : 'phantom-application-call', option: opt, claim: `${c.api}.${c.call} [${c.origin}${c.confidence ? `, ${c.confidence}` : ''}]`, truth: who, detail: `${opt}=${fmt(value)}: ${inheritedClaim ? 'claimed inherited from an application call on the listener' : 'claimed an application call'}; ${who}` };
+  if (inheritedClaim && t.from && c.from && c.from.fd !== t.from.rec.fd) return { category: 'wrong-origin', option: opt, claim: `inherited from fd ${c.from.fd}`, truth: `inherited from fd ${t.from.rec.fd} (${t.from.rec.id})`, detail: `${opt} comes from another listener of the group` };
+  if (c.api === 'native') return { category: 'wrong-class', option: opt, claim: `${c.call}: ${c.note ?? 'no Java API'}`, truth: t.call?.java ?? '', detail: `the code set ${opt} through Java (${t.call?.on}.${t.call?.method}); the report says no Java API` };
+  const owner = t.by === 'inherited-app' ? t.from!.rec : rec;
+  const okClasses = new Set([owner.class]);
+  if (t.call?.via) okClasses.add(t.call.on);
+  const ownerTies = t.by === 'inherited-app' ? (t.from!.rep ? tiesOf(t.from!.rep) : []) : ties;
+  const tied = ownerTies.includes(owner.class) && ownerTies.includes(c.api) && String(c.call).startsWith('setOption(');
+  if (!tied && !okClasses.has(c.api) && !okClasses.has(classOfNio(c.nio) ?? '')) return { category: 'wrong-class', option: opt, claim: `${c.api}.${c.call}${c.nio ? ` / ${c.nio}` : ''}`, truth: `${owner.class}: ${t.call?.java}`, detail: `the call is named on a class the code did not use` };
+  return undefined;
 }
 
 /** The classes a report names as equally good for a socket: apis less those a hint names as an alternative with other calls. */
@@ -743,6 +773,11 @@ export function javaStrings(s: any): JavaString[] {
     if (c.nio) {
       const m = CLASS_CALL.exec(c.nio);
       if (m) for (const alt of m[2]!.split(' / ')) out.push({ cls: m[1]!, call: alt.trim(), where: `java[].nio (${c.origin})`, options: c.options });
+    }
+    for (const a of c.alternatives ?? []) {
+      if (a.api !== 'native') out.push({ cls: a.api, call: a.call, where: `java[].alternatives (${a.origin})`, options: c.options });
+      const m = a.nio ? CLASS_CALL.exec(a.nio) : null;
+      if (m) out.push({ cls: m[1]!, call: m[2]!, where: `java[].alternatives.nio (${a.origin})`, options: c.options });
     }
     for (const call of callsInText(c.note ?? '')) {
       if (call.cls) out.push({ cls: call.cls, call: call.call, where: 'java[].note', options: c.options });

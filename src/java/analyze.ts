@@ -63,6 +63,14 @@ const PENALTY = 100;
 /** Options whose value moves by itself, derived ones, and the listener's backlog: they tell no class apart. */
 const NOT_A_CHOICE = new Set(['backlog', 'SO_RCVBUF', 'SO_SNDBUF', 'SO_PRIORITY', 'TCP_QUICKACK', 'TCP_MAXSEG']);
 const KEEPALIVE = new Set(['TCP_KEEPIDLE', 'TCP_KEEPINTVL', 'TCP_KEEPCNT']);
+const BUFFER = new Set(['SO_RCVBUF', 'SO_SNDBUF']);
+
+/** A buffer size that only a call explains (locked, or on a socket the kernel never resizes): it tells classes apart (no listener class sets SO_SNDBUF). */
+function bufferIsChoice(f: Facts, name: string): boolean {
+  const lock = name === 'SO_RCVBUF' ? f.s.userLocks?.rcvbuf : f.s.userLocks?.sndbuf;
+  if (lock !== undefined) return lock;
+  return f.ri.role === 'unconnected' || f.ri.role === 'udp' || f.ri.role === 'listening';
+}
 const EMPTY: string[] = [];
 
 function kindsOf(ctx: Ctx, role: Role, family: 4 | 6): Kind[] {
@@ -117,6 +125,7 @@ function explained(f: Facts, k: Kind, name: string): OptionValue | undefined {
 
 /** The option needs an application call under kind k. */
 function needs(f: Facts, k: Kind, row: JavaOption, v: OptionValue): boolean {
+  if (BUFFER.has(row.option) && (row.option === 'SO_RCVBUF' ? f.s.userLocks?.rcvbuf : f.s.userLocks?.sndbuf) === true && !(f.ri.role === 'accepted' && f.ri.listener)) return true;
   if (KEEPALIVE.has(row.option) && f.s.options[row.option]?.explicit === true && !(f.ri.role === 'accepted' && f.ri.listener?.options[row.option]?.explicit === true)) return true;
   return !same(v, explained(f, k, row.option));
 }
@@ -163,7 +172,7 @@ function rank(f: Facts, ctx: Ctx): Ranked {
     let cost = 0;
     const story: JavaOption[] = [];
     for (const row of rows) {
-      if (NOT_A_CHOICE.has(row.option)) continue;
+      if (NOT_A_CHOICE.has(row.option) && !(BUFFER.has(row.option) && bufferIsChoice(f, row.option))) continue;
       const v = s.options[row.option]?.value;
       if (v === undefined || v === null || kernelSet(f, row.option, v) || !needs(f, k, row, v)) continue;
       cost++;

@@ -113,7 +113,8 @@ export function judgeBuffer(name: 'SO_RCVBUF' | 'SO_SNDBUF', n: number, s: RawSo
   if (bf.nothingReceived) return { verdict: v('certain', 'application', 'value', `no data received yet, so receive autotuning has not resized it, and it is not the default (${initial}): set by a call`), place };
   const round = half % 1000 === 0 || half % 1024 === 0;
   if (round) return { verdict: v('likely', 'application', 'heuristic', `twice a round number (${half}) after data arrived: most likely ${call}; receive autotuning rarely lands on one (only a lock flag would tell for certain)`), place };
-  return { verdict: v('likely', 'autotuned', 'heuristic', 'grown after data arrived and not twice a round number: most likely receive autotuning, not a set call (only a lock flag would tell for certain)') };
+  // Autotuning lands on any size once data arrived (odd ones most often, but not only): the kernel's state does not say.
+  return { verdict: v('uncertain', 'autotuned', 'heuristic', `grown after data arrived: receive autotuning, or ${call}; whether the code set it, the kernel cannot tell without the lock flag (the bpf source reads it)`) };
 }
 
 function stringOption(s: RawSocket, name: string): string | undefined {

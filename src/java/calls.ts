@@ -82,9 +82,7 @@ export function tiedCall(row: JavaOption, g: JavaGroup, classes: string[], v: Op
   if (t?.note) call.note = t.note;
   const others = classes.slice(1).filter((_c, i) => spellings[i + 1] !== own);
   if (others.length === 0) return call;
-  // The others all spelling it one way (a channel and its asynchronous sibling: setOption): one nio spelling.
-  const otherSpellings = new Set(others.map((c) => spell(row, g, c, v, facts)));
-  if (others.length === 1 || otherSpellings.size === 1) { call.nio = `${others[0]}.${spell(row, g, others[0]!, v, facts)}`; return call; }
+  if (others.length === 1) { call.nio = `${others[0]}.${spell(row, g, others[0]!, v, facts)}`; return call; }
   // Three ways to say it: the setOption spelling, which every tied class has, else the two the first and second have.
   const opt = classes.map((c) => spell(row, g, c, v, facts, true));
   if (opt.every((s) => s === opt[0] && s!.startsWith('setOption('))) { call.call = opt[0]!; return call; }

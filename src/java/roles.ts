@@ -89,11 +89,15 @@ function decide(s: RawSocket, ctx: Ctx): RoleInfo {
   if (syn === false) {
     if (!ls.length) return { role: 'accepted', confidence: 'certain', note: `${BY_ACCEPT}; no listener on its port now: it was closed after the accept`, listenerGone: true };
     const a = attribute(s, ls, ctx);
+    const why = unexplained(s, a.listener, ctx);
+    if (why) return { role: 'accepted', confidence: 'certain', note: `${BY_ACCEPT}; ${why}`, listenerGone: true };
     return { role: 'accepted', confidence: 'certain', note: attributionNote(BY_ACCEPT, a, ls.length), ...a };
   }
   // No accounting (an older kernel, a source without tcp_info): the likely story.
   if (ls.length) {
     const a = attribute(s, ls, ctx);
+    const why = unexplained(s, a.listener, ctx);
+    if (why) return { role: 'accepted', confidence: 'likely', note: `a listener on its local port; ${why}`, listenerGone: true };
     return { role: 'accepted', confidence: 'likely', note: attributionNote('a listener on its local port', a, ls.length), ...a };
   }
   const peer = ctx.peerOf(s);
@@ -102,6 +106,25 @@ function decide(s: RawSocket, ctx: Ctx): RoleInfo {
     return { role: 'accepted', confidence: 'uncertain', note: 'no listener on its port now, and a port outside net.ipv4.ip_local_port_range, where connect() never picks one: accepted by a fixed-port listener since closed, or a client bound to a fixed port', listenerGone: true };
   }
   return CONNECTED_LIKELY;
+}
+
+/**
+ * Why the best listener of a SO_REUSEPORT group cannot have accepted s as it is, or undefined:
+ * SO_REUSEADDR, or a receive buffer the listener sized (locked, so copied as is and never
+ * autotuned on the clone), differs. Another listener of the group, closed since, may have
+ * accepted it, or the code changed the option after accept: the kernel keeps no record of which.
+ */
+function unexplained(s: RawSocket, l: RawSocket, ctx: Ctx): string | undefined {
+  if (l.options.SO_REUSEPORT?.value !== 1) return undefined;
+  const diff: string[] = [];
+  const ra = s.options.SO_REUSEADDR?.value, rl = l.options.SO_REUSEADDR?.value;
+  if (ra !== undefined && ra !== null && rl !== undefined && rl !== null && ra !== rl) diff.push('SO_REUSEADDR');
+  const ba = s.options.SO_RCVBUF?.value, bl = l.options.SO_RCVBUF?.value;
+  const fresh = ctx.capture.host.kernelDefaults?.[l.protocol]?.SO_RCVBUF;
+  const sized = l.userLocks ? l.userLocks.rcvbuf : fresh !== undefined && bl !== fresh;
+  if (sized && typeof ba === 'number' && typeof bl === 'number' && ba !== bl) diff.push('SO_RCVBUF');
+  if (!diff.length) return undefined;
+  return `listener fd ${l.fd} shares its port (SO_REUSEPORT) but does not explain its ${diff.join(' and ')}: accepted by another listener of the group closed since, or by fd ${l.fd} and changed after accept; the kernel keeps no record of which`;
 }
 
 function attributionNote(why: string, a: { listener: RawSocket; candidates?: RawSocket[] }, among: number): string {

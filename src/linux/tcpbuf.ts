@@ -68,9 +68,11 @@ export function sndbufFromKernel(v: number, f: SndbufFacts): 'setup' | 'grown' |
   for (const p of f.perSegment) {
     for (const m of f.factors) {
       const setup = m * nr0 * p;
-      smallest = Math.min(smallest, setup);
+      smallest = Math.min(smallest, m * TCP_INIT_CWND * p);
       if (v === setup) return 'setup';
-      if (f.grew !== false && v % p === 0 && v / p >= m * nr0 && (v / p) % m === 0) return 'grown';
+      // Once data flowed, cwnd may have moved either way since the setup and the later expansions
+      // (each only grows the buffer): any m x nr x per_mss with nr >= TCP_INIT_CWND.
+      if (f.grew !== false && v % p === 0 && (v / p) % m === 0 && v / p >= m * TCP_INIT_CWND) return v / p === m * TCP_INIT_CWND ? 'setup' : 'grown';
     }
   }
   if (initial !== undefined && v === initial && initial >= smallest) return 'initial';

@@ -101,6 +101,8 @@ interface Facts {
   boundV6: boolean;
   tos: number;
   bf: BufferFacts;
+  /** The classes the ranking left (set by compute before the verdicts). */
+  tied?: Kind[];
 }
 
 /** What kind k would read for an option with no application call: its JDK row, its listener's (accepted), the kernel's. */
@@ -173,6 +175,8 @@ function rank(f: Facts, ctx: Ctx): Ranked {
     const story: JavaOption[] = [];
     for (const row of rows) {
       if (NOT_A_CHOICE.has(row.option) && !(BUFFER.has(row.option) && bufferIsChoice(f, row.option))) continue;
+      // Never connected: a ServerSocket's JDK SO_REUSEADDR and a client's setReuseAddress(true) look the same; not a reason to pick the listener class.
+      if (row.option === 'SO_REUSEADDR' && f.ri.role === 'unconnected') continue;
       const v = s.options[row.option]?.value;
       if (v === undefined || v === null || kernelSet(f, row.option, v) || !needs(f, k, row, v)) continue;
       cost++;
@@ -230,6 +234,9 @@ function inheritedFromListener(f: Facts, row: JavaOption, v: OptionValue, ctx: C
     const oc = or?.calls.get(row.option);
     if (oc && same(o.options[row.option]?.value as OptionValue, v)) alts.push({ api: oc.api, call: oc.call, origin: 'inherited', ...(oc.nio ? { nio: oc.nio } : {}), from: { fd: o.fd, local: o.local }, note: 'or inherited from this listener of the SO_REUSEPORT group' });
   }
+  // The same value set on this socket after accept leaves the kernel's state the same.
+  const own = f.tied?.length ? tiedCall(row, f.tied[0]!.group, f.tied.map((k) => k.api), v, 'application', ctx.facts) : undefined;
+  if (own && own.api !== 'native') alts.push({ api: own.api, call: own.call, origin: 'application', ...(own.nio ? { nio: own.nio } : {}), note: 'or set on this socket after accept, to the same value' });
   if (alts.length) c.alternatives = alts;
   java.push(c);
   return { origin: 'application', confidence: lver.confidence ?? 'certain', note: where, evidence: lver.evidence ?? 'value' };
@@ -258,6 +265,7 @@ function compute(f: Facts, ctx: Ctx): Result {
   for (let i = 0; i < rows.length; i++) verdictScratch[i] = undefined;
   const rk = rank(f, ctx);
   const tied = rk.tied;
+  f.tied = tied;
   const best = tied[0];
   const group = best?.group ?? mappings().kinds[r].group;
   const classes = tied.map((k) => k.api);

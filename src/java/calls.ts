@@ -85,7 +85,13 @@ export function tiedCall(row: JavaOption, g: JavaGroup, classes: string[], v: Op
   if (others.length === 1) { call.nio = `${others[0]}.${spell(row, g, others[0]!, v, facts)}`; return call; }
   // Three ways to say it: the setOption spelling, which every tied class has, else the two the first and second have.
   const opt = classes.map((c) => spell(row, g, c, v, facts, true));
-  if (opt.every((s) => s === opt[0] && s!.startsWith('setOption('))) { call.call = opt[0]!; return call; }
+  if (opt.every((s) => s === opt[0] && s!.startsWith('setOption('))) {
+    // The channel's spelling is the same call: named too, so the NIO reader finds the class.
+    call.call = opt[0]!;
+    const nioCls = classes.find((c) => !c.startsWith('java.net.'));
+    if (nioCls) call.nio = `${nioCls}.${opt[0]}`;
+    return call;
+  }
   call.nio = `${others[0]}.${spell(row, g, others[0]!, v, facts)}`;
   return call;
 }

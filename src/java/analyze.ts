@@ -175,8 +175,6 @@ function rank(f: Facts, ctx: Ctx): Ranked {
     const story: JavaOption[] = [];
     for (const row of rows) {
       if (NOT_A_CHOICE.has(row.option) && !(BUFFER.has(row.option) && bufferIsChoice(f, row.option))) continue;
-      // Never connected: a ServerSocket's JDK SO_REUSEADDR and a client's setReuseAddress(true) look the same; not a reason to pick the listener class.
-      if (row.option === 'SO_REUSEADDR' && f.ri.role === 'unconnected') continue;
       const v = s.options[row.option]?.value;
       if (v === undefined || v === null || kernelSet(f, row.option, v) || !needs(f, k, row, v)) continue;
       cost++;
@@ -193,7 +191,11 @@ function rank(f: Facts, ctx: Ctx): Ranked {
   const best = order[0]!;
   const key = (st: JavaOption[]) => st.map((r) => r.option).join(',');
   const bk = key(best.story);
-  const tied = order.filter((x) => x.k.group === best.k.group && key(x.story) === bk).map((x) => x.k);
+  // Never connected: a never-bound ServerSocket (the JDK's SO_REUSEADDR=1) and a client socket (with or
+  // without setReuseAddress) differ only there, which the kernel cannot tell apart: one tie over both groups.
+  const unc = f.ri.role === 'unconnected';
+  const ukey = (st: JavaOption[]) => st.filter((r) => r.option !== 'SO_REUSEADDR').map((r) => r.option).join(',');
+  const tied = order.filter((x) => (unc ? ukey(x.story) === ukey(best.story) : x.k.group === best.k.group && key(x.story) === bk)).map((x) => x.k);
   const others = order.filter((x) => !tied.includes(x.k)).map((x) => ({ k: x.k, story: x.story }));
   const notes: string[] = [];
   if (nb === false && excluded.length) notes.push('its fd is blocking (no O_NONBLOCK): not an asynchronous channel, which is always non-blocking');
@@ -235,7 +237,7 @@ function inheritedFromListener(f: Facts, row: JavaOption, v: OptionValue, ctx: C
     if (oc && same(o.options[row.option]?.value as OptionValue, v)) alts.push({ api: oc.api, call: oc.call, origin: 'inherited', ...(oc.nio ? { nio: oc.nio } : {}), from: { fd: o.fd, local: o.local }, note: 'or inherited from this listener of the SO_REUSEPORT group' });
   }
   // The same value set on this socket after accept leaves the kernel's state the same.
-  const own = f.tied?.length ? tiedCall(row, f.tied[0]!.group, f.tied.map((k) => k.api), v, 'application', ctx.facts) : undefined;
+  const own = f.tied?.length ? tiedCall(row, f.tied.map((k) => k.group), f.tied.map((k) => k.api), v, 'application', ctx.facts) : undefined;
   if (own && own.api !== 'native') alts.push({ api: own.api, call: own.call, origin: 'application', ...(own.nio ? { nio: own.nio } : {}), note: 'or set on this socket after accept, to the same value' });
   if (alts.length) c.alternatives = alts;
   java.push(c);
@@ -244,7 +246,7 @@ function inheritedFromListener(f: Facts, row: JavaOption, v: OptionValue, ctx: C
 
 /** A call for an option set on this socket, or on its listener before accept (closed since): the kernel state is the same. */
 function eitherCall(f: Facts, row: JavaOption, v: OptionValue, tied: Kind[], ctx: Ctx, confidence: JavaCall['confidence'], evidence: Evidence, note: string): JavaCall | undefined {
-  const own = tiedCall(row, tied[0]!.group, tied.map((k) => k.api), v, 'application', ctx.facts);
+  const own = tiedCall(row, tied.map((k) => k.group), tied.map((k) => k.api), v, 'application', ctx.facts);
   const lapis = [...new Set(tied.map((k) => k.listener?.api).filter((a): a is string => !!a))];
   const onListener = lapis.length && mappings().inherited.has(row.option) ? tiedCall(row, 'server', lapis, v, 'inherited', ctx.facts) : undefined;
   if (!own && !onListener) return undefined;
@@ -269,6 +271,8 @@ function compute(f: Facts, ctx: Ctx): Result {
   const best = tied[0];
   const group = best?.group ?? mappings().kinds[r].group;
   const classes = tied.map((k) => k.api);
+  const groups = tied.map((k) => k.group);
+  const mixed = groups.some((g) => g !== group);
   const hints: string[] = [];
   const unknown: string[] = [];
   const java: JavaCall[] = [];
@@ -308,7 +312,7 @@ function compute(f: Facts, ctx: Ctx): Result {
         ? { origin: 'kernel-default', note: 'the kernel sets IPV6_V6ONLY when a socket binds to a specific IPv6 address (not :: or ::ffff:*)' }
         : { origin: 'kernel-default', note: `set by the kernel from IP_TOS 0x${f.tos.toString(16)} (rt_tos2priority), not by a call of its own` };
     } else if (row.option === 'SO_RCVBUF' || row.option === 'SO_SNDBUF') {
-      const spelled = best ? tiedCall(row, group, classes, v, 'application', facts) : undefined;
+      const spelled = best ? tiedCall(row, groups, classes, v, 'application', facts) : undefined;
       const j = judgeBuffer(row.option, Number(v), s, ri, f.bf, f.fresh[row.option] as number | undefined, ctx, spelled && spelled.api !== 'native' ? spelled.call : undefined);
       verdict = j.verdict;
       if (verdict.origin === 'application') {
@@ -320,6 +324,8 @@ function compute(f: Facts, ctx: Ctx): Result {
         } else if (spelled) push({ ...spelled, confidence: verdict.confidence, evidence: verdict.evidence, note: verdict.note });
         else push(nativeCall(row, v, r, 'application'));
       }
+    } else if (mixed && row.option === 'SO_REUSEADDR' && (verdict = unconnectedReuse(f, row, v, tied, push, facts)!) !== undefined) {
+      // verdict and call set by unconnectedReuse
     } else if (r === 'accepted' && ri.listener && ctx.inherited.has(row.option) && f.listener && (verdict = inheritedFromListener(f, row, v, ctx, java)!) !== undefined) {
       if (verdict.origin === 'application') calls.set(row.option, java[java.length - 1]!);
     } else {
@@ -328,7 +334,7 @@ function compute(f: Facts, ctx: Ctx): Result {
         const origin = verdict.origin;
         const gone = r === 'accepted' && ri.listenerGone && ctx.inherited.has(row.option) && origin === 'application';
         const c = gone ? eitherCall(f, row, v, tied, ctx, verdict.confidence ?? 'certain', verdict.evidence ?? 'value', verdict.note ?? 'not what a listener of this kind and the JDK leave on an accepted socket')
-          : best ? tiedCall(row, group, classes, v, origin, facts) : undefined;
+          : best ? tiedCall(row, groups, classes, v, origin, facts) : undefined;
         if (c) {
           if (!gone) {
             if (origin === 'jdk-default') c.note = `the JDK sets this on every new ${best!.kind}${best!.row ? ` (${best!.row.source})` : ''}`;
@@ -360,6 +366,38 @@ function compute(f: Facts, ctx: Ctx): Result {
     listenerCandidates: ri.candidates?.map((c) => ({ fd: c.fd, inode: c.inode, local: c.local })),
     classNote: rk.note, calls, classes: apis,
   };
+}
+
+/**
+ * SO_REUSEADDR on a never-connected socket that may be a never-bound listener or a client: the
+ * JDK's 1 on a ServerSocket or setReuseAddress(true) on a client, or a client's 0 or
+ * setReuseAddress(false) on a ServerSocket. The kernel cannot tell: both are named.
+ * undefined when the value is neither (the ordinary verdict applies).
+ */
+function unconnectedReuse(f: Facts, row: JavaOption, v: OptionValue, tied: Kind[], push: (c: JavaCall) => void, facts: Ctx['facts']): OptionVerdict | undefined {
+  const servers = tied.filter((k) => k.group === 'server'), clients = tied.filter((k) => k.group !== 'server');
+  if (!servers.length || !clients.length) return undefined;
+  const jdkV = valueIn(servers[0]!.row, row.option) ?? f.fresh[row.option];
+  const freshV = f.fresh[row.option];
+  if (jdkV === undefined || freshV === undefined || same(jdkV, freshV)) return undefined;
+  const sc = servers.map((k) => k.api), cc = clients.map((k) => k.api);
+  const s0 = short(sc[0]!), c0 = short(cc[0]!);
+  if (same(v, jdkV)) {
+    const note = `the JDK's on a never-bound ${s0}, or set by the code on a ${c0}: the kernel cannot tell which`;
+    const c = tiedCall(row, 'server', sc, v, 'jdk-default', facts);
+    const a = tiedCall(row, 'socket', cc, v, 'application', facts);
+    if (c) {
+      c.note = note;
+      if (a) c.alternatives = [{ api: a.api, call: a.call, origin: 'application', ...(a.nio ? { nio: a.nio } : {}), note: `or on a ${c0}` }];
+      push(c);
+    }
+    return { origin: 'jdk-default', confidence: 'uncertain', evidence: 'value', note };
+  }
+  if (same(v, freshV)) {
+    const a = spell(row, 'server', sc[0]!, v, facts);
+    return { origin: 'kernel-default', confidence: 'uncertain', evidence: 'value', note: `as a fresh ${c0} has it, or a ${s0} on which the code called ${a ?? 'setReuseAddress(false)'}: the kernel cannot tell which` };
+  }
+  return undefined;
 }
 
 /** A verdict with its fields in the report's order (origin, confidence, systemDefault, note, evidence). */

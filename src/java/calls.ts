@@ -71,20 +71,29 @@ export function spell(row: JavaOption, g: JavaGroup, cls: string, v: OptionValue
  * other class's in nio when there are two; undefined when some tied class
  * cannot set it at all (the caller's costs keep such classes out of a tie).
  */
-export function tiedCall(row: JavaOption, g: JavaGroup, classes: string[], v: OptionValue, origin: JavaCall['origin'], facts: JdkFacts | undefined): JavaCall | undefined {
+export function tiedCall(row: JavaOption, groups: JavaGroup | JavaGroup[], classes: string[], v: OptionValue, origin: JavaCall['origin'], facts: JdkFacts | undefined): JavaCall | undefined {
+  // One group for all, or each class's own (a never-connected socket may be a client's or a listener's).
+  const gOf = (i: number): JavaGroup => (typeof groups === 'string' ? groups : groups[i] ?? groups[0]!);
+  const g = gOf(0);
   const first = classes[0]!;
   const own = spell(row, g, first, v, facts);
   if (own === undefined) return undefined;
-  const spellings = classes.map((c) => spell(row, g, c, v, facts));
+  const spellings = classes.map((c, i) => spell(row, gOf(i), c, v, facts));
   if (spellings.some((s) => s === undefined)) return undefined;
   const call: JavaCall = { api: first, call: own, origin, options: [row.option] };
   const t = row.java[g];
   if (t?.note) call.note = t.note;
   const others = classes.slice(1).filter((_c, i) => spellings[i + 1] !== own);
-  if (others.length === 0) return call;
-  if (others.length === 1) { call.nio = `${others[0]}.${spell(row, g, others[0]!, v, facts)}`; return call; }
+  const spellOf = (c: string) => spellings[classes.indexOf(c)]!;
+  if (others.length === 0) {
+    // One spelling for every tied class: the channel named too, so a reader sees both classes have it.
+    const nioCls = classes.find((c) => c !== first && !c.startsWith('java.net.'));
+    if (nioCls) call.nio = `${nioCls}.${own}`;
+    return call;
+  }
+  if (others.length === 1) { call.nio = `${others[0]}.${spellOf(others[0]!)}`; return call; }
   // Three ways to say it: the setOption spelling, which every tied class has, else the two the first and second have.
-  const opt = classes.map((c) => spell(row, g, c, v, facts, true));
+  const opt = classes.map((c, i) => spell(row, gOf(i), c, v, facts, true));
   if (opt.every((s) => s === opt[0] && s!.startsWith('setOption('))) {
     // The channel's spelling is the same call: named too, so the NIO reader finds the class.
     call.call = opt[0]!;
@@ -92,7 +101,7 @@ export function tiedCall(row: JavaOption, g: JavaGroup, classes: string[], v: Op
     if (nioCls) call.nio = `${nioCls}.${opt[0]}`;
     return call;
   }
-  call.nio = `${others[0]}.${spell(row, g, others[0]!, v, facts)}`;
+  call.nio = `${others[0]}.${spellOf(others[0]!)}`;
   return call;
 }
 

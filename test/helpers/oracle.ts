@@ -512,7 +512,9 @@ export function check({ run, tool, joined, javac }: CheckInput): Discrepancy[] {
           }
           const ok = t.by === 'jdk' || t.by === 'inherited-jdk' || (t.by === 'app' || t.by === 'inherited-app') && sameValue(t.value, t.counterfactual) || (t.by === 'none' && sameValue(value, t.counterfactual))
             // "or a <the class the code used> on which the application called <it>": the ambiguity is named.
-            || hintedCall(rep, rec.class, opt);
+            || hintedCall(rep, rec.class, opt)
+            // The JDK's, or (a stated alternative) the code's: right when the alternative is.
+            || (c.alternatives ?? []).some((a: any) => claimProblem(j, { ...a, options: c.options }, opt, ties) === undefined);
           if (!ok) add(j, { category: 'wrong-origin', option: opt, claim: `${c.api}.${c.call} [jdk-default]`, truth: who, detail: `${opt}=${fmt(value)} claimed a JDK default; ${who}` });
         }
       }
@@ -542,8 +544,10 @@ export function check({ run, tool, joined, javac }: CheckInput): Discrepancy[] {
       }
       const distinguishable = BUFFERS.has(opt) ? 'lock' : !sameValue(value, t.counterfactual) ? 'value' : 'no';
       if (distinguishable === 'no') continue;
-      // The source read no lock flag (pidfd, sockdiag): a buffer verdict that says it is uncertain says "cannot tell", which is true.
-      if (BUFFERS.has(opt) && !rep.userLocks && v.confidence === 'uncertain' && v.origin !== 'application') continue;
+      // A verdict that says it is uncertain ("the kernel cannot tell") is not a missing call where that is true: a buffer
+      // on a socket whose source read no lock flag (pidfd, sockdiag), or another option whose value some class the
+      // report names as a tie has by default (a never-connected socket: a client's or a never-bound listener's).
+      if (v.confidence === 'uncertain' && v.origin !== 'application' && (BUFFERS.has(opt) ? !rep.userLocks : ties.length > 1)) continue;
       if (claimed.has(opt) && v.origin !== 'kernel-default' && v.origin !== 'autotuned') {
         // Claimed: a buffer verdict hedged where the kernel's own state is decisive.
         if (BUFFERS.has(opt) && v.confidence && v.confidence !== 'certain' && decisiveBuffer(j, opt, value)) {
@@ -603,6 +607,8 @@ function claimProblem(j: Joined, c: any, opt: string, ties: string[]): Omit<Disc
   const owner = t.by === 'inherited-app' ? t.from!.rec : rec;
   const okClasses = new Set([owner.class]);
   if (t.call?.via) okClasses.add(t.call.on);
+  // A MulticastSocket is a DatagramSocket: a setter named on DatagramSocket is the code's call, when the report names MulticastSocket as the alternative.
+  if (owner.class === 'java.net.MulticastSocket' && (t.by === 'inherited-app' ? false : hintedClass(j.rep, owner.class))) okClasses.add('java.net.DatagramSocket');
   const ownerTies = t.by === 'inherited-app' ? (t.from!.rep ? tiesOf(t.from!.rep) : []) : ties;
   const tied = ownerTies.includes(owner.class) && ownerTies.includes(c.api) && String(c.call).startsWith('setOption(');
   if (!tied && !okClasses.has(c.api) && !okClasses.has(classOfNio(c.nio) ?? '')) return { category: 'wrong-class', option: opt, claim: `${c.api}.${c.call}${c.nio ? ` / ${c.nio}` : ''}`, truth: `${owner.class}: ${t.call?.java}`, detail: `the call is named on a class the code did not use` };

@@ -166,7 +166,7 @@ function rank(f: Facts, ctx: Ctx): Ranked {
   const anyRow = kinds.some((k) => k.row);
   const lclasses = f.listener?.classes;
   const excluded: string[] = [];
-  const live: { k: Kind; cost: number; story: JavaOption[]; last: boolean }[] = [];
+  const live: { k: Kind; cost: number; story: JavaOption[]; reverts: number; last: boolean }[] = [];
   for (const k of kinds) {
     if (anyRow && !k.row) continue; // this kind cannot make a socket of this family (AF_INET needs a channel opened INET)
     if (nb !== undefined && facts?.nonBlocking[k.api] && !facts.nonBlocking[k.api]!.has(nb)) { excluded.push(k.api); continue; }
@@ -182,12 +182,14 @@ function rank(f: Facts, ctx: Ctx): Ranked {
       if (!settable(f, k, row, v, ctx) && kinds.some((o) => settable(f, o, row, v, ctx))) cost += PENALTY;
     }
     // No thread of the default asynchronous channel group: an asynchronous channel is the last guess.
-    live.push({ k, cost, story, last: ctx.asyncThreads === 0 && /Asynchronous/.test(k.api) });
+    // Calls that only undo a JDK default (setBroadcast(false) on a MulticastSocket) are the rarer story at equal cost.
+    const reverts = story.filter((r) => same(s.options[r.option]?.value as OptionValue, f.fresh[r.option])).length;
+    live.push({ k, cost, story, reverts, last: ctx.asyncThreads === 0 && /Asynchronous/.test(k.api) });
   }
   if (!live.length) return { tied: [], others: [], story: [] };
   const min = Math.min(...live.map((x) => x.cost));
   const possible = min < PENALTY ? live.filter((x) => x.cost < PENALTY) : live;
-  const order = [...possible].sort((a, b) => a.cost - b.cost || Number(a.last) - Number(b.last));
+  const order = [...possible].sort((a, b) => a.cost - b.cost || a.reverts - b.reverts || Number(a.last) - Number(b.last));
   const best = order[0]!;
   const key = (st: JavaOption[]) => st.map((r) => r.option).join(',');
   const bk = key(best.story);

@@ -99,7 +99,7 @@ export function context(capture: Capture): Ctx {
     dynamicVerdicts: new Map(),
     sharedVerdicts: new Set(),
     withSd: new Map(),
-    jdk: capture.jdkDefaults?.rows ?? mappings().jdk,
+    jdk: capture.jdkDefaults ? withMeasured(capture.jdkDefaults.rows, mappings().jdk) : mappings().jdk,
     inherited: mappings().inherited,
     results: new Map(),
     listenerResults: new Map(),
@@ -111,6 +111,17 @@ export function context(capture: Capture): Ctx {
     if (same) same.push(l); else ctx.listenersByPort.set(l.local.port, [l]);
   }
   return ctx;
+}
+
+/**
+ * Rows measured from the target's JDK (--probe-jdk) in place of the table's for the same kind,
+ * family and stack; the table's for kinds the probe does not open (AF_INET channels on a
+ * dual-stack JVM, asynchronous channels): a probe never leaves the report knowing less.
+ */
+function withMeasured(measured: JdkDefaultRow[], table: JdkDefaultRow[]): JdkDefaultRow[] {
+  const key = (r: JdkDefaultRow) => `${r.kind}|${/6/.test(String(r.family)) ? 6 : 4}|${r.preferIPv4Stack ? 1 : 0}`;
+  const have = new Set(measured.map(key));
+  return [...measured, ...table.filter((r) => !have.has(key(r)))];
 }
 
 function peerOf(ctx: Ctx, s: RawSocket): RawSocket | undefined {

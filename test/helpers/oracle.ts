@@ -470,40 +470,12 @@ export function check({ run, tool, joined, javac }: CheckInput): Discrepancy[] {
         const t = truthOf(j, opt);
         const value = rep.options[opt]?.value;
         const who = t.by === 'none' ? 'nobody set it' : `${t.by}${t.call ? `: ${t.call.java}` : ''}`;
-        if ((c.origin === 'application' || c.origin === 'inherited') && c.alternatives?.length) {
-          // A stated tie ("this call, or that one: the kernel's state is the same"): right when one of them is.
-          const spellings = [c, ...c.alternatives.map((a: any) => ({ ...a, options: c.options }))];
-          if (spellings.some((x: any) => claimProblem(j, x, opt, ties) === undefined)) continue;
-          const first = claimProblem(j, c, opt, ties)!;
-          add(j, { ...first, claim: `${first.claim} (or ${c.alternatives.map((a: any) => `${a.api}.${a.call} [${a.origin}]`).join(', or ')})` });
-          continue;
-        }
         if (c.origin === 'application' || c.origin === 'inherited') {
-          const inheritedClaim = c.origin === 'inherited';
-          const ok = inheritedClaim ? t.by === 'inherited-app' || t.by === 'app' : t.by === 'app';
-          if (!ok) {
-            const someone = t.by !== 'none';
-            const cat: Category = someone ? 'wrong-origin' : 'phantom-application-call';
-            add(j, { category: cat, option: opt, claim: `${c.api}.${c.call} [${c.origin}${c.confidence ? `, ${c.confidence}` : ''}]`, truth: who, detail: `${opt}=${fmt(value)}: ${inheritedClaim ? 'claimed inherited from an application call on the listener' : 'claimed an application call'}; ${who}` });
-            continue;
-          }
-          if (inheritedClaim && t.from && c.from && c.from.fd !== t.from.rec.fd) {
-            add(j, { category: 'wrong-origin', option: opt, claim: `inherited from fd ${c.from.fd}`, truth: `inherited from fd ${t.from.rec.fd} (${t.from.rec.id})`, detail: `${opt} comes from another listener of the group` });
-          }
-          if (c.api === 'native') {
-            add(j, { category: 'wrong-class', option: opt, claim: `${c.call}: ${c.note ?? 'no Java API'}`, truth: t.call?.java ?? '', detail: `the code set ${opt} through Java (${t.call?.on}.${t.call?.method}); the report says no Java API` });
-            continue;
-          }
-          // Class named for the call: the class the code used (or the adaptor it called through),
-          // or, for a setOption spelling valid on both, a class the report names as a true tie.
-          const owner = t.by === 'inherited-app' ? t.from!.rec : rec;
-          const okClasses = new Set([owner.class]);
-          if (t.call?.via) okClasses.add(t.call.on);
-          const ownerTies = t.by === 'inherited-app' ? (t.from!.rep ? tiesOf(t.from!.rep) : []) : ties;
-          const tied = ownerTies.includes(owner.class) && ownerTies.includes(c.api) && String(c.call).startsWith('setOption(');
-          if (!tied && !okClasses.has(c.api) && !okClasses.has(classOfNio(c.nio) ?? '')) {
-            add(j, { category: 'wrong-class', option: opt, claim: `${c.api}.${c.call}${c.nio ? ` / ${c.nio}` : ''}`, truth: `${owner.class}: ${t.call?.java}`, detail: `the call is named on a class the code did not use` });
-          }
+          // A call with alternatives is a stated tie ("this call, or that one: the kernel's state is the same"): right when one of them is.
+          const alts: any[] = c.alternatives ?? [];
+          if ([c, ...alts].some((x: any) => claimProblem(j, { ...x, options: c.options }, opt, ties) === undefined)) continue;
+          const first = claimProblem(j, c, opt, ties)!;
+          add(j, alts.length ? { ...first, claim: `${first.claim} (or ${alts.map((a) => `${a.api}.${a.call} [${a.origin}]`).join(', or ')})` } : first);
         } else if (c.origin === 'jdk-default') {
           // The class the JDK default is named on: the socket's, its adaptor's, or a true tie; else the hint must name the real class.
           const named = c.api === rec.class || classOfNio(c.nio) === rec.class || (ties.includes(rec.class) && ties.includes(c.api));

@@ -5,7 +5,7 @@ import { ProbeError, TargetError, UsageError } from './errors.js';
 import { probeJdkDefaults } from './java/probe.js';
 import { pidfdWouldRestamp } from './linux/cgroup.js';
 import { hasExited, startTime } from './linux/lifetime.js';
-import { fdNonBlocking, socketFds } from './linux/proc.js';
+import { fdFlags, O_NONBLOCK, socketFds } from './linux/proc.js';
 import { freshDefaults, optionsFor } from './linux/sockopt.js';
 import { hostInfo } from './linux/sysctl.js';
 import { FORMAT_VERSION, type Capture, type RawSocket, type SourceName, type SourceStatus } from './model/types.js';
@@ -109,9 +109,15 @@ export async function capture(pid: number, opts: CaptureOptions = {}): Promise<C
   }
   // A socket seen by one source and gone for another is reported with what was read.
   for (const s of sockets.values()) if (vanished.has(s.inode)) s.vanished = true;
-  // The fd's O_NONBLOCK tells the Java class apart (asynchronous channels always have it): bpf and pidfd read it
-  // with the socket; for the other sources, /proc/<pid>/fdinfo, and only for a JVM.
-  if (proc.isJvm) for (const s of sockets.values()) if (s.nonBlocking === undefined && s.fd >= 0) { const nb = fdNonBlocking(pid, s.fd); if (nb !== undefined) s.nonBlocking = nb; }
+  // Each fd's O_NONBLOCK (fdinfo): a plain fact the analysis reads in Java terms (java/nonblocking.ts).
+  // For JVMs only: one small /proc read per socket, unless the source read it itself.
+  if (proc.isJvm) {
+    for (const s of sockets.values()) {
+      if (s.fd < 0 || s.vanished || s.nonBlocking) continue;
+      const flags = fdFlags(pid, s.fd, s.inode);
+      if (flags !== undefined) s.nonBlocking = { value: (flags & O_NONBLOCK) !== 0, source: 'procfs' };
+    }
+  }
 
   const fdOf = new Map<number, number>();
   if (vanished.size > 0) for (const [fd, inode] of target.fds) fdOf.set(inode, fd);

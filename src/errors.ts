@@ -57,21 +57,30 @@ export class ProbeError extends KnetstatError {}
  * number the kernel's is kept: glibc's ENOTSUP and EWOULDBLOCK are aliases of
  * EOPNOTSUPP and EAGAIN (what strace prints, and what the kernel returns).
  */
-const ERRNO_NAMES = new Map<number, string>();
-for (const [name, n] of Object.entries(constants.errno)) {
-  if (name !== 'ENOTSUP' && name !== 'EWOULDBLOCK' && !ERRNO_NAMES.has(n)) ERRNO_NAMES.set(n, name);
+let ERRNO_NAMES: Map<number, string> | undefined;
+let SYSTEM_ERRORS: Map<number, [string, string]> | undefined;
+/** Built at the first error, not at start-up. */
+function tables(): { names: Map<number, string>; system: Map<number, [string, string]> } {
+  if (!ERRNO_NAMES || !SYSTEM_ERRORS) {
+    ERRNO_NAMES = new Map();
+    for (const [name, n] of Object.entries(constants.errno)) {
+      if (name !== 'ENOTSUP' && name !== 'EWOULDBLOCK' && !ERRNO_NAMES.has(n)) ERRNO_NAMES.set(n, name);
+    }
+    SYSTEM_ERRORS = getSystemErrorMap();
+  }
+  return { names: ERRNO_NAMES, system: SYSTEM_ERRORS };
 }
-const SYSTEM_ERRORS = getSystemErrorMap();
 
 /** "EACCES" for 13. */
 export function errnoName(code: number): string {
-  return ERRNO_NAMES.get(code) ?? SYSTEM_ERRORS.get(-code)?.[0] ?? `errno ${code}`;
+  const t = tables();
+  return t.names.get(code) ?? t.system.get(-code)?.[0] ?? `errno ${code}`;
 }
 
 /** "ENOSPC (no space left on device)" for "ENOSPC", from Node's tables; the bare name when they have no text for it. */
 export function errnoText(name: string): string {
   const n = (constants.errno as Record<string, number | undefined>)[name];
-  const text = n === undefined ? undefined : SYSTEM_ERRORS.get(-n)?.[1];
+  const text = n === undefined ? undefined : tables().system.get(-n)?.[1];
   return text ? `${name} (${text})` : name;
 }
 
@@ -79,3 +88,21 @@ export function errnoText(name: string): string {
 export function fsCode(err: unknown): string | undefined {
   return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : undefined;
 }
+
+/**
+ * --observe could not observe the JVM: attach disabled, no JFR, no answer in
+ * time, the process exited, not permitted... `kind` says which. The report
+ * itself still stands without the observation (the CLI warns and exits 3),
+ * except for 'not-permitted': the caller may not act on this JVM at all.
+ */
+export class ObserveError extends KnetstatError {
+  readonly kind: ObserveErrorKind;
+  constructor(message: string, opts: { kind: ObserveErrorKind; errno?: string; remedy?: string; cause?: unknown }) {
+    super(message, opts);
+    this.kind = opts.kind;
+  }
+}
+
+export type ObserveErrorKind =
+  | 'attach-disabled' | 'no-jfr' | 'timeout' | 'exited' | 'not-permitted' | 'no-sigquit'
+  | 'no-access' | 'bogus-socket' | 'jfr' | 'helper' | 'interrupted' | 'too-big' | 'not-hotspot';

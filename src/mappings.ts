@@ -2,16 +2,15 @@
 // row says where its fact comes from (its `source`), and test/unit/mappings.test.ts
 // (and, where a JVM is needed, the real-JVM suite) checks them. To add a table:
 // a JSON file with an "about" and rows that carry a source, its shape below,
-// a field of mappings(), a test.
-import { readFileSync, existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+// a field of mappings(), a test. Read as assets (src/assets.ts): files in a
+// checkout or an install, embedded in the bundles.
+import { hasAsset, PACKAGE_ROOT, readAssetText } from './assets.js';
 import type { OptionValue, Role, Unobservable } from './model/types.js';
 
-export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
-const dir = new URL('../mappings/', import.meta.url);
+export const PROJECT_ROOT = PACKAGE_ROOT;
 
 function load<T>(name: string): T {
-  return JSON.parse(readFileSync(new URL(name, dir), 'utf8')) as T;
+  return JSON.parse(readAssetText(`mappings/${name}`)) as T;
 }
 
 export type OptType = 'int' | 'bool' | 'linger' | 'timeval' | 'string';
@@ -111,6 +110,16 @@ export interface JdkFacts {
   newThreads: string[];
 }
 
+/** libraries.json: which library a stack frame's class belongs to (--observe names the code that reads). */
+export interface LibraryRow {
+  /** A package or class name: matches it and what is under it (at a '.' or '$'). */
+  prefix: string;
+  library: string;
+  /** An I/O helper other libraries build on (Okio under OkHttp): a non-io match further down the stack wins. */
+  layer?: 'io';
+  source: string;
+}
+
 export interface Mappings {
   kernel: KernelOption[];
   java: JavaApi;
@@ -128,6 +137,8 @@ export interface Mappings {
   sysctlRules: SysctlRule[];
   /** jdk-facts.json by feature release, ascending. */
   jdkFacts: JdkFacts[];
+  /** Longest prefix first (libraries.json). */
+  libraries: LibraryRow[];
 }
 
 const SIMPLE_CLASS: Record<string, string> = {
@@ -172,15 +183,13 @@ let cache: Mappings | undefined;
 
 export function mappings(): Mappings {
   if (!cache) {
-    const jdkFile = new URL('jdk-defaults.json', dir);
-    const hintFile = new URL('framework-hints.json', dir);
     const unobservable = load<{ roles: Record<Role, (Unobservable & { source: string })[]> }>('unobservable.json').roles;
     const prio = load<{ priorities: { tosBits: number; priority: number }[] }>('tos-priority.json').priorities;
     cache = {
       kernel: load<{ options: KernelOption[] }>('kernel-options.json').options,
       java: load<JavaApi>('java-api.json'),
-      jdk: existsSync(jdkFile) ? load<{ rows: JdkDefaultRow[] }>('jdk-defaults.json').rows ?? [] : [],
-      hints: existsSync(hintFile) ? load<{ hints: FrameworkHint[] }>('framework-hints.json').hints : [],
+      jdk: hasAsset('mappings/jdk-defaults.json') ? load<{ rows: JdkDefaultRow[] }>('jdk-defaults.json').rows ?? [] : [],
+      hints: hasAsset('mappings/framework-hints.json') ? load<{ hints: FrameworkHint[] }>('framework-hints.json').hints : [],
       kernelDefaults: Object.fromEntries(load<{ defaults: KernelDefaultRow[] }>('kernel-defaults.json').defaults.map((r) => [r.option, r.value])),
       inherited: new Set(load<{ options: { option: string }[] }>('inherited-options.json').options.map((r) => r.option)),
       kinds: load<{ roles: Record<Role, RoleKinds> }>('socket-kinds.json').roles,
@@ -192,7 +201,8 @@ export function mappings(): Mappings {
         return r.priority;
       }),
       sysctlRules: load<{ rules: SysctlRule[] }>('sysctl-defaults.json').rules,
-      jdkFacts: existsSync(new URL('jdk-facts.json', dir)) ? loadJdkFacts() : [],
+      jdkFacts: hasAsset('mappings/jdk-facts.json') ? loadJdkFacts() : [],
+      libraries: [...load<{ rows: LibraryRow[] }>('libraries.json').rows].sort((a, b) => b.prefix.length - a.prefix.length),
     };
   }
   return cache;

@@ -1,5 +1,6 @@
 // The tool's name and version, from package.json (one place: --version, snapshots, reports).
-import { readFileSync } from 'node:fs';
+import { readAssetText } from './assets.js';
 
-const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { name: string; version: string };
+// package.json is an asset: a file here, its name and version embedded in the bundles.
+const pkg = JSON.parse(readAssetText('package.json')) as { name: string; version: string };
 export const TOOL = { name: pkg.name, version: pkg.version };

@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT, WORK } from './helpers/jvm.js';
-import { BPF_OBJECT } from '../src/linux/bpfwalk.js';
+import { bpfObjectPath } from '../src/linux/bpfwalk.js';
 
 /** Fields that exist on some kernels only, each read behind bpf_core_field_exists(). */
 const GUARDED: Record<string, RegExp[]> = {
@@ -41,7 +41,7 @@ function vmlinux(image: string): string | undefined {
 /** The relocations libbpf could not resolve against btf, as "struct x.field (...)" texts. */
 function unresolved(btf: string): { relos: number; missing: string[] } {
   const script = `import { BpfObject } from ${JSON.stringify(join(ROOT, 'dist', 'linux', 'libbpf.js'))};
-const o = BpfObject.open(${JSON.stringify(BPF_OBJECT)}, { btfPath: ${JSON.stringify(btf)} });
+const o = BpfObject.open(${JSON.stringify(bpfObjectPath())}, { btfPath: ${JSON.stringify(btf)} });
 try { o.load(['knetstat_task_file', 'knetstat_tcp', 'knetstat_udp', 'knetstat_owners']); } catch {}
 o.close();`;
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, KNETSTAT_LIBBPF_DEBUG: '1' }, maxBuffer: 1 << 26 });

@@ -11,7 +11,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from './helpers/jvm.js';
 import { END, HDR, KIND, OWNER, REC_VERSION, SOCK, type FieldType, type StructLayout } from '../src/linux/bpfrecord.js';
-import { BPF_OBJECT, walkHost, walkProcess } from '../src/linux/bpfwalk.js';
+import { bpfObjectPath, walkHost, walkProcess } from '../src/linux/bpfwalk.js';
+
+const BPF_OBJECT_FILE = bpfObjectPath();
 import { BpfObject } from '../src/linux/libbpf.js';
 import { SysError } from '../src/errors.js';
 
@@ -47,13 +49,13 @@ function fieldType(types: Map<number, BtfType>, id: number): string {
   return t.kind.toLowerCase();
 }
 
-const types = btf(BPF_OBJECT);
+const types = btf(BPF_OBJECT_FILE);
 const PAD = /^(pad\d*|bits_pad|has_pad)$/;
 
 describe('record layout: the decoder against the object\'s BTF', () => {
   it.each([HDR, SOCK, OWNER, END] as StructLayout[])('struct $name', (L) => {
     const t = [...types.values()].find((x) => x.kind === 'STRUCT' && x.name === L.name);
-    expect(t, `struct ${L.name} in ${BPF_OBJECT}`).toBeTruthy();
+    expect(t, `struct ${L.name} in ${BPF_OBJECT_FILE}`).toBeTruthy();
     expect(Number(/size=(\d+)/.exec(t!.rest)![1])).toBe(L.size);
     const seen = new Set<string>();
     for (const m of t!.members) {
@@ -81,7 +83,7 @@ describe('record layout: the decoder against the object\'s BTF', () => {
   });
 
   it('.rodata holds target_tgid alone (the loader writes its 4 bytes)', () => {
-    const out = execFileSync('bpftool', ['btf', 'dump', 'file', BPF_OBJECT, 'format', 'raw'], { encoding: 'utf8' });
+    const out = execFileSync('bpftool', ['btf', 'dump', 'file', BPF_OBJECT_FILE, 'format', 'raw'], { encoding: 'utf8' });
     expect(out).toMatch(/DATASEC '\.rodata' size=\d+ vlen=1\n\ttype_id=\d+ offset=0 size=4 \(VAR 'target_tgid'\)/);
   });
 
@@ -119,14 +121,14 @@ describe('the loader leaves no fd open', () => {
     writeFileSync(notBtf, 'not BTF');
     try {
       for (let i = 0; i < 5; i++) {
-        const o = BpfObject.open(BPF_OBJECT, { btfPath: notBtf });
+        const o = BpfObject.open(BPF_OBJECT_FILE, { btfPath: notBtf });
         try { expect(() => o.load(['knetstat_task_file'])).toThrow(SysError); } finally { o.close(); }
       }
     } finally {
       rmSync(notBtf, { force: true });
     }
     for (let i = 0; i < 5; i++) {
-      const o = BpfObject.open(BPF_OBJECT);
+      const o = BpfObject.open(BPF_OBJECT_FILE);
       try {
         o.load(['knetstat_task_file']);
         // Not loaded: attaching it fails after the object's fds exist.
@@ -137,5 +139,35 @@ describe('the loader leaves no fd open', () => {
       }
     }
     expect(fds()).toBe(before);
+  });
+});
+
+describe('KNETSTAT_LIBBPF_DEBUG=1', () => {
+  /** libbpf's stderr while loading every program, against this kernel's BTF or a file that is not BTF. */
+  const load = (btfPath?: string) => {
+    const script = `import { BpfObject } from ${JSON.stringify(join(ROOT, 'dist', 'linux', 'libbpf.js'))};
+const o = BpfObject.open(${JSON.stringify(BPF_OBJECT_FILE)}, ${JSON.stringify(btfPath ? { btfPath } : {})});
+try { o.load(['knetstat_task_file', 'knetstat_tcp', 'knetstat_udp', 'knetstat_owners']); console.log('loaded'); } catch (e) { console.log('failed'); }
+o.close();`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, KNETSTAT_LIBBPF_DEBUG: '1' } });
+    const lines = r.stderr.split('\n').filter(Boolean);
+    return { out: r.stdout.trim(), lines, warnings: lines.filter((l) => l.startsWith('libbpf warning: ')) };
+  };
+
+  it('tags libbpf\'s warnings, so the kernel test can require none (and a clean load has none)', () => {
+    const ok = load();
+    expect(ok.out).toBe('loaded');
+    expect(ok.lines.length).toBeGreaterThan(100);
+    expect(ok.lines.every((l) => l.startsWith('libbpf: ') || l.startsWith('libbpf warning: '))).toBe(true);
+    expect(ok.warnings).toEqual([]);
+    const notBtf = join(tmpdir(), `bpfwt-debug-notbtf-${process.pid}`);
+    writeFileSync(notBtf, 'not BTF');
+    try {
+      const bad = load(notBtf);
+      expect(bad.out).toBe('failed');
+      expect(bad.warnings.length).toBeGreaterThan(0);
+    } finally {
+      rmSync(notBtf, { force: true });
+    }
   });
 });

@@ -118,6 +118,14 @@ describe('targets that are not what we expect', () => {
     expect(r.stderr).toBe('');
   });
 
+  it('fds listed but their links unreadable (root without CAP_SYS_PTRACE, as in a container) -> exit 2, not "no sockets"', () => {
+    // /proc/<pid>/fd lists with DAC rights alone; its links need ptrace access.
+    const r = runCli([String(pyPid), '--any', '--source', 'procfs'], { wrapper: ['setpriv', '--inh-caps=-sys_ptrace', '--bounding-set=-sys_ptrace'] });
+    expect(r.code).toBe(2);
+    expect(oneLine(r.stderr)).toMatch(/cannot read the open files of process \d+: permission denied \(EACCES on its fd links\).*CAP_SYS_PTRACE/);
+    expect(r.stdout).toBe('');
+  });
+
   it("another user's process whose fds we may not list -> exit 2 with the remedy", () => {
     const nobody = ensureUser('nobody');
     const r = runCli([String(jvm.pid)], { wrapper: ['setpriv', `--reuid=${nobody}`, `--regid=${nobody}`, '--clear-groups'] });

@@ -4,7 +4,7 @@
 // dist/probe, shipped in "files"), and nothing from the source tree.
 // KNETSTAT_PACKAGE_ROOT=<another checkout, built> packs that one instead.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, startJvm, type Jvm } from './helpers/jvm.js';
@@ -34,6 +34,15 @@ describe('the installed package', () => {
   it('ships the probe class files, not the source tree', () => {
     expect(files).toContain('package/dist/probe/SocketLab.class');
     expect(files.filter((f) => f.startsWith('package/samples/') || f.startsWith('package/test/') || f.startsWith('package/src/'))).toEqual([]);
+  });
+
+  it('the command is the bundle (dist/start.cjs: dist/bundle.cjs with its V8 code cache), shipped with koffi.node', () => {
+    for (const f of ['dist/start.cjs', 'dist/bundle.cjs', 'dist/bundle.cjs.cache', 'dist/bundle-assets/koffi.node']) expect(files).toContain(`package/${f}`);
+    expect(realpathSync(bin).endsWith('/dist/start.cjs')).toBe(true);
+    const r = spawnSync(bin, ['--version'], { encoding: 'utf8' });
+    expect(r.stdout.trim()).toBe(JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')).version);
+    // What a build leaves for itself is not shipped.
+    expect(files.filter((f) => /\/(sea|knetstat-java)$|\.meta\.json$/.test(f) || f.startsWith('package/dist/sea/'))).toEqual([]);
   });
 
   it('--probe-jdk works from the installed command, for a root JVM and for an ordinary user\'s', async () => {

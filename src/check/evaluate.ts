@@ -4,9 +4,10 @@
 import { javaArg } from '../java/calls.js';
 import { mappings } from '../mappings.js';
 import { formatEndpoint } from '../model/addr.js';
+import type { Observed } from '../model/observed.js';
 import type { OptionValue, Report, ReportSocket, Role } from '../model/types.js';
-import { reportContext, shortApi, showValue, socketDetails, socketLabel, type ReportContext } from '../render/format.js';
-import type { Match, OptionExpectation, Policy, Rule } from './policy.js';
+import { reportContext, shortApi, showValue, socketDetails, socketLabel, zeroText, type ReportContext } from '../render/format.js';
+import { SO_TIMEOUT, type Match, type OptionExpectation, type Policy, type Rule } from './policy.js';
 
 export type Status = 'pass' | 'fail' | 'skip' | 'unknown';
 
@@ -126,10 +127,58 @@ function applies(option: string, s: ReportSocket): boolean {
   return k.protocols.includes(proto) && k.families.includes(fam) && (!k.states || k.states.includes(s.state));
 }
 
-function checkSocket(s: ReportSocket, rule: Rule, missing: Set<string>, missingReason: string | undefined): SocketCheck {
+/** What the report says of --observe: the observation, or why there is none. */
+type Observing = Pick<Report, 'observation' | 'notObserved'>;
+
+/** A read timeout as Java sets it; 0 is none (and on JDK 22+ maybe a blocking channel's: zeroText). */
+function timeoutText(t: number, o?: Observed): string {
+  return t === 0 ? `${o ? zeroText(o) : 'setSoTimeout(0)'} (no timeout: infinite)` : `setSoTimeout(${t})`;
+}
+
+/**
+ * soTimeout: every read timeout --observe saw on the socket must meet the
+ * expectation, 0 being infinite (it fails a max, and a min >= 1). No
+ * observation, or no read on the socket in the window, is unknown: never a guess.
+ */
+function checkSoTimeout(s: ReportSocket, e: OptionExpectation, obs: Observing, failures: string[], unknowns: string[]): void {
+  const at = where(s);
+  const unknown = (why: string) => unknowns.push(`${SO_TIMEOUT} on ${at} is unknown: ${why}`);
+  if (!obs.observation) {
+    unknown(obs.notObserved
+      ? `the JVM could not be observed (${obs.notObserved.reason})`
+      : 'no socket option holds it; check a live JVM with --observe <duration> (e.g. 10s) to observe it');
+    return;
+  }
+  const sec = obs.observation.window.seconds;
+  if (!s.protocol.startsWith('tcp') || s.role === 'listening') {
+    unknown(`JFR records the reads of connected TCP sockets only (no ${s.role === 'listening' ? 'accept' : 'datagram'} events)`);
+    return;
+  }
+  const o = s.observed;
+  if (!o || o.reads === 0) { unknown(`no read observed in ${sec} s`); return; }
+  if (o.soTimeout.length === 0) { unknown(`its ${o.reads} read(s) in ${sec} s cannot carry a timeout (SocketChannel or selector reads)`); return; }
+  const ok = (t: number) => {
+    if (e.kind === 'exact') return t === e.value;
+    // 0 is no timeout at all: it meets no bound but an explicit min 0 without a max ("any, even none").
+    if (t === 0) return e.min === 0 && e.max === undefined;
+    return (e.min === undefined || t >= e.min) && (e.max === undefined || t <= e.max);
+  };
+  const bad = o.soTimeout.filter((t) => !ok(t));
+  if (!bad.length) return;
+  const want = e.kind === 'exact' ? timeoutText(Number(e.value))
+    : `a read timeout ${[e.min !== undefined ? `>= ${e.min} ms` : '', e.max !== undefined ? `<= ${e.max} ms` : ''].filter(Boolean).join(' and ')}`;
+  const group = o.attribution === 'peer-group' ? `, on the ${o.group?.sockets ?? 'several'} connections to this peer together` : '';
+  failures.push(`expected ${want} on ${at}, found ${bad.map((t) => timeoutText(t, o)).join(', ')} (observed on ${o.reads} read(s) in ${sec} s${group})`);
+}
+
+function checkSocket(s: ReportSocket, rule: Rule, missing: Set<string>, missingReason: string | undefined, obs: Observing): SocketCheck {
   const failures: string[] = [];
   const unknowns: string[] = [];
   for (const [option, e] of Object.entries(rule.expect)) {
+    if (option === SO_TIMEOUT) {
+      checkSoTimeout(s, e, obs, failures, unknowns);
+      continue;
+    }
     const reading = s.options[option];
     if (!reading || reading.value === null) {
       // Unknown: the source tried and failed, or this capture could not read the option at all.
@@ -173,7 +222,7 @@ export function evaluate(report: Report, policy: Policy, snapshot?: string): Che
       const message = `no socket matches ${describeMatch(rule.match)}`;
       return { name: rule.name, required: rule.required, status: rule.required ? 'fail' : 'skip', message: rule.required ? `${message} (required)` : message, sockets: [] };
     }
-    const sockets = hit.map((s) => checkSocket(s, rule, missing, report.missing?.reason));
+    const sockets = hit.map((s) => checkSocket(s, rule, missing, report.missing?.reason, report));
     const status: Status = sockets.some((s) => s.status === 'fail') ? 'fail' : sockets.some((s) => s.status === 'unknown') ? 'unknown' : 'pass';
     return { name: rule.name, required: rule.required, status, sockets };
   });

@@ -52,11 +52,18 @@ const RULE_KEYS = ['name', 'match', 'expect', 'required'];
 /** rules[i].expect.SO_LINGER.enabled is 4 deep: a policy nested deeper than this is not one. */
 const POLICY_MAX_DEPTH = 16;
 
-/** Options a policy may name: the kernel catalog plus a listener's backlog. */
+/**
+ * The read timeout (ms, 0 = infinite) that --observe saw on a socket's reads: a
+ * policy key like an option, checked against every value observed (evaluate.ts).
+ */
+export const SO_TIMEOUT = 'soTimeout';
+
+/** Options a policy may name: the kernel catalog, a listener's backlog, and the observed soTimeout. */
 export function knownOptions(): Map<string, string> {
   const out = new Map<string, string>();
   for (const o of mappings().kernel) out.set(o.name, o.type);
   out.set('backlog', 'int');
+  out.set(SO_TIMEOUT, 'int');
   return out;
 }
 

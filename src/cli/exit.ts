@@ -1,7 +1,7 @@
 // Exit codes (README "Exit codes") and the one place that turns an error into
 // one and a one-line message: library code throws typed errors (errors.ts)
 // and decides nothing more.
-import { CommanderError } from 'commander';
+import type { CommanderError } from 'commander';
 import { FatalSysError, KnetstatError } from '../errors.js';
 import { stderrLine } from './output.js';
 
@@ -22,9 +22,15 @@ export function exitCodeOf(err: KnetstatError): number {
   return err instanceof FatalSysError ? EXIT.INTERNAL : EXIT.USAGE;
 }
 
+/** commander's errors (code "commander.…"), told apart without loading commander (--version never does). */
+function isCommanderError(err: unknown): err is CommanderError {
+  return err instanceof Error && typeof (err as Partial<CommanderError>).code === 'string' && (err as CommanderError).code.startsWith('commander.')
+    && typeof (err as Partial<CommanderError>).exitCode === 'number';
+}
+
 /** One line on stderr, the documented exit code; a stack trace only for bugs, and only with KNETSTAT_DEBUG. */
 export function exitFor(err: unknown): number {
-  if (err instanceof CommanderError) {
+  if (isCommanderError(err)) {
     if (err.exitCode === 0) return 0; // --help, --version
     stderrLine(err.message.replace(/^error: /, ''));
     return EXIT.USAGE;

@@ -2,7 +2,7 @@
 // entry, main.ts), and the flags they produce.
 import { Option, type Command } from 'commander';
 import type { SourceChoice } from '../capture.js';
-import { SOURCE_NAMES } from '../sources/index.js';
+import { SOURCE_NAMES } from '../model/types.js';
 
 /** What a command that captures a live process takes. */
 export interface CaptureFlags {
@@ -10,6 +10,8 @@ export interface CaptureFlags {
   any?: boolean;
   quiet?: boolean;
   probeJdk?: boolean;
+  /** --observe <duration>: first record the JVM's socket events (cli/observe.ts). */
+  observe?: string;
 }
 
 export interface ReportFlags extends CaptureFlags {
@@ -31,11 +33,12 @@ export function outputOption(what = 'the report'): Option {
   return new Option('-o, --output <file>', `write ${what} to a file (created only when complete)`);
 }
 
-/** --source, --any, --quiet, --probe-jdk: every command that captures a live process. */
+/** --source, --any, --quiet, --probe-jdk, --observe: every command that captures a live process. */
 export function addCaptureOptions(cmd: Command): Command {
   return cmd
     .addOption(sourceOption())
     .option('--any', 'do not warn when the process is not a JVM')
     .option('-q, --quiet', 'no progress on stderr')
-    .option('--probe-jdk', "measure the JDK's own defaults from the target's JDK (starts a short-lived probe JVM on loopback)");
+    .option('--probe-jdk', "measure the JDK's own defaults from the target's JDK (starts a short-lived probe JVM on loopback)")
+    .option('--observe <duration>', "first record the JVM's own socket reads and writes for that long (JFR, e.g. 10s): read timeouts, bytes, the code that reads (README \"Timeouts\")");
 }

@@ -26,6 +26,7 @@ import { merge, show, spell, tiedCall } from './calls.js';
 import { cachedJdkRow, context, freshFor, type Ctx, type RoleInfo } from './context.js';
 import { boundToIPv6, covers, same, tosToPriority } from './defaults.js';
 import { frameworkHints } from './hints.js';
+import { nonBlockingHint } from './nonblocking.js';
 import { roleOf } from './roles.js';
 import { dynamicVerdict, shared, systemDefault, verdictScratch, verdictsObject } from './verdicts.js';
 
@@ -161,7 +162,7 @@ function rank(f: Facts, ctx: Ctx): Ranked {
   const kinds = kindsOf(ctx, f.ri.role, f.family);
   const rows = mappings().java.options;
   const s = f.s;
-  const nb = s.nonBlocking;
+  const nb = s.nonBlocking?.value;
   const facts = ctx.facts;
   const anyRow = kinds.some((k) => k.row);
   const lclasses = f.listener?.classes;
@@ -462,7 +463,7 @@ function jdkSets(f: Facts, k: Kind, name: string): boolean {
 
 /** Every input the analysis of s reads, as one string: equal strings, equal results. */
 function signature(s: RawSocket, ri: RoleInfo, bf: BufferFacts, boundV6: boolean, ctx: Ctx): string {
-  let k = `${ctx.roleIds.get(ri)}|${s.protocol}|${s.state}|${boundV6 ? 1 : 0}|${s.nonBlocking === undefined ? '' : s.nonBlocking ? 1 : 0}|`;
+  let k = `${ctx.roleIds.get(ri)}|${s.protocol}|${s.state}|${boundV6 ? 1 : 0}|${s.nonBlocking === undefined ? '' : s.nonBlocking.value ? 1 : 0}|`;
   const u = s.userLocks;
   if (u) k += `${u.rcvbuf ? 1 : 0}${u.sndbuf ? 1 : 0}${u.source}`;
   k += `|${bf.info ? `${bf.perSegment[0] ?? ''}.${bf.cwnd}.${bf.grew}.${bf.nothingReceived}` : ''}|`;
@@ -518,6 +519,11 @@ function analyzeSocket(s: RawSocket, ctx: Ctx): ReportSocket {
   out.verdicts = res.verdicts;
   out.unobservable = res.unobservable;
   out.hints = res.hints;
+  // The hint points to --observe: not where the observation saw this socket's reads (per socket: not part of the signature).
+  if (s.nonBlocking && !(s.observed && s.observed.reads > 0)) {
+    const h = nonBlockingHint(s, res.role, res.apis, ctx.capture.process.jvm);
+    if (h) out.hints = [...res.hints, h];
+  }
   out.unknown = res.unknown;
   out.listener = res.listener;
   out.listenerCandidates = res.listenerCandidates;

@@ -14,14 +14,15 @@
 // probe JVM is short-lived, bound to loopback, and killed at the end or on
 // SIGINT/SIGTERM; the target itself is never touched.
 import { spawn } from 'node:child_process';
-import { chmodSync, chownSync, closeSync, constants, existsSync, fchownSync, mkdtempSync, openSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, constants, existsSync, fchownSync, mkdtempSync, openSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { assetNames, readAsset } from '../assets.js';
 import { onInterrupt } from '../cleanup.js';
 import { ProbeError } from '../errors.js';
 import { readRegularFile, writeAll } from '../linux/files.js';
 import { processCredentials, runAsArgv, type Credentials } from '../linux/privdrop.js';
-import { mappings, PROJECT_ROOT, type JdkDefaultRow } from '../mappings.js';
+import { mappings, type JdkDefaultRow } from '../mappings.js';
 import type { Capture, OptionValue } from '../model/types.js';
 
 /** SocketLab ids -> the kind names analyze.ts uses. */
@@ -53,8 +54,11 @@ function withoutInherited(rows: JdkDefaultRow[]): void {
 
 /** The class files are built for this release (javac --release 11 in package.json). */
 const PROBE_RELEASE = 11;
-/** Where `npm run build` puts them; also right for an installed package (dist/ is in its files). */
-export const PROBE_CLASSES = join(PROJECT_ROOT, 'dist', 'probe');
+/**
+ * Where `npm run build` puts them, as asset names (src/assets.ts): files of an
+ * installed package (dist/ is in its files), carried inside the bundles.
+ */
+export const PROBE_CLASSES = 'dist/probe';
 /** What the probe may print before READY: a JVM that says more is not our probe. */
 const MAX_PROBE_OUTPUT = 1 << 16;
 
@@ -74,13 +78,8 @@ function publicTmp(): boolean {
 
 /** A directory only we can write, holding copies of the probe's class files, readable by `as` (its group). */
 function privateClassDir(as: Credentials): { dir: string; remove: () => void } {
-  let names: string[];
-  try {
-    names = readdirSync(PROBE_CLASSES).filter((n) => n.endsWith('.class'));
-  } catch {
-    names = [];
-  }
-  if (!names.includes('SocketLab.class')) {
+  const names = assetNames(PROBE_CLASSES).filter((n) => n.endsWith('.class'));
+  if (!names.includes(`${PROBE_CLASSES}/SocketLab.class`)) {
     throw new ProbeError(`--probe-jdk: this installation has no probe classes (${PROBE_CLASSES}/SocketLab.class)`, { remedy: 'rebuild with npm run build (needs javac), or drop --probe-jdk' });
   }
   const root = (process.geteuid?.() ?? -1) === 0;
@@ -90,8 +89,8 @@ function privateClassDir(as: Credentials): { dir: string; remove: () => void } {
   const remove = () => { try { rmSync(dir, { recursive: true, force: true }); } catch { /* best effort */ } };
   try {
     for (const n of names) {
-      const bytes = readRegularFile(join(PROBE_CLASSES, n), { maxBytes: 1 << 20, what: 'probe class', noFollow: true });
-      const fd = openSync(join(dir, n), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o440);
+      const bytes = readAsset(n, (file) => readRegularFile(file, { maxBytes: 1 << 20, what: 'probe class', noFollow: true }));
+      const fd = openSync(join(dir, basename(n)), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o440);
       try {
         writeAll(fd, bytes);
         if (shareWith !== undefined) fchownSync(fd, 0, shareWith);

@@ -6,7 +6,7 @@
 // them (src/sources/bpf.ts converts them the way getsockopt does).
 import { accessSync, constants } from 'node:fs';
 import { release } from 'node:os';
-import { fileURLToPath } from 'node:url';
+import { assetPath, hasAsset, releaseAsset } from '../assets.js';
 import { SysError } from '../errors.js';
 import { decodeWalk, type Walk } from './bpfrecord.js';
 import { ERRNO } from './inet.js';
@@ -15,8 +15,18 @@ import { BpfObject, VMLINUX_BTF, kernelBtfPresent, libbpf } from './libbpf.js';
 import { status } from './proc.js';
 import { readSysctls } from './sysctl.js';
 
-/** The object `npm run build` writes (bpf/Makefile); shipped in the npm package. From src/ (tests) and dist/ alike. */
-export const BPF_OBJECT = process.env.KNETSTAT_BPF_OBJECT ?? fileURLToPath(new URL('../../dist/bpf/knetstat.bpf.o', import.meta.url));
+/**
+ * The object `npm run build` writes (bpf/Makefile), as an asset (src/assets.ts):
+ * a file of the package from src/ (tests) and dist/ alike, carried by the
+ * bundles (never a file beside a copied bundle: whoever could plant one there
+ * would choose what root loads into the kernel). KNETSTAT_BPF_OBJECT names
+ * another (tests).
+ */
+const BPF_ASSET = 'dist/bpf/knetstat.bpf.o';
+/** Where the object is on disk (the single executable unpacks it into its private directory, until released). */
+export function bpfObjectPath(): string {
+  return process.env.KNETSTAT_BPF_OBJECT ?? assetPath(BPF_ASSET);
+}
 
 /** include/uapi/linux/capability.h: loading iterators needs CAP_SYS_ADMIN, or CAP_BPF with CAP_PERFMON (Linux >= 5.8). */
 const CAP_SYS_ADMIN = 21, CAP_PERFMON = 38, CAP_BPF = 39;
@@ -40,10 +50,16 @@ export function bpfUnavailable(): string | undefined {
     return `kernel ${release()} is too old for the bpf source (needs Linux >= ${MIN_KERNEL.join('.')}: BPF iterators over a process's files)`;
   }
   if (!kernelBtfPresent()) return `the kernel has no BTF (${VMLINUX_BTF} is missing: needs CONFIG_DEBUG_INFO_BTF=y)`;
+  const env = process.env.KNETSTAT_BPF_OBJECT;
+  let present = true;
   try {
-    accessSync(BPF_OBJECT, constants.R_OK);
+    if (env) accessSync(env, constants.R_OK);
+    else present = hasAsset(BPF_ASSET);
   } catch {
-    return `the BPF object ${BPF_OBJECT} is missing (this build had no clang: npm run build with clang and libbpf-dev installed)`;
+    present = false;
+  }
+  if (!present) {
+    return `the BPF object ${env ?? BPF_ASSET} is missing (this build had no clang: npm run build with clang and libbpf-dev installed)`;
   }
   const caps = status('self').capEff ?? 0n;
   if (!has(caps, CAP_SYS_ADMIN) && !(has(caps, CAP_BPF) && has(caps, CAP_PERFMON))) {
@@ -62,7 +78,13 @@ export function bpfUnavailable(): string | undefined {
  */
 export function loadObject(programs: string[], targetTgid = 0): BpfObject {
   for (let attempt = 1; ; attempt++) {
-    const obj = BpfObject.open(BPF_OBJECT, process.env.KNETSTAT_BTF ? { btfPath: VMLINUX_BTF } : {});
+    let obj: BpfObject;
+    try {
+      obj = BpfObject.open(bpfObjectPath(), process.env.KNETSTAT_BTF ? { btfPath: VMLINUX_BTF } : {});
+    } finally {
+      // libbpf holds the file open from here on: an unpacked copy may go.
+      if (!process.env.KNETSTAT_BPF_OBJECT) releaseAsset(BPF_ASSET);
+    }
     try {
       obj.setRodataU32('.rodata', targetTgid);
       obj.load(programs);

@@ -104,13 +104,28 @@ export function decodeText(bytes: Uint8Array): string {
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
+/** Encoding room reused from one write to the next (a report is written as ~50 KB chunks). */
+let scratch = Buffer.allocUnsafe(0);
+const SCRATCH_MAX = 4 << 20;
+
+/**
+ * s as UTF-8, in memory that is reused by the next call (copy it to keep it):
+ * a chunk is encoded into the same buffer each time, not into a new one.
+ */
+export function encodeUtf8(s: string): Uint8Array {
+  const most = s.length * 3;
+  if (most > SCRATCH_MAX) return Buffer.from(s, 'utf8');
+  if (scratch.length < most) scratch = Buffer.allocUnsafe(Math.max(most, 64 << 10));
+  return scratch.subarray(0, scratch.write(s, 0, 'utf8'));
+}
+
 /**
  * Writes all of data to fd or throws (ENOSPC, EIO, EPIPE ...): a short write
  * is continued, never ignored; EAGAIN (a non-blocking pipe that is full)
  * waits and retries. Returns the bytes written.
  */
 export function writeAll(fd: number, data: string | Uint8Array): number {
-  const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  const buf = typeof data === 'string' ? encodeUtf8(data) : data;
   let off = 0;
   let wait = 1;
   while (off < buf.length) {

@@ -20,6 +20,7 @@ export const IPPROTO_UDP = 17;
 
 export const SOL_SOCKET = 1;
 export const SO_TYPE = 3;
+export const SO_SNDBUF = 7;
 export const SO_RCVBUF = 8;
 export const SO_PROTOCOL = 38;
 export const SO_DOMAIN = 39;

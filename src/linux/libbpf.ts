@@ -7,10 +7,13 @@
 // all of them to stderr, for a CO-RE or verifier question). The libc calls
 // it makes (read, pthread_sigmask, vsnprintf, close) are linux/libc.ts's.
 import { existsSync } from 'node:fs';
-import koffi from 'koffi';
 import { SysError, errnoName } from '../errors.js';
 import { ERRNO } from './inet.js';
 import * as libc from './libc.js';
+import { load } from '../packages.js';
+
+/** koffi, loaded at the first call (src/packages.ts), not when this module is imported. */
+const koffi = () => load('koffi');
 
 /** Where libbpf and the kernel BTF are looked for; tests point these elsewhere. */
 export const LIBBPF_NAME = process.env.KNETSTAT_LIBBPF ?? 'libbpf.so.1';
@@ -46,8 +49,8 @@ let loadError: string | undefined;
 const messages: string[] = [];
 
 function bind(): Api {
-  const lib = koffi.load(LIBBPF_NAME);
-  const printFn = koffi.proto('int knetstat_libbpf_print(int level, void *fmt, void *ap)');
+  const lib = koffi().load(LIBBPF_NAME);
+  const printFn = koffi().proto('int knetstat_libbpf_print(int level, void *fmt, void *ap)');
   const a: Api = {
     setPrint: lib.func('void *libbpf_set_print(void *fn)') as Api['setPrint'],
     openFile: lib.func('void *bpf_object__open_file(const char *path, void *opts)') as Api['openFile'],
@@ -70,16 +73,17 @@ function bind(): Api {
   // libbpf prints with vfprintf-style (fmt, va_list): format it with vsnprintf.
   const line = Buffer.alloc(1024);
   const debug = process.env.KNETSTAT_LIBBPF_DEBUG === '1';
-  const cb = koffi.register((level: number, fmt: bigint, ap: bigint) => {
+  const cb = koffi().register((level: number, fmt: bigint, ap: bigint) => {
     if (level !== 0 && !debug) return 0; // LIBBPF_WARN only, unless asked for everything
     const n = libc.vsnprintf(line, line.length, fmt, ap);
     const text = n > 0 ? line.toString('utf8', 0, Math.min(n, line.length - 1)).trimEnd() : '';
-    if (debug) process.stderr.write(`libbpf: ${text.replace(/^libbpf: /, '')}\n`);
+    // Its warnings (LIBBPF_WARN) tagged, so that a caller can tell them from the chatter.
+    if (debug) process.stderr.write(`libbpf${level === 0 ? ' warning' : ''}: ${text.replace(/^libbpf: /, '')}\n`);
     if (level !== 0) return 0;
     if (text) messages.push(text);
     if (messages.length > 200) messages.splice(0, messages.length - 200);
     return 0;
-  }, koffi.pointer(printFn));
+  }, koffi().pointer(printFn));
   a.setPrint(cb);
   return a;
 }
@@ -121,7 +125,7 @@ function openOpts(btfPath?: string): { buf: Buffer; keep: Buffer[] } {
   if (btfPath) {
     const s = Buffer.from(`${btfPath}\0`);
     keep.push(s);
-    buf.writeBigUInt64LE(koffi.address(s), 48);
+    buf.writeBigUInt64LE(koffi().address(s), 48);
   }
   return { buf, keep };
 }
@@ -163,7 +167,7 @@ export class BpfObject {
       const size = Buffer.alloc(8);
       const p = this.a.initialValue(m, size);
       if (!p || size.readBigUInt64LE(0) !== 4n) break;
-      koffi.encode(p, 'uint32_t', value);
+      koffi().encode(p, 'uint32_t', value);
       return;
     }
     throw new Error(`BPF object has no ${section} section with room for a u32`);
@@ -205,7 +209,7 @@ export class BpfObject {
       linfo.writeUInt32LE(task.pid, 4);
       opts = Buffer.alloc(24); // struct bpf_iter_attach_opts
       opts.writeBigUInt64LE(24n, 0);
-      opts.writeBigUInt64LE(koffi.address(linfo), 8);
+      opts.writeBigUInt64LE(koffi().address(linfo), 8);
       opts.writeUInt32LE(12, 16); // the kernel checks bytes past its own union are zero
     }
     messages.length = 0;

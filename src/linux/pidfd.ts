@@ -4,17 +4,23 @@
 // reused since the listing), handed to the caller, closed at once. Needs
 // ptrace-attach rights (PTRACE_MODE_ATTACH_REALCREDS) over the process;
 // nothing is changed on its side.
+// And signalling one process, not a pid (ProcessHandle: --observe's SIGQUIT):
+// pidfd_send_signal(2) on a pidfd opened while the process was verified by its
+// start time, so a pid reused meanwhile is never signalled.
 import { fstatSync } from 'node:fs';
+import { SysError } from '../errors.js';
 import { ERRNO } from './inet.js';
 import * as libc from './libc.js';
+import { hasExited } from './lifetime.js';
 
 const { EBADF, ESRCH } = ERRNO;
 
-const statxBuf = libc.statx ? libc.nativeBuffer(libc.STATX_SIZE) : undefined;
+let statxBuf: { ptr: libc.NativeMemory; buf: Buffer } | null | undefined;
 
 /** The inode of an fd of ours, or undefined when it cannot be read (closed meanwhile). statx when libc has it, else fstat. */
 export function inodeOf(fd: number): number | undefined {
-  if (libc.statx && statxBuf) {
+  if (statxBuf === undefined) statxBuf = libc.haveStatx() ? libc.nativeBuffer(libc.STATX_SIZE) : null;
+  if (statxBuf) {
     if (libc.statx(fd, '', libc.AT_EMPTY_PATH, libc.STATX_INO, statxBuf.ptr) !== 0) return undefined;
     const b = statxBuf.buf;
     if (b.readUInt32LE(libc.STATX_MASK_OFFSET) & libc.STATX_INO) return b.readUInt32LE(libc.STATX_INO_OFFSET + 4) * 0x100000000 + b.readUInt32LE(libc.STATX_INO_OFFSET);
@@ -68,4 +74,39 @@ export async function forEachDuplicate(pid: number, fds: Iterable<readonly [fd: 
     libc.close(pidfd);
   }
   return undefined;
+}
+
+/** A handle on one process for signalling; open() checks the start time after the pidfd exists. */
+export class ProcessHandle {
+  private constructor(readonly pid: number, private fd: number) {}
+
+  /** undefined when the process with this start time is gone (or exiting). */
+  static open(pid: number, start: number): ProcessHandle | undefined {
+    const fd = libc.pidfdOpen(pid);
+    if (fd < 0) {
+      const e = libc.errno();
+      if (e === ESRCH) return undefined;
+      throw new SysError('pidfd_open', e);
+    }
+    // The pidfd pins this process; had the pid been reused before it was opened, the start time would differ.
+    if (hasExited(pid, start)) {
+      libc.close(fd);
+      return undefined;
+    }
+    return new ProcessHandle(pid, fd);
+  }
+
+  /** false when the process has exited. */
+  signal(sig: number): boolean {
+    if (this.fd < 0) return false;
+    if (libc.pidfdSendSignal(this.fd, sig) === 0) return true;
+    const e = libc.errno();
+    if (e === ESRCH) return false;
+    throw new SysError('pidfd_send_signal', e);
+  }
+
+  close(): void {
+    if (this.fd >= 0) libc.close(this.fd);
+    this.fd = -1;
+  }
 }

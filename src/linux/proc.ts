@@ -1,6 +1,6 @@
 // Every read of /proc/<pid>/ (proc(5)) the tool makes: stat, status, cmdline,
-// comm, environ, exe, maps, the fd directory and fdinfo, namespace inodes;
-// and user names from /etc/passwd, read once. A process that is gone is a
+// comm, environ, exe, maps, the fd directory and fdinfo (an fd's flags),
+// namespace inodes; and user names from /etc/passwd, read once. A process that is gone is a
 // TargetError ("no such process"); what a caller may do without (another
 // user's maps, say) it asks for with the *OrUndefined forms. Text is UTF-8
 // where it is valid (Linux keeps names and arguments as bytes, and UTF-8 is
@@ -102,6 +102,8 @@ export interface ProcStatus {
   nspid: number[];
   /** Signals the process catches (SigCgt:), as a bit mask: bit n-1 for signal n. */
   sigCgt?: bigint;
+  /** Signals it ignores (SigIgn:), the same way. */
+  sigIgn?: bigint;
   /** The file mode creation mask (Umask:, Linux >= 4.7). */
   umask?: number;
   /** Effective capabilities (CapEff:), as a bit mask: bit n for capability n (linux/capability.h). */
@@ -115,6 +117,7 @@ export function parseStatus(text: string): ProcStatus {
   const nums = (v: string | undefined) => (v ?? '').split(/\s+/).filter((x) => /^\d+$/.test(x)).map(Number);
   const ppid = field('PPid');
   const sig = field('SigCgt');
+  const ign = field('SigIgn');
   const umask = field('Umask');
   const capEff = field('CapEff');
   return {
@@ -125,6 +128,7 @@ export function parseStatus(text: string): ProcStatus {
     groups: nums(field('Groups')),
     nspid: nums(field('NSpid')),
     ...(sig !== undefined && /^[0-9a-f]+$/i.test(sig) ? { sigCgt: BigInt(`0x${sig}`) } : {}),
+    ...(ign !== undefined && /^[0-9a-f]+$/i.test(ign) ? { sigIgn: BigInt(`0x${ign}`) } : {}),
     ...(umask !== undefined && /^[0-7]+$/.test(umask) ? { umask: parseInt(umask, 8) } : {}),
     ...(capEff !== undefined && /^[0-9a-f]+$/i.test(capEff) ? { capEff: BigInt(`0x${capEff}`) } : {}),
   };
@@ -132,6 +136,17 @@ export function parseStatus(text: string): ProcStatus {
 
 export function status(pid: ProcPid): ProcStatus {
   return parseStatus(readProcFile(pid, 'status'));
+}
+
+/**
+ * The process catches sig and does not ignore it: the only case where sending
+ * it is harmless (a JVM without a SIGQUIT handler, -Xrs, dumps core and dies).
+ * As the JDK's own attach code (VirtualMachineImpl.checkCatchesAndSendQuitTo)
+ * decides; a blocked signal is no reason to refuse (it may be blocked briefly).
+ */
+export function catchesSignal(s: Pick<ProcStatus, 'sigCgt' | 'sigIgn'>, sig: number): boolean {
+  const bit = 1n << BigInt(sig - 1);
+  return ((s.sigCgt ?? 0n) & bit) !== 0n && ((s.sigIgn ?? 0n) & bit) === 0n;
 }
 
 /** The real uid (what ps and `list` show), undefined when status lacks it. */
@@ -268,26 +283,23 @@ export function socketFds(pid: number, ownerUid?: number): Map<number, number> {
     let link: string;
     try {
       link = readlinkSync(`/proc/${pid}/fd/${name}`);
-    } catch {
+    } catch (err) {
+      const code = fsCode(err);
+      // Listing fds needs only the directory's permissions, reading their links
+      // needs ptrace access (root without CAP_SYS_PTRACE, e.g. in a container):
+      // that is not "no sockets".
+      if (code === 'EACCES' || code === 'EPERM') {
+        throw new TargetError(`cannot read the open files of process ${pid}: permission denied (${code} on its fd links)`, {
+          errno: code, cause: err,
+          remedy: 'reading /proc/<pid>/fd/N needs ptrace access to the process: run knetstat-java as its user, or as root with CAP_SYS_PTRACE (in a container: add that capability)',
+        });
+      }
       continue; // closed between readdir and readlink
     }
     const inode = socketInode(link);
     if (inode !== undefined) fds.set(Number(name), inode);
   }
   return fds;
-}
-
-/** O_NONBLOCK in a file's status flags (fdinfo's flags:, F_GETFL, struct file's f_flags): 04000 on Linux. */
-export const O_NONBLOCK = constants.O_NONBLOCK;
-
-/** Whether fd of pid has O_NONBLOCK, from /proc/<pid>/fdinfo/<fd>; undefined when it cannot be read (closed, not permitted). */
-export function fdNonBlocking(pid: number, fd: number): boolean | undefined {
-  try {
-    const flags = fdinfo(pid, fd).flags;
-    return flags === undefined || !/^[0-7]+$/.test(flags) ? undefined : (parseInt(flags, 8) & O_NONBLOCK) !== 0;
-  } catch {
-    return undefined;
-  }
 }
 
 /** /proc/<pid>/fdinfo/<fd>: "pos:", "flags:" (octal), "mnt_id:", "ino:" and whatever else the file's kind adds, by key. */
@@ -298,6 +310,27 @@ export function fdinfo(pid: number, fd: number): Record<string, string> {
     if (c > 0) out[line.slice(0, c)] = line.slice(c + 1).trim();
   }
   return out;
+}
+
+/**
+ * O_NONBLOCK as fdinfo's "flags:" prints it (octal): a flag of the open file
+ * description, so the target's own, whoever reads it.
+ */
+export const O_NONBLOCK = constants.O_NONBLOCK;
+
+/**
+ * The open(2) status flags of pid's fd (fdinfo "flags:"), when the fd still
+ * holds the file with this inode (fdinfo's "ino:"; an fd number may have been
+ * reused since the listing). undefined when unreadable, gone or reused.
+ */
+export function fdFlags(pid: number, fd: number, inode?: number): number | undefined {
+  // Read once per socket of a JVM: two matches on the raw text, not fdinfo()'s whole record.
+  let text: string;
+  try { text = readProcBytes(pid, `fdinfo/${fd}`).toString('latin1'); } catch { return undefined; }
+  const ino = /^ino:[ \t]*(\d+)$/m.exec(text)?.[1];
+  if (inode !== undefined && ino !== undefined && Number(ino) !== inode) return undefined;
+  const flags = /^flags:[ \t]*([0-7]{1,12})$/m.exec(text)?.[1];
+  return flags === undefined ? undefined : parseInt(flags, 8);
 }
 
 /** The inode of a namespace (/proc/<pid>/ns/<kind>): equal inodes, same namespace. undefined when not permitted or gone. */

@@ -1,24 +1,34 @@
 // Reads a socket's options, addresses, queues and tcp_info from an fd this
 // process holds (a pidfd_getfd duplicate, or a fresh socket of our own).
 // Read-only: getsockopt, getsockname, getpeername and FIONREAD-style ioctls.
-// Buffers are allocated once and reused for every socket.
+// Buffers are allocated once (at the first read: koffi loads then) and reused
+// for every socket. One SO_MEMINFO answers SO_RCVBUF and SO_SNDBUF (the same
+// sk_rcvbuf and sk_sndbuf fields sock_getsockopt returns), so a socket costs
+// one getsockopt less than its options.
 import { errnoName } from '../errors.js';
 import { mappings, type KernelOption } from '../mappings.js';
 import { formatIPv4, formatIPv6 } from '../model/addr.js';
 import type { Diag, Endpoint, OptionReading, OptionValue, Protocol, RawSocket, SourceName, TcpInfo } from '../model/types.js';
 import {
   AF_INET, AF_INET6, IPPROTO_TCP, IPPROTO_UDP, SIOCINQ, SIOCOUTQ, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_STREAM, SOL_SOCKET,
-  SO_DOMAIN, SO_MEMINFO, SO_PROTOCOL, SO_TYPE, TCP_INFO, TCP_LISTEN, stateName,
+  SO_DOMAIN, SO_MEMINFO, SO_PROTOCOL, SO_RCVBUF, SO_SNDBUF, SO_TYPE, TCP_INFO, TCP_LISTEN, stateName,
 } from './inet.js';
 import { diagFromTcpInfo } from './knetstat.js';
 import * as libc from './libc.js';
 import { parseTcpInfo } from './tcpinfo.js';
 
 // Native memory rather than Buffers: ~35 calls per socket pass these, and a
-// pointer of our own skips koffi's Buffer-to-pointer step on each.
-const { ptr: valPtr, buf: val } = libc.nativeBuffer(256);
-const { ptr: lenPtr, buf: len } = libc.nativeBuffer(4);
-const { ptr: addrPtr, buf: addr } = libc.nativeBuffer(128);
+// pointer of our own skips koffi's Buffer-to-pointer step on each. Made by
+// buffers(), which every exported reader calls first.
+let valPtr: libc.NativeMemory, val: Buffer, lenPtr: libc.NativeMemory, len: Buffer, addrPtr: libc.NativeMemory, addr: Buffer;
+let haveBuffers = false;
+function buffers(): void {
+  if (haveBuffers) return;
+  ({ ptr: valPtr, buf: val } = libc.nativeBuffer(256));
+  ({ ptr: lenPtr, buf: len } = libc.nativeBuffer(4));
+  ({ ptr: addrPtr, buf: addr } = libc.nativeBuffer(128));
+  haveBuffers = true;
+}
 
 /** getsockopt into the shared buffer; returns the length read, or -errno. */
 function get(fd: number, level: number, name: number, size: number): number {
@@ -49,6 +59,7 @@ function getsockname(fd: number): boolean {
 
 /** TCP or UDP over IPv4/IPv6? undefined for every other kind of socket. */
 export function identify(fd: number): Identity | undefined {
+  buffers();
   let domain: number | undefined;
   let local: Endpoint | undefined;
   if (getsockname(fd) && len.readUInt32LE(0) >= 2) {
@@ -121,6 +132,7 @@ function anyAddress(family: 4 | 6): Endpoint {
 
 /** local: what getsockname already said of this fd (identify()), else it is asked. */
 export function addresses(fd: number, family: 4 | 6, known?: Endpoint): { local: Endpoint; remote: Endpoint; connected: boolean } {
+  buffers();
   const local = known ?? (getsockname(fd) ? decodeSockaddr(addr) : undefined);
   len.writeUInt32LE(addr.length, 0);
   const peer = libc.getpeername(fd, addrPtr, lenPtr) === 0 ? decodeSockaddr(addr) : undefined;
@@ -128,6 +140,7 @@ export function addresses(fd: number, family: 4 | 6, known?: Endpoint): { local:
 }
 
 export function tcpInfo(fd: number, source: SourceName): TcpInfo | undefined {
+  buffers();
   const n = get(fd, IPPROTO_TCP, TCP_INFO, 256);
   return n > 0 ? parseTcpInfo(val, n, source) : undefined;
 }
@@ -161,9 +174,13 @@ export function readInt64LE(buf: Buffer, off: number): number {
   return buf.readInt32LE(off + 4) * 0x100000000 + buf.readUInt32LE(off);
 }
 
+/** getsockopt's buffer size for an option of this type. */
+function sizeOf(o: KernelOption): number {
+  return o.type === 'linger' ? 8 : o.type === 'timeval' ? 16 : o.type === 'string' ? 16 : 4;
+}
+
 function readOne(fd: number, o: KernelOption, source: SourceName): OptionReading {
-  const size = o.type === 'linger' ? 8 : o.type === 'timeval' ? 16 : o.type === 'string' ? 16 : 4;
-  const n = get(fd, o.levelNum, o.optname, size);
+  const n = get(fd, o.levelNum, o.optname, sizeOf(o));
   if (n < 0) return { value: null, source, error: errnoName(-n) };
   let value: OptionValue;
   switch (o.type) {
@@ -192,13 +209,20 @@ export function optionsFor(protocol: Protocol): KernelOption[] {
 /** What readSocket() reads: a RawSocket's kernel facts, without what the source adds (fd, inode, sources). */
 export type SocketReading = Pick<RawSocket, 'protocol' | 'local' | 'remote' | 'state' | 'recvQ' | 'sendQ' | 'options' | 'tcpInfo' | 'diag'>;
 
+/** struct sock's memory figures (SO_MEMINFO, u32 each, enum SK_MEMINFO_*): the ones read here. */
+const SK_MEMINFO_RMEM_ALLOC = 0, SK_MEMINFO_RCVBUF = 1, SK_MEMINFO_WMEM_ALLOC = 2, SK_MEMINFO_SNDBUF = 3;
+
+const isBufferOption = (o: KernelOption) => o.levelNum === SOL_SOCKET && (o.optname === SO_RCVBUF || o.optname === SO_SNDBUF);
+
 /** Everything readable from one fd of a TCP/UDP socket. */
 export function readSocket(fd: number, id: Identity, source: SourceName): SocketReading {
+  buffers();
   const { local, remote, connected } = addresses(fd, id.family, id.local);
+  const tcp = id.protocol.startsWith('tcp');
   const options: Record<string, OptionReading> = {};
   let ti: TcpInfo | undefined;
   let state: string, recvQ = 0, sendQ = 0, diag: Diag = '';
-  if (id.protocol.startsWith('tcp')) {
+  if (tcp) {
     ti = tcpInfo(fd, source);
     const st = ti?.state ?? 0;
     state = stateName(id.protocol, st);
@@ -213,13 +237,17 @@ export function readSocket(fd: number, id: Identity, source: SourceName): Socket
     if (ti) diag = diagFromTcpInfo(state, ti);
   } else {
     state = connected ? 'ESTABLISHED' : 'UNCONN';
-    // SO_MEMINFO: [rmem_alloc, rcvbuf, wmem_alloc, ...], the numbers /proc/net/udp prints as queues.
-    const n = get(fd, SOL_SOCKET, SO_MEMINFO, 64);
-    if (n >= 12) { recvQ = val.readUInt32LE(0); sendQ = val.readUInt32LE(8); }
   }
+  // SO_MEMINFO: [rmem_alloc, rcvbuf, wmem_alloc, sndbuf, ...]. For UDP, rmem and wmem are the
+  // queues /proc/net/udp prints; rcvbuf and sndbuf are what SO_RCVBUF and SO_SNDBUF return.
+  const n = get(fd, SOL_SOCKET, SO_MEMINFO, 64);
+  if (!tcp && n >= 4 * (SK_MEMINFO_WMEM_ALLOC + 1)) { recvQ = val.readUInt32LE(4 * SK_MEMINFO_RMEM_ALLOC); sendQ = val.readUInt32LE(4 * SK_MEMINFO_WMEM_ALLOC); }
+  const haveBufs = n >= 4 * (SK_MEMINFO_SNDBUF + 1);
+  const rcvbuf = haveBufs ? val.readInt32LE(4 * SK_MEMINFO_RCVBUF) : 0;
+  const sndbuf = haveBufs ? val.readInt32LE(4 * SK_MEMINFO_SNDBUF) : 0;
   for (const o of optionsFor(id.protocol)) {
     if (o.states && !o.states.includes(state)) continue;
-    options[o.name] = readOne(fd, o, source);
+    options[o.name] = haveBufs && isBufferOption(o) ? reading(o, o.optname === SO_RCVBUF ? rcvbuf : sndbuf, source) : readOne(fd, o, source);
   }
   // ~30 keyed stores leave V8 a dictionary-mode object (~1.6 KB); its copy has fast properties (~0.3 KB).
   // A capture holds one per socket until the report is written.
@@ -228,6 +256,7 @@ export function readSocket(fd: number, id: Identity, source: SourceName): Socket
 
 /** Options of a fresh socket of each kind, made in this process: the kernel's defaults on this host. */
 export function freshDefaults(): Record<Protocol, Record<string, OptionValue>> {
+  buffers();
   const out = {} as Record<Protocol, Record<string, OptionValue>>;
   const kinds: [Protocol, number, number][] = [['tcp', AF_INET, SOCK_STREAM], ['tcp6', AF_INET6, SOCK_STREAM], ['udp', AF_INET, SOCK_DGRAM], ['udp6', AF_INET6, SOCK_DGRAM]];
   for (const [protocol, domain, type] of kinds) {

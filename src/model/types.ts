@@ -3,6 +3,8 @@
 // Report is a Capture analysed: roles, Java calls, defaults. Renderers take a
 // Report and nothing else.
 
+import type { NotObserved, Observation, Observed } from './observed.js';
+
 /**
  * The format of a Capture, and of the snapshot file that stores one
  * (snapshot/file.ts migrates older ones forward). Also the report JSON's
@@ -11,7 +13,9 @@
 export const FORMAT_VERSION = 1;
 
 export type Protocol = 'tcp' | 'tcp6' | 'udp' | 'udp6';
-export type SourceName = 'bpf' | 'pidfd' | 'knetstat' | 'sockdiag' | 'procfs';
+/** The sources, in the order --source lists them (sources/index.ts has a row for each). */
+export const SOURCE_NAMES = ['bpf', 'pidfd', 'knetstat', 'sockdiag', 'procfs'] as const;
+export type SourceName = (typeof SOURCE_NAMES)[number];
 /**
  * listening: a TCP listener; accepted: made by accept(); connected: made by connect();
  * unconnected: a TCP socket that never connected (state CLOSE, no peer: never bound, bound
@@ -136,20 +140,23 @@ export interface RawSocket {
    * this very socket (sk_clone_lock clears it on accepted sockets).
    */
   bindLocks?: { addr: boolean; port: boolean; source: SourceName };
-  /**
-   * O_NONBLOCK on the target's fd (its file status flags: F_GETFL through pidfd, the file's
-   * f_flags through bpf, /proc/<pid>/fdinfo otherwise); absent when not read. Evidence of
-   * the Java class: asynchronous channels always have it, blocking ones never.
-   */
-  nonBlocking?: boolean;
   /** Timers reported by sock_diag (keepalive, retransmit ...). */
   timer?: { kind: string; expiresMs: number; retrans: number; source: SourceName };
   /** shutdown(2) already called on it (sock_diag INET_DIAG_SHUTDOWN): which directions. */
   shutdown?: { read: boolean; write: boolean; source: SourceName };
+  /**
+   * O_NONBLOCK on the target's fd (its open file description's status flags: F_GETFL on the
+   * pidfd duplicate, the file's f_flags in the bpf walk, /proc/<pid>/fdinfo/<fd> otherwise:
+   * source procfs), read for JVMs only. A plain fact: what it means depends on the class
+   * (java/nonblocking.ts); asynchronous channels always have it, blocking channels never.
+   */
+  nonBlocking?: { value: boolean; source: SourceName };
   /** The socket closed (or the process exited) while it was being read. */
   vanished?: boolean;
   /** Sources that contributed to this socket. */
   sources: SourceName[];
+  /** What --observe saw the JVM do on it (JFR socket events). */
+  observed?: Observed;
 }
 
 export interface ProcessInfo {
@@ -246,6 +253,10 @@ export interface Capture {
   redacted?: boolean;
   /** JDK defaults measured from the target's own JDK (--probe-jdk); otherwise mappings/jdk-defaults.json applies. */
   jdkDefaults?: { rows: JdkDefaults[]; source: string };
+  /** --observe: what was recorded in the JVM, for how long, what could not be observed. */
+  observation?: Observation;
+  /** --observe was asked for and the JVM could not be observed: why (no observation then). */
+  notObserved?: NotObserved;
 }
 
 /** What the JDK sets by itself on a fresh socket of one kind (a row of mappings/jdk-defaults.json). */

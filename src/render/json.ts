@@ -19,13 +19,14 @@ export function socketJson(s: ReportSocket): Record<string, unknown> {
     listenerCandidates: s.listenerCandidates ? s.listenerCandidates : undefined,
     userLocks: s.userLocks ? s.userLocks : undefined,
     bindLocks: s.bindLocks ? s.bindLocks : undefined,
-    nonBlocking: s.nonBlocking,
     timer: s.timer ? s.timer : undefined,
     shutdown: s.shutdown ? s.shutdown : undefined,
+    nonBlocking: s.nonBlocking,
     uid: s.uid,
     vanished: s.vanished ? true : undefined,
     sources: s.sources,
     tcpInfo: s.tcpInfo ? s.tcpInfo : undefined,
+    observed: s.observed,
   };
 }
 
@@ -59,8 +60,8 @@ const SOCKET_DEPTH = 2;
 
 /** Fields whose entries are mostly objects shared between sockets (equal option readings, equal verdicts). */
 const MAPS_OF_SHARED = new Set(['options', 'verdicts']);
-/** Fields that are one array per role (apis, unobservable). */
-const SHARED = new Set(['apis', 'unobservable']);
+/** Fields that are one array per role (apis, unobservable), or one object per peer group (observed). */
+const SHARED = new Set(['apis', 'unobservable', 'observed']);
 /** Texts kept per report at most: shared objects come first and stay; one-off objects beyond it are not kept. */
 const MAX_CACHED = 8192;
 
@@ -236,6 +237,8 @@ export function* renderJson(r: ReportStream): Generator<string> {
     pid: r.process.pid, process: r.process, host: r.host, tool: r.tool, capturedAt: r.capturedAt,
     formatVersion: r.formatVersion, sources: r.sources, partial: r.partial, exited: r.exited, missing: r.missing,
     warnings: r.warnings, vanished: r.vanished, defaults: r.defaults, ...(r.redacted ? { redacted: true } : {}),
+    ...(r.observation ? { observation: r.observation } : {}),
+    ...(r.notObserved ? { notObserved: r.notObserved } : {}),
   };
   const opening = JSON.stringify(top, null, 2);
   yield `${opening.slice(0, -2)},\n  "sockets": [`;

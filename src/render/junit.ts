@@ -1,11 +1,12 @@
 // JUnit XML (the Jenkins/Surefire junit-10.xsd shape) for CI: the plain report,
 // one passing testcase per socket, and the document pieces check/junit.ts
-// builds check results from. Built with fast-xml-parser's XMLBuilder, which
-// escapes < & > " '; text we did not write also goes through xmlSafe() first,
-// because XML 1.0 forbids most control characters even as references, and its
-// bare boolean attributes are turned off (value="true" stays a value).
-import { XMLBuilder } from 'fast-xml-parser';
+// builds check results from. Built with fast-xml-parser's XMLBuilder (loaded
+// when the first document is built: packages.ts), which escapes < & > " ';
+// text we did not write also goes through xmlSafe() first, because XML 1.0
+// forbids most control characters even as references, and its bare boolean
+// attributes are turned off (value="true" stays a value).
 import type { Report } from '../model/types.js';
+import { load } from '../packages.js';
 import { reportContext, socketDetails, socketLabel, type ReportContext } from './format.js';
 
 /**
@@ -24,17 +25,20 @@ export function xmlSafe(text: string): string {
 
 export type Node = Record<string, unknown>;
 
-const builder = new XMLBuilder({
-  ignoreAttributes: false,
-  attributeNamePrefix: '@_',
-  textNodeName: '#text',
-  format: true,
-  indentBy: '  ',
-  suppressEmptyNode: true,
-  processEntities: true,
-  // By default XMLBuilder writes an attribute whose value is "true" as a bare name (value), which is not XML.
-  suppressBooleanAttributes: false,
-});
+let builder: { build(doc: unknown): unknown } | undefined;
+function xmlBuilder(): { build(doc: unknown): unknown } {
+  return builder ??= new (load('fast-xml-parser').XMLBuilder)({
+    ignoreAttributes: false,
+    attributeNamePrefix: '@_',
+    textNodeName: '#text',
+    format: true,
+    indentBy: '  ',
+    suppressEmptyNode: true,
+    processEntities: true,
+    // By default XMLBuilder writes an attribute whose value is "true" as a bare name (value), which is not XML.
+    suppressBooleanAttributes: false,
+  });
+}
 
 /** XML attributes (@_name), each value made XML-safe. */
 export function attrs(a: Record<string, string | number | undefined>): Node {
@@ -56,6 +60,7 @@ export function properties(c: ReportContext & { policy?: string }): Node {
     ['tool', `knetstat-java ${c.toolVersion}`], ['redacted', String(c.redacted)],
   ];
   if (c.snapshot) props.push(['snapshot', c.snapshot]);
+  if (c.observation) props.push(['observation', c.observation]);
   if (c.policy) props.push(['policy', c.policy]);
   return { property: props.map(([name, value]) => attrs({ name, value })) };
 }
@@ -63,7 +68,7 @@ export function properties(c: ReportContext & { policy?: string }): Node {
 /** The whole document: <testsuites> with the sums of its suites. */
 export function document(suites: Node[]): string {
   const sum = (k: string) => suites.reduce((n, s) => n + Number(s[`@_${k}`] ?? 0), 0);
-  const xml = builder.build({
+  const xml = xmlBuilder().build({
     testsuites: { ...attrs({ name: 'knetstat-java', tests: sum('tests'), failures: sum('failures'), errors: sum('errors') }), testsuite: suites },
   }) as string;
   return `<?xml version="1.0" encoding="UTF-8"?>\n${xml.endsWith('\n') ? xml : `${xml}\n`}`;

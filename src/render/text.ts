@@ -5,7 +5,7 @@
 import { FIN_RECEIVED_STATES } from '../linux/inet.js';
 import { formatEndpoint } from '../model/addr.js';
 import type { OptionReading, Report, ReportSocket } from '../model/types.js';
-import { callText, showValue, shortApi } from './format.js';
+import { callText, count, observationSummary, observedLines, showValue, shortApi, waitsForever, waitsForeverText } from './format.js';
 import { terminalSafe } from './terminal.js';
 
 const ORIGIN: Record<string, string> = {
@@ -60,6 +60,7 @@ function header(r: Report): string {
   const pick = (k: string) => (sc[k] !== undefined ? `${k.replace(/^net\.(ipv4|core|ipv6)\./, '')}=${sc[k]!.replaceAll(' ', '/')}` : undefined);
   const host = ['net.ipv4.tcp_keepalive_time', 'net.ipv4.tcp_keepalive_intvl', 'net.ipv4.tcp_keepalive_probes', 'net.ipv4.tcp_rmem', 'net.ipv4.tcp_wmem', 'net.core.somaxconn', 'net.ipv4.tcp_congestion_control'].map(pick).filter(Boolean);
   if (host.length) lines.push(`  host defaults: ${host.join(' ')}`);
+  if (r.observation) lines.push(`  observed (--observe): ${observationSummary(r.observation)}`);
   if (r.defaults.note) lines.push(`  note: ${r.defaults.note}`);
   for (const w of r.warnings) lines.push(`  warning: ${w}`);
   if (r.missing) lines.push(`  missing: ${r.missing.options.join(', ')}: ${r.missing.reason}`);
@@ -107,8 +108,13 @@ export function socketText(s: ReportSocket): string {
   } else {
     out.push('  Java: nothing set: every option is as a fresh socket of this kind has it');
   }
+  for (const l of observedLines(s)) out.push(wrap(l, 110, '  ').replace(/^ {2}/, '  ').replace(/\n {2}/g, '\n      '));
   for (const h of s.hints) out.push(`  hint: ${h}`);
-  if (s.unobservable.length) out.push(`  not observable: ${s.unobservable.map(unobservableName).join(', ')} (see below)`);
+  if (s.unobservable.length) {
+    // setSoTimeout stays unobservable from the kernel; --observe saw it from inside the JVM, on the line above.
+    const names = s.unobservable.map((u) => (s.observed && u.call === 'setSoTimeout' ? `${unobservableName(u)} (observed inside the JVM: the read timeout line)` : unobservableName(u)));
+    out.push(`  not observable${s.observed ? ' from the kernel' : ''}: ${names.join(', ')} (see below)`);
+  }
   return out.join('\n');
 }
 
@@ -134,6 +140,7 @@ export function summary(r: Report): string {
     if (s.diag.includes('|<')) watch.push(`${at}: our window is 0: this JVM is not reading`);
     if (s.diag.includes('>#')) watch.push(`${at}: unacknowledged data, no ACK for over 1 s: network trouble or a dead peer`);
     for (const h of s.hints) if (/capped|somaxconn/.test(h)) watch.push(`${at}: ${h}`);
+    if (s.observed && waitsForever(s.observed)) watch.push(`${at}: ${waitsForeverText(s.observed)}`);
   }
   const lines = ['Summary (sockets grouped by what the application set):'];
   const sorted = [...groups.values()].sort((a, b) => b.n - a.n);
@@ -165,4 +172,23 @@ export function* renderText(report: Report): Generator<string> {
     yield '\nNot observable from outside the JVM:\n';
     for (const [call, why] of seen) yield `${wrap(`${call}: ${why}.`, 100, '  ').replace(/^ {2}/, '  ')}\n`;
   }
+  if (r.observation) yield observationFooter(r.observation);
+}
+
+/** What the observation could not see, peers no open socket has, what it did to the JVM. */
+function observationFooter(obs: NonNullable<Report['observation']>): string {
+  const lines = [`\nObserved inside the JVM (--observe: JFR, ${obs.window.seconds} s; setSoTimeout on each socket's read timeout line):`];
+  const item = (t: string) => lines.push(wrap(t, 100, '    ').replace(/^ {4}/, '  - '));
+  lines.push('  not seen by it:');
+  for (const u of obs.unobservable) item(u);
+  if (obs.unmatched.length) {
+    lines.push('  peers of connections closed before the capture:');
+    for (const p of obs.unmatched.slice(0, 10)) {
+      item(`${formatEndpoint(p.address, p.port)}${p.host ? ` (${p.host})` : ''}: ${count(p.reads)} reads, ${count(p.writes)} writes${p.soTimeout.length ? `, setSoTimeout ${p.soTimeout.join(', ')}` : ''}`);
+    }
+    if (obs.unmatched.length > 10) lines.push(`    ... ${obs.unmatched.length - 10} more`);
+  }
+  lines.push('  what observing did to the JVM:');
+  for (const e of obs.effects) item(e);
+  return `${lines.join('\n')}\n`;
 }

@@ -5,8 +5,10 @@
 // name become "redacted". Of the command line only argv[0], the main class and
 // the -D properties that change socket behaviour survive; every other argument
 // is "<redacted>", and so is the value of every property whose name looks like
-// a secret, whatever its prefix (-Djava.net.socks.password=...). The capture
-// is marked redacted: true.
+// a secret, whatever its prefix (-Djava.net.socks.password=...). --observe's
+// peers of closed connections get the same aliases, and their host names (a
+// JDK 17 recording resolves peers) become "redacted". The capture is marked
+// redacted: true.
 import type { Capture } from '../model/types.js';
 
 function keep(addr: string): boolean {
@@ -44,6 +46,14 @@ export function redactCapture(c: Capture): Capture {
     local: { ...s.local, address: name(s.local.address) },
     remote: { ...s.remote, address: name(s.remote.address) },
   }));
+  const observation = c.observation
+    ? {
+      ...c.observation,
+      unmatched: c.observation.unmatched.map((u) => ({
+        ...u, address: name(u.address), ...(u.host !== undefined ? { host: keep(u.host) || u.host === 'localhost' ? u.host : 'redacted' } : {}),
+      })),
+    }
+    : undefined;
   const p = c.process;
   const props = p.jvm?.properties ?? {};
   const secrets: string[] = [];
@@ -68,6 +78,7 @@ export function redactCapture(c: Capture): Capture {
     host: { ...c.host, hostname: 'redacted' },
     process: { ...p, cmdline, ...(jvm ? { jvm } : {}), ...(user !== undefined ? { user: 'redacted' } : {}) },
     sockets,
+    ...(observation ? { observation } : {}),
     redacted: true,
   };
   // Every other string (warnings, notes, reasons) with the same replacements: longest first,

@@ -6,7 +6,7 @@
 // shown (src/render/terminal.ts); what the kernel or this tool writes
 // (addresses, states, option names, source names) has a fixed form here, so
 // a crafted file cannot smuggle text through them either.
-import { SOURCE_NAMES } from '../sources/index.js';
+import { SOURCE_NAMES } from '../model/types.js';
 import { arr, bool, int, num, nul, obj, oneOf, oneOfValues, opt, rec, str, type Schema } from '../schema.js';
 
 const source = oneOfValues(SOURCE_NAMES);
@@ -44,6 +44,47 @@ const tcpInfo = obj({
   source,
 });
 
+const count = int({ min: 0 });
+/** Distinct read timeouts (ms, 0 = infinite). */
+const timeouts = arr(int({ min: 0, max: 0x7fffffff }));
+
+/** --observe on one socket (model/observed.ts Observed). Frames and notes are free text, made safe where shown. */
+const observed = obj({
+  source: oneOfValues(['jfr']),
+  window: obj({ seconds: count }),
+  attribution: oneOfValues(['socket', 'peer-group']),
+  soTimeout: timeouts,
+  reads: count,
+  bytesRead: count,
+  writes: count,
+  bytesWritten: count,
+  readers: arr(obj({ frame: str({ maxLength: 4096 }), library: opt(str({ maxLength: 256 })) })),
+  group: opt(obj({ sockets: count })),
+  notes: opt(arr(str({ maxLength: 4096 }))),
+});
+
+const isoTime = str({ pattern: /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/, patternName: 'an ISO 8601 UTC time' });
+
+/** --observe on the capture (model/observed.ts Observation). */
+const observation = obj({
+  source: oneOfValues(['jfr']),
+  recorded: obj({ events: arr(str({ pattern: /^jdk\.[A-Za-z]{1,64}$/, patternName: 'a JFR event name' })), threshold: str({ maxLength: 32 }), stackTrace: bool() }),
+  window: obj({ seconds: count, start: isoTime, end: isoTime, measuredSeconds: num({ min: 0 }) }),
+  jvm: obj({ version: opt(str({ maxLength: 256 })), feature: opt(int({ min: 0 })) }),
+  attach: oneOfValues(['listener-running', 'started']),
+  recording: obj({
+    id: count, name: str({ pattern: /^knetstat-[0-9a-f]{1,32}$/, patternName: "the recording's name" }), settingsVia: oneOfValues(['overrides', 'jfc']),
+    bytes: count, chunks: count, endedBy: oneOfValues(['stop', 'duration']),
+  }),
+  totals: obj({ reads: count, writes: count, peers: count }),
+  unmatched: arr(obj({
+    address, port: int({ min: 0, max: 65535 }), host: opt(str({ maxLength: 1024 })),
+    reads: count, bytesRead: count, writes: count, bytesWritten: count, soTimeout: timeouts,
+  })),
+  unobservable: arr(str({ maxLength: 4096 })),
+  effects: arr(str({ maxLength: 4096 })),
+});
+
 const socket = obj({
   protocol,
   fd: int({ min: -1 }),
@@ -59,11 +100,12 @@ const socket = obj({
   diag: opt(str({ pattern: /^[<>|#]{0,8}$/, patternName: 'Diag indicators (>| |< >#)' }), () => ''),
   userLocks: opt(obj({ rcvbuf: bool(), sndbuf: bool(), source })),
   bindLocks: opt(obj({ addr: bool(), port: bool(), source })),
-  nonBlocking: opt(bool()),
   timer: opt(obj({ kind: str({ pattern: /^[a-z-]{1,32}$/, patternName: 'a timer name' }), expiresMs: num(), retrans: int({ min: 0 }), source })),
   shutdown: opt(obj({ read: bool(), write: bool(), source })),
+  nonBlocking: opt(obj({ value: bool(), source })),
   vanished: opt(bool()),
   sources: opt(arr(source), () => []),
+  observed: opt(observed),
 });
 
 const propertyOrigin = oneOfValues(['argv', 'argfile', 'JAVA_TOOL_OPTIONS', 'JDK_JAVA_OPTIONS', '_JAVA_OPTIONS', 'hsperfdata']);
@@ -125,6 +167,8 @@ export const CAPTURE_SCHEMA: Schema = obj({
   vanished: opt(arr(obj({ fd: int({ min: -1 }), inode: int({ min: 0 }) })), () => []),
   redacted: opt(bool()),
   jdkDefaults: opt(obj({ rows: arr(jdkRow), source: str() })),
+  observation: opt(observation),
+  notObserved: opt(obj({ kind: str({ pattern: /^[a-z-]{1,32}$/, patternName: 'an observation failure kind' }), reason: str() })),
 });
 
 /** How deep a snapshot nests (capture.sockets[i].options.X.value.enabled is 6): anything past this is not one. */

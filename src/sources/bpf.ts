@@ -255,7 +255,7 @@ export class BpfSource implements Source {
       if (rec.kind !== KIND.SOCK || sockets.get(rec.inode)?.sources.includes('bpf')) continue;
       const prev = sockets.get(rec.inode);
       const sock = socketFromRecord(rec, hz);
-      if (target.jvm && rec.has_file_flags) sock.nonBlocking = (rec.file_flags & O_NONBLOCK) !== 0;
+      if (target.jvm && rec.has_file_flags) sock.nonBlocking = { value: (rec.file_flags & O_NONBLOCK) !== 0, source: 'bpf' };
       if (prev) {
         sock.options = { ...prev.options, ...sock.options };
         sock.sources = [...new Set([...prev.sources, 'bpf' as const])];

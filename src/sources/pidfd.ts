@@ -94,7 +94,7 @@ export class PidfdSource implements Source {
             recvQ: r.recvQ, sendQ: r.sendQ, options: r.options, tcpInfo: r.tcpInfo, diag: r.diag, sources: [this.name],
           };
         // The duplicate shares the target's open file description: its O_NONBLOCK is the target's.
-        if (jvm) { const fl = libc.getFileFlags(dup); if (fl >= 0) sock.nonBlocking = (fl & O_NONBLOCK) !== 0; }
+        if (jvm) { const fl = libc.getFileFlags(dup); if (fl >= 0) sock.nonBlocking = { value: (fl & O_NONBLOCK) !== 0, source: 'pidfd' }; }
         sockets.set(inode, sock);
       },
     }, (done) => ctx.progress?.(done, total));

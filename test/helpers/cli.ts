@@ -3,7 +3,8 @@ import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { join } from 'node:path';
 import { ROOT } from './jvm.js';
 
-export const CLI = join(ROOT, 'dist', 'cli', 'main.js');
+/** The command under test: dist/ as tsc built it, or KNETSTAT_CLI (dist/start.cjs, the bundle the package's command runs). */
+export const CLI = process.env.KNETSTAT_CLI ?? join(ROOT, 'dist', 'cli', 'main.js');
 
 export interface CliResult {
   code: number;

@@ -35,7 +35,7 @@ print(json.dumps({"tests": x.tests, "failures": x.failures, "errors": x.errors, 
 `;
 
 export function junitparser(file: string): { tests: number; failures: number; errors: number; skipped: number; suites: ParsedSuite[] } {
-  const r = spawnSync('/usr/bin/python3', ['-c', PY, file], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`junitparser failed (apt-get install python3-junitparser): ${r.stderr}`);
+  const r = spawnSync('/usr/bin/python3', ['-c', PY, file], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  if (r.status !== 0) throw new Error(`junitparser failed (apt-get install python3-junitparser): ${r.error?.message ?? ''}${r.stderr}`);
   return JSON.parse(r.stdout);
 }

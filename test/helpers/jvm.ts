@@ -66,7 +66,7 @@ export async function startJvm(mainClass: string, args: string[] = [], opts: Sta
   const stdout: string[] = [];
   const rl = createInterface({ input: proc.stdout! });
   const ready = await new Promise<any>((res, rej) => {
-    const timer = setTimeout(() => rej(new Error(`${mainClass} not READY within ${opts.timeoutMs ?? 30000} ms`)), opts.timeoutMs ?? 30000);
+    const timer = setTimeout(() => rej(new Error(`${mainClass} not READY within ${opts.timeoutMs ?? 90000} ms`)), opts.timeoutMs ?? 90000);
     rl.on('line', (line) => {
       stdout.push(line);
       if (line.startsWith('READY')) {

@@ -84,7 +84,7 @@ if mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144,cache=loose host
 	mount -t tmpfs tmp /host/tmp
 	mount -t tmpfs run /host/run
 	[ -d /host$ROOT ] || { mkdir -p /host$ROOT && mount -o bind /src /host$ROOT; }
-	chroot /host /usr/bin/env KTEST_WORK=$WORK /bin/bash $ROOT/test/kernel/guest.sh
+	chroot /host /usr/bin/env KTEST_WORK=$WORK KTEST_NAME=$KTEST_NAME /bin/bash $ROOT/test/kernel/guest.sh
 	echo "KTEST GUEST-EXIT \$?"
 	umount /host/tmp /host/run /host/dev/shm 2>/dev/null
 else
@@ -125,7 +125,7 @@ if [ "${KNETSTAT_RECORD:-0}" = 1 ] && [ "$KTEST_NAME" = 6.1 ] && [ -s "$WORK/rec
 	# The same tables in upstream knetstat's format (see samples/knetstat/README.md).
 	for f in tcpstat tcp6stat udpstat udp6stat; do
 		sed -e '1s/ Inode$//' -e '2,$s/ [0-9]\+$//' -e 's/,TCP_USER_TIMEOUT=[0-9]*//' \
-			-e 's/TCP_DEFER_ACCEPT=7$/TCP_DEFER_ACCEPT=3/' "$S/ours/$f" >"$S/upstream/recorded/$f"
+			-e 's/TCP_DEFER_ACCEPT=63$/TCP_DEFER_ACCEPT=6/' "$S/ours/$f" >"$S/upstream/recorded/$f"
 	done
 	cp "$S"/ours/{tcp,tcp6,udp,udp6,fds,ready} "$S/upstream/recorded/"
 	log "recorded tables copied to samples/knetstat/ours/ and upstream/recorded/"

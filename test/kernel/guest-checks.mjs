@@ -13,6 +13,8 @@
 //   node guest-checks.mjs walk                    tiny reads cost the same per row at 10x the rows
 //   node guest-checks.mjs resume                  tiny reads under churn: no row lost or repeated
 //   node guest-checks.mjs bpf                     what the bpf source needs: BTF, iterators, libbpf.so.1
+//   node guest-checks.mjs selfcheck               bpf-selfcheck: bpf equals getsockopt, flags as set
+//   node guest-checks.mjs allbpf                  --all --source bpf -f knetstat equals the module's tables
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, readFileSync, readSync, readdirSync, readlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -175,28 +177,59 @@ async function diag() {
   console.log(`KTEST TIME diag-window-closed ${((Date.now() - t0) / 1000).toFixed(1)}`);
 }
 
-function runCli(source, entry = MAIN) {
-  const args = [entry, String(ready.pid), '--source', source, '--format', 'json'];
-  let out;
-  try {
-    out = execFileSync('node', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120000 });
-  } catch (e) {
-    // Exit 3 is a partial report: still JSON on stdout.
-    if (e.status === 3 && e.stdout) out = e.stdout;
-    else throw new Error(`${source}: exit ${e.status}: ${String(e.stderr ?? e.message).trim().split('\n')[0]}`);
+// What strace watches in the CLI runs: fd duplication and option writes must
+// never happen with --source bpf; bpf() proves the trace saw the run at all.
+const TRACED = ['pidfd_getfd', 'setsockopt', 'bpf'];
+const HAVE_STRACE = spawnSync('strace', ['-V'], { stdio: 'ignore' }).status === 0;
+
+/**
+ * One run of the CLI (args after main.js): stdout, stderr, exit status and
+ * seconds, and with trace (a name) the TRACED system calls it made, counted
+ * from strace's log (filtered in the kernel: --seccomp-bpf).
+ */
+function tool(args, { env = {}, trace } = {}) {
+  const t0 = Date.now();
+  let cmd = 'node', argv = [MAIN, ...args];
+  const log = trace ? `/tmp/strace.${trace}` : undefined;
+  if (log) {
+    argv = ['-f', '-qq', '--seccomp-bpf', '-e', `trace=${TRACED.join(',')}`, '-e', 'signal=none', '-o', log, cmd, ...argv];
+    cmd = 'strace';
   }
-  return JSON.parse(out);
+  const r = spawnSync(cmd, argv, { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 180000, maxBuffer: 256 << 20 });
+  const out = { status: r.status, stdout: r.stdout ?? '', stderr: (r.stderr ?? '') + (r.error ? String(r.error.message) : ''), secs: (Date.now() - t0) / 1000 };
+  if (log) {
+    out.calls = Object.fromEntries(TRACED.map((c) => [c, 0]));
+    for (const line of existsSync(log) ? readFileSync(log, 'utf8').split('\n') : []) {
+      const m = /^\d+\s+(\w+)\(/.exec(line);
+      if (m && m[1] in out.calls) out.calls[m[1]]++;
+    }
+  }
+  return out;
+}
+
+/** A report of the sample JVM through one source, as JSON (exit 3, a partial report, is JSON too). */
+function runCli(source, opts = {}) {
+  const r = tool([String(ready.pid), ...(source === 'auto' ? [] : ['--source', source]), '--format', 'json', '-q'], opts);
+  if (!(r.status === 0 || (r.status === 3 && r.stdout))) throw new Error(`${source}: exit ${r.status}: ${r.stderr.trim().split('\n')[0]}`);
+  return { json: JSON.parse(r.stdout), run: r };
 }
 
 /**
  * Two sources' JSON reports of the same JVM, socket by socket (joined by
- * inode): every option both can read must have the same value, and the
- * Java calls must be the same, except a call that rests on what only one
- * of them can see (an option the other cannot read, e.g. the listen backlog
- * that pidfd reads from TCP_INFO and the module does not print; or a buffer
- * lock, sk_userlocks, which the module and bpf see and getsockopt does not:
- * a locked size equal to the default reads as the default).
- * Returns { diffs, onlyOne, compared, calls, sockets }.
+ * inode): the socket itself (protocol, state, addresses, queues) and every
+ * option both can read must have the same value, and the Java calls must be
+ * the same, except a call that rests on what only one of them can see (an
+ * option the other cannot read, e.g. the listen backlog that pidfd reads
+ * from TCP_INFO and the module does not print; or a buffer lock,
+ * sk_userlocks, which the module and bpf see and getsockopt does not: a
+ * locked size equal to the default reads as the default).
+ * One difference is tolerated, and counted: pidfd's Recv-Q is SIOCINQ, which
+ * leaves out a received FIN, where /proc, the module and bpf count it (1 more
+ * on CLOSE_WAIT and the states after it).
+ * A value one source could not read (null, with its note) is not compared:
+ * unread counts them by source and option (e.g. bpf's TCP_QUICKACK on 6.1,
+ * whose pingpong threshold is not in BTF).
+ * Returns { diffs, onlyOne, tolerated, unread, compared, calls, sockets }.
  */
 function compareReports(aName, a, bName, b) {
   const byInode = new Map(b.sockets.map((s) => [s.inode, s]));
@@ -204,6 +237,8 @@ function compareReports(aName, a, bName, b) {
   const text = (j) => `${j.api}.${j.call}`;
   const diffs = [];
   const onlyOne = [];
+  const tolerated = [];
+  const unread = {};
   let compared = 0, calls = 0;
   // Why `one` shows call j and `other` does not, if `other` could not know.
   const unseen = (one, other, j) => {
@@ -211,9 +246,15 @@ function compareReports(aName, a, bName, b) {
     const blind = opts.filter((o) => !read(other, o) && o !== 'SO_RCVBUF' && o !== 'SO_SNDBUF');
     if (blind.length) return blind.join(',');
     const locked = (o) => (o === 'SO_RCVBUF' && one.userLocks?.rcvbuf) || (o === 'SO_SNDBUF' && one.userLocks?.sndbuf);
-    if (!other.userLocks && opts.length && opts.some(locked) && opts.every((o) => o === 'SO_RCVBUF' || o === 'SO_SNDBUF')) return 'buffer lock';
+    const buffers = opts.length && opts.every((o) => o === 'SO_RCVBUF' || o === 'SO_SNDBUF');
+    if (!other.userLocks && buffers && opts.some(locked)) return 'buffer lock';
+    // A size guessed from the value alone (an autotuned buffer at tcp_wmem's cap is "twice a round
+    // number"), which the other source's clear lock flag refutes.
+    const unlocked = (o) => (o === 'SO_RCVBUF' && other.userLocks?.rcvbuf === false) || (o === 'SO_SNDBUF' && other.userLocks?.sndbuf === false);
+    if (!one.userLocks && buffers && opts.every(unlocked) && j.confidence !== 'certain') return `a ${j.confidence} guess the lock flag refutes`;
     return null;
   };
+  const FIN_COUNTED = new Set(['CLOSE_WAIT', 'LAST_ACK', 'CLOSING']);
   for (const as of a.sockets) {
     const bs = byInode.get(as.inode);
     if (!bs) {
@@ -221,6 +262,20 @@ function compareReports(aName, a, bName, b) {
       continue;
     }
     byInode.delete(as.inode);
+    for (const k of ['protocol', 'state', 'local', 'remote', 'recvQ', 'sendQ']) {
+      compared++;
+      const [x, y] = [JSON.stringify(as[k]), JSON.stringify(bs[k])];
+      if (x === y) continue;
+      const fin = k === 'recvQ' && as.protocol.startsWith('tcp') && FIN_COUNTED.has(as.state) &&
+        ((aName === 'pidfd' && as.recvQ + 1 === bs.recvQ) || (bName === 'pidfd' && bs.recvQ + 1 === as.recvQ));
+      if (fin) tolerated.push(`fd ${as.fd} ${as.state} Recv-Q ${aName} ${x} ${bName} ${y} (SIOCINQ leaves out the FIN)`);
+      else diffs.push(`fd ${as.fd} ${k}: ${aName} ${x} ${bName} ${y}`);
+    }
+    for (const [one, oneName, other] of [[as, aName, bs], [bs, bName, as]]) {
+      for (const [name, r] of Object.entries(one.options ?? {})) {
+        if (r.value === null && read(other, name)) unread[`${oneName} ${name}`] = (unread[`${oneName} ${name}`] ?? 0) + 1;
+      }
+    }
     for (const [name, ar] of Object.entries(as.options ?? {})) {
       if (!read(as, name) || !read(bs, name)) continue;
       compared++;
@@ -240,54 +295,257 @@ function compareReports(aName, a, bName, b) {
     }
   }
   for (const bs of byInode.values()) diffs.push(`inode ${bs.inode} only with ${bName}`);
-  return { diffs, onlyOne, compared, calls, sockets: a.sockets.length };
+  return { diffs, onlyOne, tolerated, unread, compared, calls, sockets: a.sockets.length };
 }
 
 /** One pair of sources must agree (see compareReports); prints the verdict. */
 function agree(reports, aName, bName) {
   const r = compareReports(aName, reports[aName], bName, reports[bName]);
   report(r.diffs.length === 0 && r.compared > 0, `cli-${aName}-${bName}-agree`,
-    r.diffs.length ? r.diffs.slice(0, 8).join('; ') : `${r.compared} option readings and ${r.calls} java calls agree on ${r.sockets} sockets`);
+    r.diffs.length ? r.diffs.slice(0, 8).join('; ') : `${r.compared} socket fields and option readings and ${r.calls} java calls agree on ${r.sockets} sockets`);
   if (r.onlyOne.length) console.log(`KTEST INFO calls one source cannot see: ${r.onlyOne.join('; ')}`);
+  if (r.tolerated.length) console.log(`KTEST INFO ${aName}-${bName} tolerated: ${r.tolerated.join('; ')}`);
+  const unread = Object.entries(r.unread).map(([k, n]) => `${k} x${n}`);
+  if (unread.length) console.log(`KTEST INFO ${aName}-${bName} not compared, one source could not read: ${unread.join(', ')}`);
+  return r;
+}
+
+/**
+ * The comparison must be able to fail: for each pair, a copy of one report
+ * with one value broken (a socket's Recv-Q, an option both read) must show
+ * exactly that difference.
+ */
+function comparisonCanFail(reports, pairs) {
+  const out = [];
+  for (const [aName, bName] of pairs) {
+    const a = reports[aName], b = reports[bName];
+    const bs = b.sockets.find((s) => a.sockets.some((x) => x.inode === s.inode && Object.keys(s.options).some((n) => x.options[n]?.value != null && s.options[n].value != null)));
+    const as = bs && a.sockets.find((x) => x.inode === bs.inode);
+    const name = bs && Object.keys(bs.options).find((n) => typeof bs.options[n].value === 'number' && as.options[n]?.value != null);
+    if (!name) { out.push(`${aName}-${bName}: no value both read`); continue; }
+    for (const [what, broken] of [
+      [`option ${name}`, (s) => { s.options[name] = { ...s.options[name], value: s.options[name].value + 1 }; }],
+      ['Recv-Q', (s) => { s.recvQ += 7; }],
+    ]) {
+      const copy = { ...b, sockets: b.sockets.map((s) => (s === bs ? structuredClone(s) : s)) };
+      broken(copy.sockets[b.sockets.indexOf(bs)]);
+      const r = compareReports(aName, a, bName, copy);
+      const caught = r.diffs.filter((d) => !d.includes('java only'));
+      if (caught.length !== 1) out.push(`${aName}-${bName}: ${what} of fd ${bs.fd} broken, ${caught.length} differences seen`);
+    }
+  }
+  report(out.length === 0, 'cli-comparison-can-fail', out.length ? out.join('; ') : `${pairs.length} pairs: a broken option and a broken Recv-Q each seen once`);
+}
+
+/**
+ * What the bpf source and the module both know that getsockopt cannot: the
+ * buffer lock flags (bpf userLocks and SO_RCVBUF/SO_SNDBUF.explicit, the
+ * module's SO_RCVBUF/SO_SNDBUF printed only when sk_userlocks has the lock)
+ * and a keepalive setting stored on the socket (bpf explicit, the module
+ * prints TCP_KEEPIDLE/CNT/INTVL only when stored non-zero).
+ */
+function lockFlagDiffs(bpfReport, knetstatReport) {
+  const byInode = new Map(knetstatReport.sockets.map((s) => [s.inode, s]));
+  const diffs = [];
+  let checked = 0, locked = 0, stored = 0;
+  for (const b of bpfReport.sockets) {
+    const k = byInode.get(b.inode);
+    if (!k?.userLocks) continue;
+    const printed = (n) => k.options[n] !== undefined && !k.options[n].inferred;
+    const want = [
+      ['userLocks.rcvbuf', b.userLocks?.rcvbuf, k.userLocks.rcvbuf],
+      ['userLocks.sndbuf', b.userLocks?.sndbuf, k.userLocks.sndbuf],
+      ['SO_RCVBUF.explicit', b.options.SO_RCVBUF?.explicit, printed('SO_RCVBUF')],
+      ['SO_SNDBUF.explicit', b.options.SO_SNDBUF?.explicit, printed('SO_SNDBUF')],
+    ];
+    if (b.protocol.startsWith('tcp')) {
+      for (const n of ['TCP_KEEPIDLE', 'TCP_KEEPCNT', 'TCP_KEEPINTVL']) want.push([`${n}.explicit`, b.options[n]?.explicit, printed(n)]);
+    }
+    for (const [name, got, module] of want) {
+      checked++;
+      if (got === true) name.includes('KEEP') ? stored++ : locked++;
+      if (got !== module) diffs.push(`fd ${b.fd} ${name}: bpf ${got}, module ${module}`);
+    }
+  }
+  return { diffs, checked, locked, stored };
+}
+
+function lockFlagsAgree(bpfReport, knetstatReport) {
+  const r = lockFlagDiffs(bpfReport, knetstatReport);
+  // The same comparison on a copy with one lock flag cleared must see exactly that.
+  const victim = bpfReport.sockets.find((s) => s.userLocks?.rcvbuf);
+  let control = 'no locked socket to break';
+  if (victim) {
+    const broken = { ...bpfReport, sockets: bpfReport.sockets.map((s) => (s === victim ? { ...s, userLocks: { ...s.userLocks, rcvbuf: false } } : s)) };
+    const n = lockFlagDiffs(broken, knetstatReport).diffs.length - r.diffs.length;
+    control = n === 1 ? '' : `a cleared lock flag on fd ${victim.fd} gave ${n} differences`;
+  }
+  report(r.diffs.length === 0 && r.locked > 0 && r.stored > 0 && !control, 'cli-bpf-knetstat-lock-flags',
+    r.diffs.length ? r.diffs.slice(0, 8).join('; ') : `${r.checked} flags agree (${r.locked} buffer locks and ${r.stored} stored keepalive settings set)${control ? `; ${control}` : ''}`);
+}
+
+/**
+ * `--all --source bpf -f knetstat` against the module's own four tables,
+ * row by row in order: the same text but for the last column (ours names
+ * the processes holding the socket, the module prints its inode). Each
+ * Process column must name exactly the holders of that inode that
+ * /proc/<pid>/fd shows. The module's tables are read before and after the
+ * tool's walk; a socket coming or going between them (a TIME_WAIT row
+ * expiring) makes the comparison start again, at most 3 times.
+ */
+function allbpf() {
+  const owners = () => {
+    const m = new Map();
+    for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+      let comm;
+      try { comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim(); } catch { continue; }
+      for (const inode of pidSocketInodes(pid)) {
+        if (!m.has(inode)) m.set(inode, new Set());
+        m.get(inode).add(`${pid}/${comm}`);
+      }
+    }
+    return m;
+  };
+  const tables = () => FILES.map((f) => readFileSync(`/proc/net/${f}`, 'utf8')).join('\0');
+  let attempt = 0, r, before, after, held;
+  do {
+    before = tables();
+    held = owners();
+    r = tool(['--all', '--source', 'bpf', '-f', 'knetstat', '-q'], { env: { KNETSTAT_LIBBPF_DEBUG: '1' } });
+    after = tables();
+  } while (before !== after && ++attempt < 3);
+  const warnings = r.stderr.split('\n').filter((l) => l.startsWith('libbpf warning:') || (l && !l.startsWith('libbpf: ')));
+  report(r.status === 0 && warnings.length === 0, 'all-bpf-runs',
+    `exit ${r.status}, ${r.secs.toFixed(1)}s, ${r.stderr.split('\n').filter((l) => l.startsWith('libbpf: ')).length} libbpf debug lines${warnings.length ? `, warnings: ${warnings.slice(0, 3).join(' | ')}` : ', no warning'}${attempt ? `, ${attempt} retries (tables changed)` : ''}`);
+  if (r.status !== 0) return;
+  // Ours: "== tcpstat ==" titles, a header ending in Process, rows ending in the process column.
+  const ours = new Map();
+  for (const part of r.stdout.split(/^== /m).filter(Boolean)) {
+    const [title, ...lines] = part.split('\n').filter((l) => l.length > 0);
+    ours.set(title.replace(/ ==$/, ''), lines);
+  }
+  const cut = (line) => { const t = line.trimEnd(); const i = t.lastIndexOf(' '); return [t.slice(0, i).trimEnd(), t.slice(i + 1)]; };
+  const moduleText = before.split('\0');
+  let rows = 0, withOwners = 0;
+  const diffs = [];
+  FILES.forEach((f, n) => {
+    const mod = moduleText[n].split('\n').filter((l) => l.length > 0);
+    const mine = ours.get(f) ?? [];
+    const [mh, ] = cut(mod[0]), [oh, oLast] = cut(mine[0] ?? '');
+    if (mh !== oh || oLast !== 'Process') diffs.push(`${f} header ${JSON.stringify(mine[0])}`);
+    if (mod.length !== mine.length) diffs.push(`${f}: module ${mod.length - 1} rows, ours ${mine.length - 1}`);
+    for (let i = 1; i < Math.min(mod.length, mine.length); i++) {
+      const [m, inode] = cut(mod[i]), [o, proc] = cut(mine[i]);
+      rows++;
+      if (m !== o) { diffs.push(`${f} row ${i}: module ${JSON.stringify(m)} ours ${JSON.stringify(o)}`); continue; }
+      const want = inode !== '0' && held.has(Number(inode)) ? [...held.get(Number(inode))].sort().join(',') : '-';
+      const got = proc === '-' ? '-' : proc.split(',').sort().join(',');
+      if (want !== got) diffs.push(`${f} row ${i} (inode ${inode}): Process ${got}, /proc/*/fd ${want}`);
+      else if (want !== '-') withOwners++;
+    }
+  });
+  const kinds = ['LSTN', 'ESTB', 'TIMW', 'SYNR'].map((st) => `${moduleText.join('\n').split(` ${st} `).length - 1} ${st}`).join(', ');
+  report(diffs.length === 0 && rows > 0, 'all-bpf-knetstat-tables',
+    diffs.length ? diffs.slice(0, 6).join('; ') : `${rows} rows (${kinds}) as the module prints them, ${withOwners} with their processes as /proc/*/fd shows`);
+}
+
+/**
+ * bpf-selfcheck: the bpf source against getsockopt on sockets of its own,
+ * with libbpf's messages on (a libbpf warning fails it); its facts go to the
+ * summary.
+ */
+function selfcheck() {
+  const r = tool(['bpf-selfcheck', '--rounds', '25', '--seed', '1', '-f', 'json'], { env: { KNETSTAT_LIBBPF_DEBUG: '1' } });
+  let j;
+  try { j = JSON.parse(r.stdout); } catch { /* reported below */ }
+  const warnings = r.stderr.split('\n').filter((l) => l.startsWith('libbpf warning:') || (l && !l.startsWith('libbpf: ')));
+  const release = readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
+  const ok = r.status === 0 && j && j.kernel === release && j.compared > 1000 && j.flagsChecked > 500 &&
+    j.differences.length === 0 && j.flagDifferences.length === 0 && warnings.length === 0;
+  report(ok, 'bpf-selfcheck', j
+    ? `exit ${r.status}, ${r.secs.toFixed(1)}s: ${j.sockets} sockets, ${j.compared - j.differences.length} of ${j.compared} values equal to getsockopt's, ${j.flagsChecked - j.flagDifferences.length} of ${j.flagsChecked} flags as set, HZ ${j.hz}${[...j.differences, ...j.flagDifferences].slice(0, 4).map((d) => `; ${d}`).join('')}${warnings.length ? `; stderr: ${warnings.slice(0, 3).join(' | ')}` : ''}`
+    : `exit ${r.status}: ${r.stderr.trim().split('\n').filter((l) => !l.startsWith('libbpf: ')).slice(0, 3).join(' | ')}`);
+  if (j) console.log(`KTEST BPF-FACT selfcheck=libbpf ${j.libbpf}, HZ ${j.hz}, ${j.compared} values and ${j.flagsChecked} flags on ${j.sockets} sockets`);
 }
 
 /**
  * The CLI's per-process sources compared in the guest, every pair of them
  * on every socket: those of knetstat, pidfd and bpf that this build of the
- * CLI offers (its --source choices), or KTEST_CLI_SOURCES.
+ * CLI offers (its --source choices: the source registry), or KTEST_CLI_SOURCES.
  */
-function cliSources() {
+async function cliSources() {
   if (process.env.KTEST_CLI_SOURCES) return process.env.KTEST_CLI_SOURCES.split(/\s+/).filter(Boolean);
-  const help = execFileSync('node', [MAIN, '--help'], { encoding: 'utf8' }).replace(/\s+/g, ' ');
-  const choices = /--source <name>.*?\(choices: ([^)]*)/.exec(help)?.[1] ?? '';
-  return ['knetstat', 'pidfd', 'bpf'].filter((s) => choices.includes(`"${s}"`));
+  const { SOURCE_NAMES } = await import(`${ROOT}/dist/sources/index.js`);
+  return ['knetstat', 'pidfd', 'bpf'].filter((s) => SOURCE_NAMES.includes(s));
 }
 
-function cli() {
+/**
+ * The sample JVM through each source, and auto as root (which must pick
+ * bpf). With strace, the pidfd and bpf runs are traced: bpf must make no
+ * pidfd_getfd and no setsockopt, and pidfd's pidfd_getfd calls show the trace
+ * would see them. KTEST_VARIANT (the same kernel again, other module walkers)
+ * skips auto and strace, which do not depend on the module.
+ */
+async function cli() {
   if (!existsSync(MAIN)) {
     console.log('KTEST SKIP cli-sources-agree dist/cli/main.js not built (npm run build)');
     return;
   }
-  const CLI_SOURCES = cliSources();
-  const reports = {};
+  const variant = !!process.env.KTEST_VARIANT;
+  const CLI_SOURCES = await cliSources();
+  const trace = HAVE_STRACE && !variant;
+  const reports = {}, runs = {};
   try {
-    for (const src of CLI_SOURCES) reports[src] = runCli(src);
+    for (const src of CLI_SOURCES) {
+      const traced = trace && (src === 'bpf' || src === 'pidfd');
+      ({ json: reports[src], run: runs[src] } = runCli(src, { trace: traced ? src : undefined }));
+    }
+    if (CLI_SOURCES.includes('bpf') && !variant) ({ json: reports.auto, run: runs.auto } = runCli('auto'));
   } catch (e) {
     report(false, 'cli-runs', e.message);
     return;
   }
   report(Object.values(reports).every((r) => Array.isArray(r.sockets)), 'cli-runs',
-    CLI_SOURCES.map((src) => `${src} ${reports[src].sockets?.length} sockets`).join(', '));
+    Object.keys(reports).map((src) => `${src} ${reports[src].sockets?.length} sockets (${runs[src].secs.toFixed(1)}s${runs[src].calls ? ', traced' : ''})`).join(', '));
+  const pairs = [];
   for (let i = 0; i < CLI_SOURCES.length; i++) {
-    for (let j = i + 1; j < CLI_SOURCES.length; j++) agree(reports, CLI_SOURCES[i], CLI_SOURCES[j]);
+    for (let j = i + 1; j < CLI_SOURCES.length; j++) pairs.push([CLI_SOURCES[i], CLI_SOURCES[j]]);
   }
+  for (const [a, b] of pairs) agree(reports, a, b);
+  comparisonCanFail(reports, pairs);
   // What knetstat alone can tell: the listener's locked receive buffer.
   const k = reports.knetstat;
-  if (!k) return;
-  const l4 = k.sockets.find((s) => s.local?.port === ready.l4 && s.state === 'LISTEN');
-  const want = 'setReceiveBufferSize(65536)';
-  report(!!l4?.java?.some((j) => j.call === want) && l4.userLocks?.rcvbuf === true, 'cli-knetstat-buffer-lock',
-    `listener ${ready.l4}: ${JSON.stringify((l4?.java ?? []).map((j) => j.call))}`);
+  if (k) {
+    const l4 = k.sockets.find((s) => s.local?.port === ready.l4 && s.state === 'LISTEN');
+    const want = 'setReceiveBufferSize(65536)';
+    report(!!l4?.java?.some((j) => j.call === want) && l4.userLocks?.rcvbuf === true, 'cli-knetstat-buffer-lock',
+      `listener ${ready.l4}: ${JSON.stringify((l4?.java ?? []).map((j) => j.call))}`);
+  }
+  const b = reports.bpf;
+  if (!b) return;
+  // --source bpf answered by itself: every value read from the kernel's structures, nothing on stderr.
+  const used = b.sources.filter((x) => x.used).map((x) => x.name);
+  const foreign = b.sockets.flatMap((s) => Object.entries(s.options).filter(([, r]) => r.source !== 'bpf').map(([n, r]) => `fd ${s.fd} ${n} from ${r.source}`));
+  const readings = b.sockets.reduce((n, s) => n + Object.keys(s.options).length, 0);
+  report(used.join() === 'bpf' && foreign.length === 0 && b.sockets.length > 0 && runs.bpf.stderr.trim() === '', 'cli-bpf-answered',
+    `sources used ${used.join(',')}, ${readings} readings on ${b.sockets.length} sockets${foreign.length ? `, not from bpf: ${foreign.slice(0, 4).join('; ')}` : ''}${runs.bpf.stderr.trim() ? `, stderr: ${runs.bpf.stderr.trim().slice(0, 300)}` : ''}`);
+  if (k) lockFlagsAgree(b, k);
+  if (reports.auto) {
+    // Its values are --source bpf's (compared above); here: bpf alone answered, for the same sockets.
+    const a = reports.auto;
+    const autoUsed = a.sources.filter((x) => x.used).map((x) => x.name).join();
+    const inodes = (r) => JSON.stringify(r.sockets.map((s) => s.inode).sort());
+    const all = a.sockets.every((s) => s.sources.join() === 'bpf' && Object.values(s.options).every((o) => o.source === 'bpf'));
+    report(autoUsed === 'bpf' && all && inodes(a) === inodes(b), 'cli-auto-root-picks-bpf',
+      `sources used ${autoUsed}, ${a.sockets.length} sockets (--source bpf: ${b.sockets.length})${all ? ', every value from bpf' : ', values from other sources'}`);
+  }
+  if (!trace) {
+    if (!variant) console.log('KTEST SKIP cli-bpf-strace strace not found');
+    return;
+  }
+  const [bc, pc] = [runs.bpf.calls, runs.pidfd?.calls];
+  report(bc.pidfd_getfd === 0 && bc.setsockopt === 0 && bc.bpf > 0 && (!pc || pc.pidfd_getfd > 0), 'cli-bpf-strace',
+    `--source bpf: ${JSON.stringify(bc)}${pc ? `; --source pidfd (the trace sees fd duplication): ${JSON.stringify(pc)}` : ''}`);
 }
 
 /**
@@ -296,7 +554,8 @@ function cli() {
  * (EPERM, as under Yama). auto must take the module's files, enrich them
  * with sock_diag, and say what it could not read (exit 3).
  */
-function auto() {
+async function auto() {
+  const CLI_HAS_BPF = (await cliSources()).includes('bpf');
   const uid = String(ready.uid);
   let out, status = 0;
   try {
@@ -310,6 +569,12 @@ function auto() {
   const j = JSON.parse(out);
   const used = j.sources.filter((x) => x.used).map((x) => `${x.name}:${x.role ?? 'primary'}`).join(',');
   const pidfd = j.sources.find((x) => x.name === 'pidfd');
+  // bpf, tried first, says in one line why it could not be used.
+  const bpfSrc = j.sources.find((x) => x.name === 'bpf');
+  if (CLI_HAS_BPF) {
+    report(bpfSrc?.used === false && typeof bpfSrc.reason === 'string' && !bpfSrc.reason.includes('\n') && /CAP_BPF/.test(bpfSrc.reason),
+      'cli-auto-bpf-reason', JSON.stringify(bpfSrc ?? 'bpf not among the sources'));
+  }
   report(status === 3 && pidfd?.used === false && pidfd.errno === 'EPERM' && used === 'procfs:primary,knetstat:primary,sockdiag:enrich',
     'cli-auto-picks-knetstat', `exit ${status}, sources ${used}, pidfd ${pidfd?.errno}`);
   const l4 = j.sockets.find((x) => x.local?.port === ready.l4 && x.state === 'LISTEN');
@@ -325,7 +590,7 @@ function hold() {
   const L = `127.0.0.1:${listener}`;
   const want = [
     ['hold-listener', L, '0.0.0.0:*', 'LSTN',
-      'SO_REUSEADDR=0,SO_REUSEPORT=0,SO_KEEPALIVE=0,TCP_NODELAY=0,TCP_FASTOPEN=16,TCP_DEFER_ACCEPT=7'],
+      'SO_REUSEADDR=0,SO_REUSEPORT=0,SO_KEEPALIVE=0,TCP_NODELAY=0,TCP_FASTOPEN=16,TCP_DEFER_ACCEPT=63'],
     ['hold-client-timeouts', `127.0.0.1:${c1}`, L, 'ESTB',
       'SO_REUSEADDR=0,SO_REUSEPORT=0,SO_KEEPALIVE=0,TCP_USER_TIMEOUT=30000,SO_RCVTIMEO=1000ms,SO_SNDTIMEO=500ms,TCP_NODELAY=0,TCP_DEFER_ACCEPT=0'],
     ['hold-client-linger0', `127.0.0.1:${c2}`, L, 'ESTB',
@@ -642,8 +907,8 @@ for (const ev of ['uncaughtException', 'unhandledRejection']) {
 try {
   if (mode === 'sample') sample();
   else if (mode === 'diag') await diag();
-  else if (mode === 'cli') cli();
-  else if (mode === 'auto') auto();
+  else if (mode === 'cli') await cli();
+  else if (mode === 'auto') await auto();
   else if (mode === 'dump') dump();
   else if (mode === 'timewait') timewait();
   else if (mode === 'hold') hold();
@@ -651,6 +916,8 @@ try {
   else if (mode === 'walk') await walk();
   else if (mode === 'resume') await resume();
   else if (mode === 'bpf') await bpf();
+  else if (mode === 'allbpf') allbpf();
+  else if (mode === 'selfcheck') selfcheck();
   else throw new Error(`unknown mode ${mode}`);
 } catch (e) {
   report(false, `${mode}-crashed`, String(e?.stack ?? e).split('\n').slice(0, 3).join(' | '));

@@ -15,7 +15,8 @@
  *
  * "hold" sets up sockets with options Java cannot set and keeps them for
  * SECONDS: an IPv4 listener with TCP_DEFER_ACCEPT (its handshakes stay
- * SYN_RECV request sockets until data arrives) and TCP_FASTOPEN, and two
+ * SYN_RECV request sockets until data arrives, or for the 6 SYN-ACK
+ * retransmissions that 60 s round up to: 63 s) and TCP_FASTOPEN, and two
  * clients of it with SO_RCVTIMEO, SO_SNDTIMEO, TCP_USER_TIMEOUT and
  * SO_LINGER; an IPv6 UDP socket with SO_RCVTIMEO. It prints
  * HOLD {"listener":P,"c1":P,"c2":P,"udp":P} when ready.
@@ -180,7 +181,7 @@ static int hold(int seconds)
 	struct timeval rcv = { .tv_sec = 1, .tv_usec = 0 };
 	struct timeval snd = { .tv_sec = 0, .tv_usec = 500000 };
 	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
-	int defer = 5, qlen = 16, user_timeout = 30000;
+	int defer = 60, qlen = 16, user_timeout = 30000;
 	int l, c1, c2, u;
 
 	l = socket(AF_INET, SOCK_STREAM, 0);

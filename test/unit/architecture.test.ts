@@ -13,7 +13,7 @@ const SRC = join(ROOT, 'src');
 
 /** Lowest first; a module may import its own layer and those below. Folders end in '/'. */
 const LAYERS: string[][] = [
-  ['errors.ts', 'version.ts', 'schema.ts', 'cleanup.ts'],
+  ['errors.ts', 'version.ts', 'schema.ts', 'cleanup.ts', 'assets.ts', 'packages.ts'],
   ['model/'],
   ['mappings.ts'],
   ['linux/'],
@@ -21,17 +21,22 @@ const LAYERS: string[][] = [
   ['discover/'],
   ['sources/'],
   ['capture.ts'],
+  ['observe/'],
   ['host/'],
   ['snapshot/'],
   ['render/'],
   ['check/'],
   ['cli/'],
+  ['bundle/'],
 ];
 
 /** Node modules whose use reads or changes the host (files, processes, native calls, V8 flags). */
 const IMPURE = new Set(['node:fs', 'fs', 'node:child_process', 'koffi', 'node:v8', 'node:dgram', 'node:readline']);
 /** Impure modules a renderer may still reach, and why. */
-const PURE_ENOUGH = new Map([['mappings.ts', 'reads the tool\'s own data tables (mappings/), once, never the host']]);
+const PURE_ENOUGH = new Map([
+  ['mappings.ts', 'reads the tool\'s own data tables (mappings/), once, never the host'],
+  ['assets.ts', 'reads the tool\'s own files (tables, version), from the package or from inside the bundle, never the host'],
+]);
 
 const MAX_LINES = 400;
 

@@ -6,10 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { mappings } from '../../src/mappings.js';
+import { libraryOf } from '../../src/observe/libraries.js';
 import { withTable } from '../../src/cli/docs.js';
 import { freshDefaults } from '../../src/linux/sockopt.js';
 import { readSysctls } from '../../src/linux/sysctl.js';
-import { readdirSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync } from 'node:fs';
 import type { OptionValue, Protocol } from '../../src/model/types.js';
 import { ROOT } from '../helpers/root.js';
 
@@ -198,5 +199,63 @@ describe('README', () => {
     expect(block).toMatch(/npm run demo/);
     expect(block).toMatch(/npm run test:all/);
     expect(readFileSync(join(ROOT, '.ci', 'run'), 'utf8')).toMatch(/npm run test:all/);
+  });
+});
+
+describe('table mappings/libraries.json', () => {
+  const rows = mappings().libraries;
+  it('rows have a package prefix, a name and the library\'s own source; no prefix twice', () => {
+    expect(rows.length).toBeGreaterThanOrEqual(30);
+    for (const r of rows) {
+      expect(r.prefix, JSON.stringify(r)).toMatch(/^[a-z][a-z0-9_]*(\.[a-zA-Z_][a-zA-Z0-9_]*)*$/);
+      expect(r.library.trim().length, r.prefix).toBeGreaterThan(1);
+      expect(r.source, r.prefix).toMatch(/^https:\/\/[a-z0-9.-]+\.[a-z]{2,}\//);
+      expect(r.source, r.prefix).not.toMatch(/stackoverflow|medium\.com|baeldung|mvnrepository/);
+      if (r.layer !== undefined) expect(r.layer).toBe('io');
+    }
+    expect(new Set(rows.map((r) => r.prefix)).size).toBe(rows.length);
+  });
+
+  it('has every library the issue names', () => {
+    const want: [string, string][] = [
+      ['org.postgresql', 'PostgreSQL JDBC'], ['com.mysql.cj', 'MySQL Connector/J'], ['com.zaxxer.hikari', 'HikariCP'], ['org.apache.hc', 'Apache HttpClient 5'],
+      ['okhttp3', 'OkHttp'], ['redis.clients.jedis', 'Jedis'], ['io.lettuce', 'Lettuce'], ['org.apache.kafka', 'Kafka client'], ['io.netty', 'Netty'],
+      ['org.eclipse.jetty', 'Jetty'], ['org.apache.coyote', 'Tomcat'], ['org.apache.tomcat', 'Tomcat'], ['com.datastax', 'DataStax Java Driver (Cassandra)'],
+      ['com.mongodb', 'MongoDB Java Driver'], ['software.amazon.awssdk', 'AWS SDK for Java 2'],
+    ];
+    for (const [prefix, library] of want) expect(rows.find((r) => r.prefix === prefix)?.library, prefix).toBe(library);
+  });
+
+  it('is longest prefix first, so a nested package wins over its parent', () => {
+    for (let i = 1; i < rows.length; i++) expect(rows[i - 1]!.prefix.length).toBeGreaterThanOrEqual(rows[i]!.prefix.length);
+  });
+
+  // Against the real thing: every row whose library Debian ships here names a package of its jars.
+  const JARS = '/usr/share/java';
+  const classes = existsSync(JARS)
+    ? readdirSync(JARS).filter((f) => f.endsWith('.jar') && !lstatSync(join(JARS, f)).isSymbolicLink())
+      .flatMap((f) => { try { return execFileSync('unzip', ['-Z1', join(JARS, f)], { encoding: 'utf8', maxBuffer: 64 << 20 }).split('\n'); } catch { return []; } })
+      .filter((n) => n.endsWith('.class')).map((n) => n.slice(0, -6).replaceAll('/', '.'))
+    : [];
+  const under = (prefix: string) => classes.some((c) => c.startsWith(`${prefix}.`) || c.startsWith(`${prefix}$`) || c === prefix);
+  // Skipped on a machine without the jars, never in CI (.ci/apt-packages installs them).
+  it.runIf(classes.length > 0 || !!process.env.CI)('each row of a library installed in /usr/share/java names one of its packages', () => {
+    expect(classes.length, `no classes listed from ${JARS} (install unzip and the jars of .ci/apt-packages)`).toBeGreaterThan(1000);
+    // Debian: libpostgresql-jdbc-java, libhttpclient5-java, libnetty-java, libjetty9-java, libtomcat10-java (.ci/apt-packages).
+    const shipped: Record<string, string[]> = {
+      'PostgreSQL JDBC': ['org.postgresql.core.VisibleBufferedInputStream'], 'Apache HttpClient 5': ['org.apache.hc.core5.http.impl.io.SessionInputBufferImpl'],
+      Netty: ['io.netty.channel.Channel'], Jetty: ['org.eclipse.jetty.server.Server'], Tomcat: ['org.apache.coyote.http11.Http11Processor'],
+    };
+    let checked = 0;
+    for (const [library, cls] of Object.entries(shipped)) {
+      if (!cls.every((c) => classes.includes(c))) continue;
+      for (const r of rows.filter((x) => x.library === library)) {
+        expect(under(r.prefix), `${r.prefix} (${library}) is no package of the installed jars`).toBe(true);
+        checked++;
+      }
+      for (const c of cls) expect(libraryOf([c]), c).toBe(library);
+    }
+    expect(checked).toBeGreaterThanOrEqual(3);
+    expect(under('org.postgresqlx')).toBe(false); // the check can fail
   });
 });

@@ -1,11 +1,13 @@
 // linux/proc.ts on this test's own process (no other process, no root needed)
 // and on hand-written /proc texts: the parsers, the fd scan, fdinfo, namespaces.
+import { closeSync, openSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
+import { constants } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TargetError } from '../../src/errors.js';
 import { hasExited, startTime } from '../../src/linux/lifetime.js';
 import {
-  cmdline, comm, environ, fdinfo, maps, namespaceOf, nsInode, parseCmdline, parseStat, parseStatState, parseStatus, processState, readProcFile, realUid,
+  catchesSignal, cmdline, comm, environ, fdFlags, fdinfo, maps, O_NONBLOCK, namespaceOf, nsInode, parseCmdline, parseStat, parseStatState, parseStatus, processState, readProcFile, realUid,
   socketFds, socketInode, status, userName,
 } from '../../src/linux/proc.js';
 
@@ -68,6 +70,32 @@ describe('this process', () => {
     const info = fdinfo(process.pid, fd());
     expect(Number(info.ino)).toBe(fds.get(fd()));
     expect(info.flags).toMatch(/^[0-7]+$/);
+  });
+  it("an fd's O_NONBLOCK, only while the fd still holds the listed inode", () => {
+    const fds = socketFds(process.pid);
+    // Node's sockets are non-blocking; a file opened with openSync is not.
+    expect(fdFlags(process.pid, fd(), fds.get(fd()))! & O_NONBLOCK).toBe(O_NONBLOCK);
+    const file = openSync(process.execPath, 'r');
+    try {
+      expect(fdFlags(process.pid, file)! & O_NONBLOCK).toBe(0);
+    } finally {
+      closeSync(file);
+    }
+    expect(fdFlags(process.pid, fd(), fds.get(fd())! + 1)).toBeUndefined(); // the fd now holds another file
+    expect(fdFlags(process.pid, 1 << 20)).toBeUndefined();
+  });
+  it('catches the signals it handles, not those it ignores', () => {
+    const st = status('self');
+    expect(catchesSignal(st, constants.signals.SIGKILL)).toBe(false);
+    const onUsr2 = () => {};
+    process.on('SIGUSR2', onUsr2);
+    try {
+      expect(catchesSignal(status('self'), constants.signals.SIGUSR2)).toBe(true);
+    } finally {
+      process.removeListener('SIGUSR2', onUsr2);
+    }
+    expect(catchesSignal({ sigCgt: 0b100n, sigIgn: 0b100n }, 3)).toBe(false);
+    expect(parseStatus('SigIgn:\t0000000000001000\nSigCgt:\t0000000000004a02\n').sigIgn).toBe(0x1000n);
   });
   it('is in its own namespaces', () => {
     expect(namespaceOf(process.pid, 'net')).toEqual({ inode: nsInode('self', 'net'), own: true });

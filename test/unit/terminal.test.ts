@@ -40,4 +40,12 @@ describe('safeChunk for documents', () => {
   it('XML: as character references', () => {
     expect(safeChunk('xml', '<a b="x\u202ey">\u2066</a>')).toBe('<a b="x&#x202e;y">&#x2066;</a>');
   });
+  it('DEL is found in an otherwise ASCII chunk, and plain or other non-ASCII text is left as it is', () => {
+    expect(safeChunk('json', '{"s":"a\x7fb"}')).toBe('{"s":"a\\u007fb"}');
+    expect(safeChunk('xml', '<a>\x7f</a>')).toBe('<a>&#x007f;</a>');
+    const plain = `{"s":"${'x'.repeat(100000)}"}`;
+    expect(safeChunk('json', plain)).toBe(plain);
+    expect(safeChunk('json', '{"s":"été 東京 \u00a0"}')).toBe('{"s":"été 東京 \u00a0"}');
+    expect(safeChunk('json', `{"s":"${'x'.repeat(100000)}\u0085"}`).endsWith('x\\u0085"}')).toBe(true);
+  });
 });

@@ -2,13 +2,10 @@
 // source against getsockopt() on sockets this process makes itself (see
 // src/sources/bpfselfcheck.ts). Exit 0 when every value and flag agrees, 1
 // when one does not, 3 when the bpf source cannot run here (the reason on stderr).
-import type { Command } from 'commander';
-import { UsageError } from '../../errors.js';
 import { bpfUnavailable } from '../../linux/bpfwalk.js';
 import { outputKind } from '../../render/terminal.js';
 import { bpfSelfCheck, type SelfCheckResult } from '../../sources/bpfselfcheck.js';
 import { EXIT } from '../exit.js';
-import { formatOption } from '../options.js';
 import { stderrLine, writeOutput } from '../output.js';
 
 function text(r: SelfCheckResult): string {
@@ -22,12 +19,6 @@ function text(r: SelfCheckResult): string {
   return `${lines.join('\n')}\n`;
 }
 
-function positive(v: string): number {
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`not a positive integer: '${v}'`);
-  return n;
-}
-
 export async function bpfCheckCommand(flags: { seed: number; rounds: number; format: string }): Promise<number> {
   const why = bpfUnavailable();
   if (why) {
@@ -38,16 +29,4 @@ export async function bpfCheckCommand(flags: { seed: number; rounds: number; for
   const r = bpfSelfCheck({ seed: flags.seed, rounds: flags.rounds });
   await writeOutput([flags.format === 'json' ? `${JSON.stringify(r, null, 2)}\n` : text(r)], undefined, { as: outputKind(flags.format) });
   return r.differences.length || r.flagDifferences.length ? EXIT.CHECK_FAILED : EXIT.OK;
-}
-
-export function registerBpfCheck(program: Command): void {
-  program
-    .command('bpf-selfcheck')
-    .description('check the bpf source against getsockopt on sockets of its own (no JVM needed)')
-    .option('--seed <n>', 'seed of the option mix', positive, 1)
-    .option('--rounds <n>', 'rounds of sockets (each: a listener, client, accepted socket, UDP socket...)', positive, 12)
-    .addOption(formatOption(['text', 'json'], { choices: true }))
-    .action(async (flags: { seed: number; rounds: number; format: string }) => {
-      process.exitCode = await bpfCheckCommand(flags);
-    });
 }

@@ -2,7 +2,6 @@
 // Also the root's no-pid invocation (hostViews): `knetstat-java` lists, and
 // `knetstat-java --all [-f knetstat|json]` prints every socket of the host's
 // network namespace as the knetstat module's four tables.
-import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { captureHost, type HostCapture } from '../../host/all.js';
 import { captureHostBpf } from '../../host/allbpf.js';
@@ -13,7 +12,6 @@ import { renderKnetstatTables } from '../../render/knetstat.js';
 import { outputKind } from '../../render/terminal.js';
 import { writeWarnings } from '../capturing.js';
 import { EXIT } from '../exit.js';
-import { formatOption, outputOption } from '../options.js';
 import { writeOutput } from '../output.js';
 
 export async function listCommand(flags: { format?: string; allProcesses?: boolean; output?: string }): Promise<number> {
@@ -50,18 +48,4 @@ async function captureHostWith(source: string): Promise<HostCapture> {
 export function hostViews(flags: { format?: string; output?: string; source?: string; all?: boolean; allProcesses?: boolean }): Promise<number> {
   if (flags.all) return allCommand({ format: flags.format, output: flags.output, source: flags.source });
   return listCommand({ format: flags.format, allProcesses: flags.allProcesses === true, output: flags.output });
-}
-
-export function registerList(program: Command): void {
-  program.option('--all', 'every TCP/UDP socket of this host (network namespace), as the knetstat tables (-f knetstat|json)');
-  program.option('--all-processes', 'without a pid: list every process, not only JVMs');
-  program
-    .command('list')
-    .description('the JVMs on this host: pid, user, JDK, main class, sockets, namespaces (like jps -l)')
-    .option('--all-processes', 'include processes that are not JVMs')
-    .addOption(formatOption(['text', 'json'], { choices: true }))
-    .addOption(outputOption('the list'))
-    .action(async (flags: { format: string; allProcesses?: boolean; output?: string }) => {
-      process.exitCode = await listCommand(flags);
-    });
 }

@@ -1,12 +1,10 @@
 // knetstat-java owner <inode>|<[addr:]port>: which processes hold a socket
 // of this network namespace, and whether they are JVMs.
-import type { Command } from 'commander';
 import { TargetError } from '../../errors.js';
 import { findOwners, parseOwnerQuery } from '../../host/owner.js';
 import { renderOwnersJson, renderOwnersText } from '../../render/host.js';
 import { outputKind } from '../../render/terminal.js';
 import { EXIT } from '../exit.js';
-import { formatOption } from '../options.js';
 import { warn, writeOutput } from '../output.js';
 
 export async function ownerCommand(query: string, flags: { format?: string }): Promise<number> {
@@ -21,15 +19,4 @@ export async function ownerCommand(query: string, flags: { format?: string }): P
     return EXIT.PARTIAL;
   }
   return EXIT.OK;
-}
-
-export function registerOwner(program: Command): void {
-  program
-    .command('owner')
-    .description('the process(es) holding a socket, by inode or [address:]port, and whether they are JVMs')
-    .argument('<socket>', 'socket inode, port, or address:port (127.0.0.1:8080, [::1]:8080)')
-    .addOption(formatOption(['text', 'json'], { choices: true }))
-    .action(async (query: string, flags: { format: string }) => {
-      process.exitCode = await ownerCommand(query, flags);
-    });
 }

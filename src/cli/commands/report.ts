@@ -2,7 +2,8 @@
 // (JSON) gets each socket as it is analysed, so a 50,000-socket report is
 // never held whole.
 import { parsePid } from '../../discover/process.js';
-import { renderCapture, renderer } from '../../render/index.js';
+import { renderCapture } from '../../render/capture.js';
+import { renderer } from '../../render/index.js';
 import { outputKind } from '../../render/terminal.js';
 import { captureTarget, warnPartial, writeWarnings } from '../capturing.js';
 import { EXIT } from '../exit.js';
@@ -12,7 +13,7 @@ import { writeOutput } from '../output.js';
 /** Returns the exit code. */
 export async function reportCommand(pidText: string, flags: ReportFlags): Promise<number> {
   const pid = parsePid(pidText);
-  const render = renderer(flags.format);
+  const render = await renderer(flags.format);
   const cap = await captureTarget(pid, flags);
   await writeOutput(renderCapture(render, cap), flags.output, { as: outputKind(flags.format) });
   // The text report prints its warnings in its header.

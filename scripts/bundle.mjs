@@ -1,0 +1,191 @@
+#!/usr/bin/env node
+// npm run build:bundle: dist/ (tsc's ESM output) -> one file per entry, with esbuild.
+//   node scripts/bundle.mjs          dist/bundle.cjs (for a Node on the host) + dist/bundle-assets/
+//   node scripts/bundle.mjs --sea    dist/sea/main.cjs (Node 20's SEA main script) + dist/sea/assets.json
+// Both are CommonJS: Node starts a CommonJS main script without its ES module
+// loader (~18 ms less than the same bundle as an ES module), and a .cjs or a
+// .js outside any package.json is CommonJS wherever the file is copied.
+// KNETSTAT_BUNDLE_READABLE=1 keeps lines and module markers (for --cpu-prof attribution).
+// Assets (scripts/assets.mjs) are served at run time by src/assets.ts through the
+// preamble each entry starts with (src/bundle/beside.ts, src/bundle/sea.ts).
+import { build } from 'esbuild';
+import { chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { spawnSync } from 'node:child_process';
+import { collectAssets } from './assets.mjs';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const dist = join(root, 'dist');
+const requireHere = createRequire(join(root, 'package.json'));
+
+/** The one koffi native package this build carries (its loader requires it by name). */
+const KOFFI_PKG = `@koromix/koffi-${process.platform}-${process.arch}`;
+
+function plugin(assets, sea) {
+  return {
+    name: 'knetstat',
+    setup(b) {
+      b.onResolve({ filter: /^knetstat:assets$/ }, () => ({ path: 'assets', namespace: 'knetstat' }));
+      b.onLoad({ filter: /^assets$/, namespace: 'knetstat' }, () => ({
+        loader: 'js',
+        contents: `export const texts = ${JSON.stringify(assets.filter((a) => !a.binary).map((a) => [a.name, a.text ?? readFileSync(a.file, 'utf8')]))};\n`
+          + `export const files = ${JSON.stringify(assets.filter((a) => a.binary).map((a) => a.name))};\n`,
+      }));
+      // koffi's CommonJS build names its native packages in static require()s
+      // (src/static.cjs), where a bundler can see them; the ESM build does not.
+      b.onResolve({ filter: /^koffi$/ }, () => ({ path: requireHere.resolve('koffi') }));
+      // From koffi: ours. From ours (the bundle's fallback): Node's require at run time.
+      b.onResolve({ filter: /^@koromix\/koffi-/ }, (a) => (a.namespace === 'knetstat-native' ? { path: a.path, external: true } : { path: a.path, namespace: 'knetstat-native' }));
+      b.onLoad({ filter: /.*/, namespace: 'knetstat-native' }, (a) => ({ loader: 'js', resolveDir: dist, contents: nativeModule(a.path, sea) }));
+    },
+  };
+}
+
+/**
+ * What koffi's loader gets for require('@koromix/koffi-<platform>'). The
+ * executable: the carried koffi.node, nothing else (it runs where it was built).
+ * The bundle: the carried one, else (another platform, musl, a missing file) the
+ * package from node_modules, as koffi itself would load it: so dist/bundle.cjs
+ * also works as an npm package's entry on any platform.
+ */
+function nativeModule(pkg, sea) {
+  const fromNodeModules = `require(${JSON.stringify(pkg)})`;
+  if (pkg !== KOFFI_PKG) {
+    return sea ? `throw new Error(${JSON.stringify(`${pkg} is not carried by this build (${KOFFI_PKG} only)`)});\n` : `module.exports = ${fromNodeModules};\n`;
+  }
+  const carried = `require('./assets.js').loadNativeAsset('koffi.node')`;
+  return sea ? `module.exports = ${carried};\n`
+    : `try { module.exports = ${carried}; } catch (err) { try { module.exports = ${fromNodeModules}; } catch { throw err; } }\n`;
+}
+
+/**
+ * Both bundles carry what they need, and may be copied anywhere (/tmp/x/, a
+ * home): the folder above them is nobody's package root to read samples or
+ * classes from. src/assets.ts takes this root instead, under /proc/self, where
+ * nobody can create a file.
+ */
+const NO_ROOT = 'globalThis[Symbol.for("knetstat-java.packageRoot")] = "/proc/self/knetstat-java-has-no-package-root";';
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  write: true,
+  sourcemap: 'linked',
+  legalComments: 'eof',
+  minifyWhitespace: !process.env.KNETSTAT_BUNDLE_READABLE,
+  minifySyntax: true,
+  keepNames: true,
+  logLevel: 'warning',
+  metafile: true,
+};
+
+/**
+ * dist/start.cjs, the npm package's command: runs dist/bundle.cjs compiled with
+ * the V8 code cache made here (bundle.cjs.cache): V8 skips parsing the whole
+ * bundle (~7 ms of every start). The cache is of exactly the wrapped text below,
+ * for this Node; V8 refuses one made by another Node or with other flags, and the
+ * bundle is then compiled as usual. The cache is as much the package's as the
+ * code beside it, and read from the same folder.
+ */
+const WRAP_HEAD = '(function (exports, require, module, __filename, __dirname) {';
+const WRAP_TAIL = '\n})';
+const START = `#!/usr/bin/env node
+'use strict';
+// The knetstat-java command of the npm package (scripts/bundle.mjs writes this file):
+// dist/bundle.cjs compiled with its V8 code cache, bundle.cjs.cache, when this Node accepts it.
+const { readFileSync } = require('node:fs');
+const { createRequire } = require('node:module');
+const { join } = require('node:path');
+const { Script } = require('node:vm');
+const file = join(__dirname, 'bundle.cjs');
+let cachedData;
+try { cachedData = readFileSync(file + '.cache'); } catch { /* compiled without */ }
+const script = new Script(${JSON.stringify(WRAP_HEAD)} + readFileSync(file, 'utf8') + ${JSON.stringify(WRAP_TAIL)}, { filename: file, cachedData });
+// The bundle runs its CLI when argv[1] is its own file.
+process.argv[1] = file;
+const mod = { exports: {} };
+script.runInThisContext()(mod.exports, createRequire(file), mod, file, __dirname);
+`;
+
+/**
+ * The cache is made after a run of `--help` in a child Node, so that it holds
+ * what start-up compiles (the command line, commander), not only the top level.
+ */
+const MAKE_CACHE = `
+const { readFileSync, writeFileSync } = require('node:fs');
+const { createRequire } = require('node:module');
+const { dirname } = require('node:path');
+const { Script } = require('node:vm');
+const file = process.argv[1];
+const script = new Script(${JSON.stringify(WRAP_HEAD)} + readFileSync(file, 'utf8') + ${JSON.stringify(WRAP_TAIL)}, { filename: file });
+process.argv = [process.argv[0], file, '--help'];
+process.stdout.write = () => true;
+process.on('exit', () => { writeFileSync(file + '.cache', script.createCachedData()); });
+const mod = { exports: {} };
+script.runInThisContext()(mod.exports, createRequire(file), mod, file, dirname(file));
+`;
+
+function writeStart(outfile) {
+  const start = join(dist, 'start.cjs');
+  writeFileSync(start, START);
+  chmodSync(start, 0o755);
+  rmSync(`${outfile}.cache`, { force: true });
+  const r = spawnSync(process.execPath, ['-e', MAKE_CACHE, outfile], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+  if (r.status !== 0) throw new Error(`bundle: making the code cache failed: ${r.stderr}`);
+}
+
+export async function bundle({ sea = false } = {}) {
+  const assets = collectAssets(root);
+  const preamble = sea ? './dist/bundle/sea.js' : './dist/bundle/beside.js';
+  const stdin = { contents: `import '${preamble}';\nimport './dist/cli/main.js';\n`, resolveDir: root, sourcefile: 'entry.js', loader: 'js' };
+  const outfile = sea ? join(dist, 'sea', 'main.cjs') : join(dist, 'bundle.cjs');
+  // import.meta.url of the ES modules bundled in: this file (in the executable,
+  // __filename is the executable itself).
+  const extra = {
+    format: 'cjs',
+    define: { 'import.meta.url': '__knetstat_import_meta_url' },
+    banner: { js: `var __knetstat_import_meta_url = require("node:url").pathToFileURL(__filename).href; ${NO_ROOT}` },
+  };
+  const result = await build({ ...common, ...extra, stdin, outfile, plugins: [plugin(assets, sea)] });
+  const binaries = assets.filter((a) => a.binary);
+  if (sea) {
+    writeFileSync(join(dist, 'sea', 'assets.json'), `${JSON.stringify(Object.fromEntries(binaries.map((a) => [a.name, a.file])), null, 1)}\n`);
+  } else {
+    writeStart(outfile);
+    const dir = join(dist, 'bundle-assets');
+    rmSync(dir, { recursive: true, force: true });
+    for (const a of binaries) {
+      mkdirSync(dirname(join(dir, a.name)), { recursive: true });
+      copyFileSync(a.file, join(dir, a.name));
+    }
+  }
+  writeFileSync(`${outfile}.meta.json`, JSON.stringify(result.metafile));
+  writeFileSync(`${outfile}.LICENSES.txt`, licenses(result.metafile));
+  return { outfile, assets };
+}
+
+/** The license texts of the npm packages bundled in (their terms travel with the bundle). */
+function licenses(metafile) {
+  const pkgs = new Set();
+  for (const input of Object.keys(metafile.inputs)) {
+    const m = /^node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input);
+    if (m) pkgs.add(m[1]);
+  }
+  const parts = ['knetstat-java: MIT (see README.md). Bundled npm packages and their licenses follow.\n'];
+  for (const pkg of [...pkgs].sort()) {
+    const dir = join(root, 'node_modules', pkg);
+    const meta = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+    const file = readdirSync(dir).find((f) => /^(licen[cs]e|copying)/i.test(f));
+    parts.push(`==== ${pkg} ${meta.version} (${meta.license ?? 'see below'})\n\n${file ? readFileSync(join(dir, file), 'utf8').trim() : '(no license file in the package)'}\n`);
+  }
+  return parts.join('\n');
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const sea = process.argv.includes('--sea');
+  const { outfile, assets } = await bundle({ sea });
+  process.stdout.write(`bundle: ${outfile.slice(root.length)} (${assets.length} assets: ${assets.map((a) => a.name).join(', ')})\n`);
+}

@@ -154,6 +154,8 @@ interface Ranked {
   others: { k: Kind; story: JavaOption[] }[];
   /** The options the tied kinds need calls for. */
   story: JavaOption[];
+  /** Options the tied kinds' JDK defaults differ on (roles that do not fix the class). */
+  differing?: Set<string>;
   note?: string;
 }
 
@@ -194,18 +196,20 @@ function rank(f: Facts, ctx: Ctx): Ranked {
   const best = order[0]!;
   const key = (st: JavaOption[]) => st.map((r) => r.option).join(',');
   const bk = key(best.story);
-  // Never connected: a never-bound ServerSocket (the JDK's SO_REUSEADDR=1) and a client socket (with or
-  // without setReuseAddress) differ only there, which the kernel cannot tell apart: one tie over both groups.
-  const unc = f.ri.role === 'unconnected';
-  const ukey = (st: JavaOption[]) => st.filter((r) => r.option !== 'SO_REUSEADDR').map((r) => r.option).join(',');
-  const tied = order.filter((x) => (unc ? ukey(x.story) === ukey(best.story) : x.k.group === best.k.group && key(x.story) === bk)).map((x) => x.k);
+  // Where the role does not fix the class (a never-connected socket: a client's or a never-bound listener's; a
+  // UDP socket), kinds whose stories differ only in options their JDK defaults differ on (SO_REUSEADDR,
+  // SO_BROADCAST) leave the kernel in the same state: one tie, across groups, those options said as such.
+  const open = f.ri.role === 'unconnected' || f.ri.role === 'udp';
+  const differing = open ? jdkDiffering(possible.map((x) => x.k), f.fresh) : undefined;
+  const ukey = (st: JavaOption[]) => st.filter((r) => !differing!.has(r.option)).map((r) => r.option).join(',');
+  const tied = order.filter((x) => (open ? ukey(x.story) === ukey(best.story) : x.k.group === best.k.group && key(x.story) === bk)).map((x) => x.k);
   const others = order.filter((x) => !tied.includes(x.k)).map((x) => ({ k: x.k, story: x.story }));
   const notes: string[] = [];
   if (nb === false && excluded.length) notes.push('its fd is blocking (no O_NONBLOCK): not an asynchronous channel, which is always non-blocking');
   else if (nb === true && excluded.length) notes.push(`its fd is non-blocking (O_NONBLOCK), which ${excluded.map(short).join(' and ')} never is on this JDK`);
   else if (nb === true && f.ri.role !== 'udp') notes.push('its fd is non-blocking (O_NONBLOCK): a channel in non-blocking mode, an asynchronous channel, or a java.net socket after a timed operation');
   if (ctx.asyncThreads === 0 && possible.some((x) => x.last)) notes.push('no thread of the default asynchronous channel group runs in this JVM: an asynchronous channel is unlikely');
-  return { tied, others, story: best.story, note: notes.length ? notes.join('; ') : undefined };
+  return { tied, others, story: best.story, differing, note: notes.length ? notes.join('; ') : undefined };
 }
 
 function short(api: string): string {
@@ -275,7 +279,6 @@ function compute(f: Facts, ctx: Ctx): Result {
   const group = best?.group ?? mappings().kinds[r].group;
   const classes = tied.map((k) => k.api);
   const groups = tied.map((k) => k.group);
-  const mixed = groups.some((g) => g !== group);
   const hints: string[] = [];
   const unknown: string[] = [];
   const java: JavaCall[] = [];
@@ -327,8 +330,8 @@ function compute(f: Facts, ctx: Ctx): Result {
         } else if (spelled) push({ ...spelled, confidence: verdict.confidence, evidence: verdict.evidence, note: verdict.note });
         else push(nativeCall(row, v, r, 'application'));
       }
-    } else if (mixed && row.option === 'SO_REUSEADDR' && (verdict = unconnectedReuse(f, row, v, tied, push, facts)!) !== undefined) {
-      // verdict and call set by unconnectedReuse
+    } else if (rk.differing?.has(row.option) && tied.length > 1 && (verdict = jdkTie(f, row, v, tied, push, facts)!) !== undefined) {
+      // verdict and call set by jdkTie
     } else if (r === 'accepted' && ri.listener && ctx.inherited.has(row.option) && f.listener && (verdict = inheritedFromListener(f, row, v, ctx, java)!) !== undefined) {
       if (verdict.origin === 'application') calls.set(row.option, java[java.length - 1]!);
     } else {
@@ -341,6 +344,11 @@ function compute(f: Facts, ctx: Ctx): Result {
         if (c) {
           if (!gone) {
             if (origin === 'jdk-default') c.note = `the JDK sets this on every new ${best!.kind}${best!.row ? ` (${best!.row.source})` : ''}`;
+            // Inherited from the JDK's default on a listener closed since: the same call on this socket after accept looks the same.
+            if (origin === 'jdk-default' && r === 'accepted' && ri.listenerGone && ctx.inherited.has(row.option)) {
+              const own = tiedCall(row, groups, classes, v, 'application', facts);
+              if (own) { c.alternatives = [{ api: own.api, call: own.call, origin: 'application', ...(own.nio ? { nio: own.nio } : {}), note: 'or set on this socket after accept (its listener, closed now, may have had another value)' }]; c.note = `the JDK sets this on every new listener of this kind, and accept() copies it${best!.row ? ` (${best!.row.source})` : ''}`; }
+            }
             else { if (verdict.note) c.note = verdict.note; c.confidence = verdict.confidence; c.evidence = verdict.evidence; }
             if (r === 'listening' && !row.java.server && row.listener) c.note = row.listener;
           }
@@ -371,36 +379,43 @@ function compute(f: Facts, ctx: Ctx): Result {
   };
 }
 
+/** Options on which the kinds' JDK defaults (or the kernel's, for a kind whose JDK sets none) differ. */
+function jdkDiffering(kinds: Kind[], fresh: Record<string, OptionValue>): Set<string> {
+  const out = new Set<string>();
+  const names = new Set(kinds.flatMap((k) => Object.keys(k.row?.options ?? {})));
+  for (const n of names) {
+    const vals = kinds.map((k) => valueIn(k.row, n) ?? fresh[n]);
+    if (vals.some((x) => !same(x as OptionValue, vals[0] as OptionValue))) out.add(n);
+  }
+  return out;
+}
+
 /**
- * SO_REUSEADDR on a never-connected socket that may be a never-bound listener or a client: the
- * JDK's 1 on a ServerSocket or setReuseAddress(true) on a client, or a client's 0 or
- * setReuseAddress(false) on a ServerSocket. The kernel cannot tell: both are named.
- * undefined when the value is neither (the ordinary verdict applies).
+ * An option the tied kinds' JDK defaults differ on (SO_REUSEADDR: a ServerSocket's and a
+ * MulticastSocket's JDK sets it; SO_BROADCAST: a DatagramSocket's): the JDK's on one kind, or
+ * the code's on another; the kernel's on one, or undone by the code on another. The kernel
+ * cannot tell: both are named. undefined where every tied kind explains the value, or none does.
  */
-function unconnectedReuse(f: Facts, row: JavaOption, v: OptionValue, tied: Kind[], push: (c: JavaCall) => void, facts: Ctx['facts']): OptionVerdict | undefined {
-  const servers = tied.filter((k) => k.group === 'server'), clients = tied.filter((k) => k.group !== 'server');
-  if (!servers.length || !clients.length) return undefined;
-  const jdkV = valueIn(servers[0]!.row, row.option) ?? f.fresh[row.option];
+function jdkTie(f: Facts, row: JavaOption, v: OptionValue, tied: Kind[], push: (c: JavaCall) => void, facts: Ctx['facts']): OptionVerdict | undefined {
   const freshV = f.fresh[row.option];
-  if (jdkV === undefined || freshV === undefined || same(jdkV, freshV)) return undefined;
-  const sc = servers.map((k) => k.api), cc = clients.map((k) => k.api);
-  const s0 = short(sc[0]!), c0 = short(cc[0]!);
-  if (same(v, jdkV)) {
-    const note = `the JDK's on a never-bound ${s0}, or set by the code on a ${c0}: the kernel cannot tell which`;
-    const c = tiedCall(row, 'server', sc, v, 'jdk-default', facts);
-    const a = tiedCall(row, 'socket', cc, v, 'application', facts);
+  const own = (k: Kind) => valueIn(k.row, row.option) ?? freshV;
+  const plain = tied.filter((k) => same(own(k) as OptionValue, v));
+  const needCall = tied.filter((k) => !same(own(k) as OptionValue, v));
+  if (!plain.length || !needCall.length) return undefined;
+  const byJdk = plain.filter((k) => !same(own(k) as OptionValue, freshV as OptionValue));
+  const p0 = short(plain[0]!.api), n0 = short(needCall[0]!.api);
+  const app = tiedCall(row, needCall.map((k) => k.group), needCall.map((k) => k.api), v, 'application', facts);
+  if (byJdk.length) {
+    const note = `the JDK's on every new ${short(byJdk[0]!.api)}, or set by the code on a ${n0}: the kernel cannot tell which`;
+    const c = tiedCall(row, byJdk.map((k) => k.group), byJdk.map((k) => k.api), v, 'jdk-default', facts);
     if (c) {
       c.note = note;
-      if (a) c.alternatives = [{ api: a.api, call: a.call, origin: 'application', ...(a.nio ? { nio: a.nio } : {}), note: `or on a ${c0}` }];
+      if (app) c.alternatives = [{ api: app.api, call: app.call, origin: 'application', ...(app.nio ? { nio: app.nio } : {}) }];
       push(c);
     }
     return { origin: 'jdk-default', confidence: 'uncertain', evidence: 'value', note };
   }
-  if (same(v, freshV)) {
-    const a = spell(row, 'server', sc[0]!, v, facts);
-    return { origin: 'kernel-default', confidence: 'uncertain', evidence: 'value', note: `as a fresh ${c0} has it, or a ${s0} on which the code called ${a ?? 'setReuseAddress(false)'}: the kernel cannot tell which` };
-  }
-  return undefined;
+  return { origin: 'kernel-default', confidence: 'uncertain', evidence: 'value', note: `as a new ${p0} has it, or a ${n0} on which the code called ${app ? app.call : `${row.option}=${show(v)}`}: the kernel cannot tell which` };
 }
 
 /** A verdict with its fields in the report's order (origin, confidence, systemDefault, note, evidence). */

@@ -565,6 +565,12 @@ export function check({ run, tool, joined, javac }: CheckInput): Discrepancy[] {
   return out;
 }
 
+/** The listener class whose accept() returns each socket class. */
+const LISTENER_CLASS: { [k: string]: string } = {
+  'java.net.Socket': 'java.net.ServerSocket', 'java.nio.channels.SocketChannel': 'java.nio.channels.ServerSocketChannel',
+  'java.nio.channels.AsynchronousSocketChannel': 'java.nio.channels.AsynchronousServerSocketChannel',
+};
+
 /** What is wrong with one application/inherited claim (a call or one of its stated alternatives) on one option; undefined when it is right. */
 function claimProblem(j: Joined, c: any, opt: string, ties: string[]): Omit<Discrepancy, 'seed' | 'jdk' | 'variant' | 'tool' | 'socket' | 'item'> | undefined {
   const rec = j.rec;
@@ -581,7 +587,8 @@ function claimProblem(j: Joined, c: any, opt: string, ties: string[]): Omit<Disc
   if (t.call?.via) okClasses.add(t.call.on);
   // A MulticastSocket is a DatagramSocket: a setter named on DatagramSocket is the code's call, when the report names MulticastSocket as the alternative.
   if (owner.class === 'java.net.MulticastSocket' && (t.by === 'inherited-app' ? false : hintedClass(j.rep, owner.class))) okClasses.add('java.net.DatagramSocket');
-  const ownerTies = t.by === 'inherited-app' ? (t.from!.rep ? tiesOf(t.from!.rep) : []) : ties;
+  // A listener closed since has no report of its own: the classes it can be follow from the accepted socket's ties.
+  const ownerTies = t.by === 'inherited-app' ? (t.from!.rep ? tiesOf(t.from!.rep) : ties.map((c) => LISTENER_CLASS[c] ?? c)) : ties;
   const tied = ownerTies.includes(owner.class) && ownerTies.includes(c.api) && String(c.call).startsWith('setOption(');
   if (!tied && !okClasses.has(c.api) && !okClasses.has(classOfNio(c.nio) ?? '')) return { category: 'wrong-class', option: opt, claim: `${c.api}.${c.call}${c.nio ? ` / ${c.nio}` : ''}`, truth: `${owner.class}: ${t.call?.java}`, detail: `the call is named on a class the code did not use` };
   return undefined;

@@ -48,7 +48,7 @@ const SYN_COUNTED = new Set(['ESTABLISHED', 'CLOSE_WAIT', 'SYN_SENT', 'FIN_WAIT1
  *     d = bytes_acked + (sendQ - notsent) - (bytes_sent - bytes_retrans)
  * is 1 on a connect()ed socket and 0 on an accepted one, plus 1 once this end's FIN is in
  * snd_nxt (a FIN carries no data). Verified on loopback with no traffic, traffic both ways,
- * zero windows with retransmissions, and a FIN still queued (test/unit/roles-kernel.test.ts).
+ * zero windows with retransmissions, and a FIN still queued (test/unit/launch-roles.test.ts; on real sockets, the truth harness).
  */
 export function sentSyn(info: TcpInfo | undefined, sendQ: number, state: string): boolean | undefined {
   if (!info || !SYN_COUNTED.has(state)) return undefined;

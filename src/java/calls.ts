@@ -80,7 +80,9 @@ export function tiedCall(row: JavaOption, groups: JavaGroup | JavaGroup[], class
   if (own === undefined) return undefined;
   const spellings = classes.map((c, i) => spell(row, gOf(i), c, v, facts));
   if (spellings.some((s) => s === undefined)) return undefined;
-  const call: JavaCall = { api: first, call: own, origin, options: [row.option] };
+  // A MulticastSocket is a DatagramSocket: a setter both spell alike is named on the class that has it for both.
+  const general = first === 'java.net.MulticastSocket' && classes.includes('java.net.DatagramSocket') && spellings[classes.indexOf('java.net.DatagramSocket')] === own;
+  const call: JavaCall = { api: general ? 'java.net.DatagramSocket' : first, call: own, origin, options: [row.option] };
   const t = row.java[g];
   if (t?.note) call.note = t.note;
   const others = classes.slice(1).filter((_c, i) => spellings[i + 1] !== own);

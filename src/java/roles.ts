@@ -40,6 +40,9 @@ function score(s: RawSocket, l: RawSocket, inherited: Set<string>): number {
     const a = s.options[o]?.value, b = l.options[o]?.value;
     if (a !== undefined && a !== null && b !== undefined && b !== null && same(a as OptionValue, b as OptionValue)) n++;
   }
+  // The buffer lock flags are copied with the socket too (sk_clone_lock): where a source read them, they count.
+  const u = s.userLocks, v = l.userLocks;
+  if (u && v) n += (u.rcvbuf === v.rcvbuf ? 1 : 0) + (u.sndbuf === v.sndbuf ? 1 : 0);
   return n;
 }
 

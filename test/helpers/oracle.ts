@@ -453,7 +453,9 @@ export function check({ run, tool, joined, javac }: CheckInput): Discrepancy[] {
     const wantRole = ROLE_EXPECTED[rec.role]!;
     if (rep.role !== wantRole) {
       add(j, { category: 'wrong-role', claim: rep.role, truth: wantRole, detail: `${rec.opened}${rec.boundTo ? ` bound with SO_REUSEPORT to the port of ${rec.boundTo}` : ''}${rec.listenerClosed ? ' (its listener was closed)' : ''} is reported ${rep.role}` });
-    } else if (rec.role === 'accepted' && j.listener && !rec.listenerClosed && rep.listener && rep.listener.fd !== j.listener.rec.fd) {
+    } else if (rec.role === 'accepted' && j.listener && !rec.listenerClosed && rep.listener && rep.listener.fd !== j.listener.rec.fd
+      // listenerCandidates: the report says several listeners explain the socket equally (a stated tie).
+      && !(rep.listenerCandidates ?? []).some((c: any) => c.fd === j.listener!.rec.fd)) {
       add(j, { category: 'wrong-role', claim: `accepted from fd ${rep.listener.fd}`, truth: `accepted from fd ${j.listener.rec.fd} (${j.listener.rec.id})`, detail: 'attributed to the wrong listener of a SO_REUSEPORT group' });
     }
     // The class: it must be among the classes named for the socket.
@@ -586,7 +588,7 @@ function claimProblem(j: Joined, c: any, opt: string, ties: string[]): Omit<Disc
   const okClasses = new Set([owner.class]);
   if (t.call?.via) okClasses.add(t.call.on);
   // A MulticastSocket is a DatagramSocket: a setter named on DatagramSocket is the code's call, when the report names MulticastSocket as the alternative.
-  if (owner.class === 'java.net.MulticastSocket' && (t.by === 'inherited-app' ? false : hintedClass(j.rep, owner.class))) okClasses.add('java.net.DatagramSocket');
+  if (owner.class === 'java.net.MulticastSocket' && t.by !== 'inherited-app' && (hintedClass(j.rep, owner.class) || ties.includes(owner.class))) okClasses.add('java.net.DatagramSocket');
   // A listener closed since has no report of its own: the classes it can be follow from the accepted socket's ties.
   const ownerTies = t.by === 'inherited-app' ? (t.from!.rep ? tiesOf(t.from!.rep) : ties.map((c) => LISTENER_CLASS[c] ?? c)) : ties;
   const tied = ownerTies.includes(owner.class) && ownerTies.includes(c.api) && String(c.call).startsWith('setOption(');

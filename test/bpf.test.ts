@@ -5,6 +5,7 @@
 // fd and sets nothing (strace); auto picks it; the host-wide view matches
 // /proc/net and the pidfd view; unavailability has a one-line reason.
 import { spawnSync } from 'node:child_process';
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -199,6 +200,32 @@ describe('SocketLab kinds on JDK 17', () => {
     expect(listener).toMatch(new RegExp(`${jvm.pid}/java$`));
     const accepted = kt.stdout.split('\n').find((l) => new RegExp(`:${port}\\s+\\S+:${jvm.ready.sockets['a.accepted'].remotePort}\\s`).test(l) && l.endsWith(` ${jvm.pid}/java`))!;
     expect(accepted).toContain('TCP_KEEPIDLE=600');
+  });
+});
+
+describe('--all --source bpf: rows in /proc/net order', () => {
+  // Linux 6.5+ batches iter/udp over the (address, port) hash, not the port hash /proc/net/udp walks.
+  const socks: UdpSocket[] = [];
+  beforeAll(async () => {
+    for (let i = 0; i < 24; i++) {
+      const s = createSocket(i % 2 ? 'udp6' : 'udp4');
+      await new Promise<void>((r) => s.bind(0, i % 2 ? '::1' : '127.0.0.1', () => r()));
+      socks.push(s);
+    }
+  });
+  afterAll(() => { for (const s of socks) s.close(); });
+
+  it('UDP rows in the order /proc/net/udp{,6} lists them (TCP rows are the same walk)', () => {
+    const before = new Map(['udp', 'udp6'].map((p) => [p, readProcNet('self', p as 'udp').map((r) => r.inode)]));
+    const r = runCli(['--all', '--source', 'bpf', '-f', 'json'], BIG);
+    expect(r.code).toBe(0);
+    const all = JSON.parse(r.stdout);
+    for (const p of ['udp', 'udp6']) {
+      const proc = before.get(p)!;
+      const ours = all.sockets.filter((s: any) => s.protocol === p && proc.includes(s.inode)).map((s: any) => s.inode);
+      expect(ours.length).toBeGreaterThanOrEqual(12);
+      expect(ours).toEqual(proc.filter((i) => ours.includes(i)));
+    }
   });
 });
 

@@ -1,13 +1,17 @@
 // `--all` through the bpf source: every TCP/UDP socket of our network
-// namespace from the kernel's own tables (iter/tcp, iter/udp: the walk
-// /proc/net/{tcp,udp} make, in the same order), with options read from each
+// namespace from the kernel's own tables (iter/tcp, iter/udp), with options read from each
 // socket's struct sock and the holding processes from one walk over every
 // process's files (iter/task_file). No fd is duplicated (so cgroup v1
 // net_cls/net_prio marks stay as they are), no module is needed, and sockets
 // no process holds (TIME_WAIT, requests, orphans) are listed too.
+// Rows come in /proc/net's order: iter/tcp walks the tables /proc/net/tcp
+// walks; iter/udp did too until Linux 6.5, whose batching walks the
+// (address, port) hash instead (net/ipv4/udp.c bpf_iter_udp_batch), so UDP
+// rows are put in the order /proc/net/udp{,6} lists their inodes.
 import { cString } from '../linux/bpfrecord.js';
 import { walkHost, walkHz } from '../linux/bpfwalk.js';
 import { netstatSendQ } from '../linux/inet.js';
+import { procNetInodes, readProcNetText } from '../linux/procnet.js';
 import { freshDefaults } from '../linux/sockopt.js';
 import { readSysctls } from '../linux/sysctl.js';
 import type { Protocol } from '../model/types.js';
@@ -36,6 +40,16 @@ export function captureHostBpf(): HostCapture {
     socket.sendQ = netstatSendQ(socket.state, socket.sendQ);
     byProtocol.get(socket.protocol)!.push({ socket, holders: h, owners: [...new Set(h.map((x) => `${x.pid}/${x.comm}`))] });
   }
+  for (const p of ['udp', 'udp6'] as const) inProcOrder(byProtocol.get(p)!, readProcNetText('self', p));
   // Every process's files are walked in the kernel: no process is left unread, nothing is incomplete.
   return { rows: ORDER.flatMap((p) => byProtocol.get(p)!), warnings: [], incomplete: [], kernelDefaults: freshDefaults(), sysctls: readSysctls() };
+}
+
+/** rows sorted as /proc/net lists their inodes; a row it does not list (opened since) keeps its place after them. */
+function inProcOrder(rows: HostRow[], procText: string | undefined): void {
+  if (procText === undefined || rows.length < 2) return;
+  const at = new Map<number, number>();
+  procNetInodes(procText).forEach((inode, i) => { if (!at.has(inode)) at.set(inode, i); });
+  const end = at.size;
+  rows.sort((a, b) => (at.get(a.socket.inode) ?? end) - (at.get(b.socket.inode) ?? end));
 }

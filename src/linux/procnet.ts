@@ -64,6 +64,16 @@ export function parseProcNet(text: string, protocol: Protocol, want?: Set<number
   return rows;
 }
 
+/** The inodes of a table's rows, in the table's order (only the tenth field is read). */
+export function procNetInodes(text: string): number[] {
+  const out: number[] = [];
+  for (const line of text.split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/, 10);
+    if (f.length === 10) out.push(Number(f[9]));
+  }
+  return out;
+}
+
 /**
  * The text of /proc/<pid>/net/<name> (under procRoot, which tests point at
  * recorded samples); undefined when it does not exist: no IPv6 in that

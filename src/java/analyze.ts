@@ -202,13 +202,15 @@ function rank(f: Facts, ctx: Ctx): Ranked {
   const open = f.ri.role === 'unconnected' || f.ri.role === 'udp';
   const differing = open ? jdkDiffering(possible.map((x) => x.k), f.fresh) : undefined;
   const ukey = (st: JavaOption[]) => st.filter((r) => !differing!.has(r.option)).map((r) => r.option).join(',');
-  const tied = order.filter((x) => (open ? ukey(x.story) === ukey(best.story) : x.k.group === best.k.group && key(x.story) === bk)).map((x) => x.k);
+  // No thread of the default asynchronous channel group: an asynchronous channel (possible with a group of its own)
+  // stays among the classes named, not among those the calls are spelled for.
+  const tied = order.filter((x) => (open ? ukey(x.story) === ukey(best.story) : x.k.group === best.k.group && key(x.story) === bk) && (!x.last || best.last)).map((x) => x.k);
   const others = order.filter((x) => !tied.includes(x.k)).map((x) => ({ k: x.k, story: x.story }));
   const notes: string[] = [];
   if (nb === false && excluded.length) notes.push('its fd is blocking (no O_NONBLOCK): not an asynchronous channel, which is always non-blocking');
   else if (nb === true && excluded.length) notes.push(`its fd is non-blocking (O_NONBLOCK), which ${excluded.map(short).join(' and ')} never is on this JDK`);
   else if (nb === true && f.ri.role !== 'udp') notes.push('its fd is non-blocking (O_NONBLOCK): a channel in non-blocking mode, an asynchronous channel, or a java.net socket after a timed operation');
-  if (ctx.asyncThreads === 0 && possible.some((x) => x.last)) notes.push('no thread of the default asynchronous channel group runs in this JVM: an asynchronous channel is unlikely');
+  if (ctx.asyncThreads === 0 && possible.some((x) => x.last)) notes.push('no thread of the default asynchronous channel group runs in this JVM: an asynchronous channel is unlikely (one with a channel group of its own is still possible)');
   return { tied, others, story: best.story, differing, note: notes.length ? notes.join('; ') : undefined };
 }
 

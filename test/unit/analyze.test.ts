@@ -46,6 +46,15 @@ describe('roles and calls on the sample snapshots', () => {
     expect(calls(byFd(udp.sockets, 5), 'application')).toEqual(['setOption(StandardSocketOptions.IP_MULTICAST_TTL, 4)']);
   });
 
+  it('no thread of the default asynchronous channel group: calls spelled for Socket and SocketChannel, the asynchronous channel still named', () => {
+    const cap = load('clients.json');
+    cap.process.jvm = { ...cap.process.jvm!, threads: { total: 12, asyncGroup: 0 } };
+    const c = byFd(analyze(cap).sockets, 5);
+    expect(calls(c, 'application')).toEqual(['setKeepAlive(true)', 'setTcpNoDelay(true)']);
+    expect(c.apis).toContain('java.nio.channels.AsynchronousSocketChannel');
+    expect(c.classNote).toMatch(/asynchronous channel is unlikely/);
+  });
+
   it('writes an inherited option as a call on the listener', () => {
     const a = byFd(servers.sockets, 6);
     const c = a.java.find((x) => x.options.includes('SO_RCVBUF'))!;

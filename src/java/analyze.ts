@@ -263,7 +263,9 @@ function eitherCall(f: Facts, row: JavaOption, v: OptionValue, tied: Kind[], ctx
   const listenerFirst = onListener && (!own || /^SO_(RCVBUF|REUSEADDR|REUSEPORT)$/.test(row.option));
   const main = listenerFirst ? onListener! : own!;
   const alt = listenerFirst ? own : onListener;
-  const c: JavaCall = { ...main, confidence, evidence, note: main === onListener ? `on the listener, before accept (the listener is closed now)${alt ? '; or on this socket after accept: the kernel state is the same' : ''}: ${note}` : `${note}${alt ? '; or on its listener (closed now) before accept: the kernel state is the same' : ''}` };
+  // Which listener: the one closed since, or (a live SO_REUSEPORT group) another listener of the group, closed since.
+  const which = f.ri.listenerGone ? 'the listener is closed now' : 'a listener of its SO_REUSEPORT group, closed since';
+  const c: JavaCall = { ...main, confidence, evidence, note: main === onListener ? `on the listener, before accept (${which})${alt ? '; or on this socket after accept: the kernel state is the same' : ''}: ${note}` : `${note}${alt ? `; or on its listener before accept (${which}): the kernel state is the same` : ''}` };
   if (alt) c.alternatives = [{ api: alt.api, call: alt.call, origin: alt.origin, ...(alt.nio ? { nio: alt.nio } : {}), note: alt === onListener ? 'on the listener before accept' : 'on this socket after accept' }];
   return c;
 }
@@ -281,6 +283,9 @@ function compute(f: Facts, ctx: Ctx): Result {
   const group = best?.group ?? mappings().kinds[r].group;
   const classes = tied.map((k) => k.api);
   const groups = tied.map((k) => k.group);
+  // An accepted socket of a SO_REUSEPORT group: a value its listener does not explain may come from another
+  // listener of the group closed since (the kernel keeps no record of which listener accepted it).
+  const reuseGroup = r === 'accepted' && !ri.listenerGone && ri.listener?.options.SO_REUSEPORT?.value === 1;
   const hints: string[] = [];
   const unknown: string[] = [];
   const java: JavaCall[] = [];
@@ -326,7 +331,7 @@ function compute(f: Facts, ctx: Ctx): Result {
       if (verdict.origin === 'application') {
         const inh = j.place === 'listener' && ri.listener ? inheritedFromListener(f, row, v, ctx, java) : undefined;
         if (inh) { verdict = { ...inh, confidence: verdict.confidence, evidence: verdict.evidence, note: `${verdict.note}; ${inh.note}` }; calls.set(row.option, java[java.length - 1]!); }
-        else if (j.place === 'either') {
+        else if (j.place === 'either' || (j.place === 'socket' && reuseGroup && ctx.inherited.has(row.option))) {
           const c = eitherCall(f, row, v, tied, ctx, verdict.confidence, verdict.evidence ?? 'value', verdict.note ?? '');
           if (c) push(c); else push(nativeCall(row, v, r, 'application'));
         } else if (spelled) push({ ...spelled, confidence: verdict.confidence, evidence: verdict.evidence, note: verdict.note });
@@ -340,7 +345,7 @@ function compute(f: Facts, ctx: Ctx): Result {
       verdict = ownVerdict(f, row, v, best, sd, inStory.has(row.option));
       if (verdict.origin === 'application' || verdict.origin === 'jdk-default') {
         const origin = verdict.origin;
-        const gone = r === 'accepted' && ri.listenerGone && ctx.inherited.has(row.option) && origin === 'application';
+        const gone = r === 'accepted' && (ri.listenerGone || reuseGroup) && ctx.inherited.has(row.option) && origin === 'application';
         const c = gone ? eitherCall(f, row, v, tied, ctx, verdict.confidence ?? 'certain', verdict.evidence ?? 'value', verdict.note ?? 'not what a listener of this kind and the JDK leave on an accepted socket')
           : best ? tiedCall(row, groups, classes, v, origin, facts) : undefined;
         if (c) {

@@ -100,6 +100,7 @@ struct inode {
 
 struct file {
 	struct inode *f_inode;
+	unsigned int f_flags;
 };
 
 struct sock;
@@ -246,6 +247,11 @@ struct tcp_sock {
 	u32 copied_seq;
 	u32 write_seq;
 	u32 snd_una;
+	u32 snd_nxt;
+	u64 bytes_received;
+	u64 bytes_acked;
+	u64 bytes_sent;
+	u64 bytes_retrans;
 	u32 snd_wnd;
 	u32 rcv_wnd;
 	u32 packets_out;

@@ -313,6 +313,14 @@ static __always_inline void fill_tcp(struct knetstat_sock *r, struct tcp_sock *t
 	r->lost_out = tp->lost_out;
 	r->retrans_out = tp->retrans_out;
 	r->total_retrans = tp->total_retrans;
+	r->bytes_acked = tp->bytes_acked;
+	r->bytes_received = tp->bytes_received;
+	r->notsent_bytes = (__s32)(tp->write_seq - tp->snd_nxt) > 0 ? tp->write_seq - tp->snd_nxt : 0;
+	if (bpf_core_field_exists(tp->bytes_sent)) {
+		r->bytes_sent = tp->bytes_sent;
+		r->bytes_retrans = tp->bytes_retrans;
+		r->has_bytes_sent = 1;
+	}
 	fill_timer(r, tp, now);
 }
 
@@ -332,7 +340,8 @@ static __always_inline void fill_udp(struct knetstat_sock *r, struct udp_sock *u
  * the TCP part is read through bpf_skc_to_tcp_sock()'s typed pointer, the
  * rest with probe reads, which need no type.
  */
-static __always_inline int emit_sock(struct seq_file *seq, struct sock *sk, __s32 fd, __u32 tgid, __u64 inode, __u32 uid)
+static __always_inline int emit_sock(struct seq_file *seq, struct sock *sk, __s32 fd, __u32 tgid, __u64 inode, __u32 uid,
+				     struct file *file)
 {
 	struct knetstat_sock *r;
 	struct tcp_sock *tp = NULL;
@@ -357,6 +366,10 @@ static __always_inline int emit_sock(struct seq_file *seq, struct sock *sk, __s3
 	r->tgid = tgid;
 	r->inode = inode;
 	r->uid = uid;
+	if (file) {
+		r->file_flags = file->f_flags;
+		r->has_file_flags = 1;
+	}
 	fill_common(r, &sk->__sk_common);
 	fill_sock(r, sk);
 	fill_inet(r, (struct inet_sock *)sk);
@@ -390,7 +403,7 @@ int knetstat_task_file(struct bpf_iter__task_file *ctx)
 	sk = file_sock(file);
 	if (!sk)
 		return 0;
-	return emit_sock(ctx->meta->seq, sk, ctx->fd, task->tgid, file->f_inode->i_ino, 0);
+	return emit_sock(ctx->meta->seq, sk, ctx->fd, task->tgid, file->f_inode->i_ino, 0, file);
 }
 
 SEC("iter/task_file")
@@ -445,7 +458,7 @@ int knetstat_tcp(struct bpf_iter__tcp *ctx)
 		sk = (struct sock *)bpf_skc_to_tcp_sock(skc);
 		if (!sk)
 			return 0;
-		return emit_sock(seq, sk, -1, 0, inode_of(sk), ctx->uid);
+		return emit_sock(seq, sk, -1, 0, inode_of(sk), ctx->uid, NULL);
 	}
 	/* Mini sockets: addresses and state only, as /proc/net/tcp shows them. */
 	r = record(state == TCP_TIME_WAIT ? KNETSTAT_KIND_TIMEWAIT : KNETSTAT_KIND_REQUEST);
@@ -474,5 +487,5 @@ int knetstat_udp(struct bpf_iter__udp *ctx)
 	if (!up)
 		return emit_end(seq);
 	sk = &up->inet.sk;
-	return emit_sock(seq, sk, -1, 0, inode_of(sk), ctx->uid);
+	return emit_sock(seq, sk, -1, 0, inode_of(sk), ctx->uid, NULL);
 }

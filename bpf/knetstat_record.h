@@ -14,7 +14,7 @@
 #define __KNETSTAT_RECORD_H
 
 /* Bumped on any change of layout or meaning. */
-#define KNETSTAT_REC_VERSION	1
+#define KNETSTAT_REC_VERSION	2
 
 #define KNETSTAT_KIND_SOCK	1	/* a full TCP or UDP socket */
 #define KNETSTAT_KIND_TIMEWAIT	2	/* a TIME_WAIT mini socket */
@@ -94,7 +94,9 @@ struct knetstat_sock {
 	      has_pinet6:1,		/* tclass, mcast_hops, mc6_* */
 	      has_pingpong_thresh:1,	/* net.ipv4.tcp_pingpong_thresh */
 	      has_ca_setsockopt:1,
-	      has_pad:27;
+	      has_file_flags:1,		/* file_flags: the walk read the fd's file */
+	      has_bytes_sent:1,		/* bytes_sent, bytes_retrans (Linux >= 4.19) */
+	      has_pad:25;
 
 	/* struct tcp_sock, struct inet_connection_sock */
 	__u32 keepalive_time;		/* tp->keepalive_time, jiffies; 0: follows the sysctl */
@@ -139,6 +141,14 @@ struct knetstat_sock {
 	__u32 lost_out;
 	__u32 retrans_out;
 	__u32 total_retrans;
+
+	/* The kernel's byte accounting (tcp_get_info()'s RFC 4898 counters): which side sent the SYN. */
+	__u64 bytes_acked;
+	__u64 bytes_received;
+	__u64 bytes_sent;
+	__u64 bytes_retrans;
+	__u32 notsent_bytes;		/* write_seq - snd_nxt, >= 0: written, not yet sent (tcpi_notsent_bytes) */
+	__u32 file_flags;		/* f_flags of the fd's file (O_NONBLOCK ...), task walks only */
 };
 
 /* One fd of one process that holds a TCP/UDP socket (the owner walk). */

@@ -88,7 +88,7 @@ export async function capture(pid: number, opts: CaptureOptions = {}): Promise<C
   const started = startTime(pid);
   // Listed on first use: the bpf source walks the target's fds in the kernel and never needs the list.
   let fds: Map<number, number> | undefined;
-  const target: Target = { pid, get fds() { return (fds ??= socketFds(pid, proc.uid)); } };
+  const target: Target = { pid, jvm: proc.isJvm, get fds() { return (fds ??= socketFds(pid, proc.uid)); } };
   const statuses: SourceStatus[] = [];
   const warnings: string[] = [];
   if (!proc.isJvm && !opts.any) {
@@ -109,7 +109,6 @@ export async function capture(pid: number, opts: CaptureOptions = {}): Promise<C
   }
   // A socket seen by one source and gone for another is reported with what was read.
   for (const s of sockets.values()) if (vanished.has(s.inode)) s.vanished = true;
-
   // Each fd's O_NONBLOCK (fdinfo): a plain fact the analysis reads in Java terms (java/nonblocking.ts).
   // For JVMs only: one small /proc read per socket, unless the source read it itself.
   if (proc.isJvm) {

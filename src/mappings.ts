@@ -48,7 +48,7 @@ export interface JavaOption {
 }
 
 export interface JavaApi {
-  classes: Record<'socket' | 'server' | 'datagram', { classic: string; nio: string; multicast?: string }>;
+  classes: Record<'socket' | 'server' | 'datagram', { classic: string; nio: string; async?: string; multicast?: string }>;
   options: JavaOption[];
 }
 
@@ -76,6 +76,10 @@ export interface SocketKind {
   /** The name jdk-defaults.json rows use ("ServerSocket", "accepted Socket" ...). */
   kind: string;
   api: string;
+  /** The java-api.json group its calls are written in, when not its role's (an unconnected ServerSocket's). */
+  group?: JavaGroup;
+  /** Accepted kinds: the listener kind and class whose accept() makes them. */
+  listener?: { kind: string; api: string };
   source: string;
 }
 export interface RoleKinds {
@@ -93,6 +97,17 @@ export interface SysctlRule {
   /** The report's systemDefault text, {v} for the value. */
   text: string;
   source: string;
+}
+
+/** jdk-facts.json: what one JDK feature release does, measured (samples/java/JdkFacts.java). */
+export interface JdkFacts {
+  feature: number;
+  /** Class (java.net.Socket ...) -> the option names its supportedOptions() lists (StandardSocketOptions / ExtendedSocketOptions names). */
+  supportedOptions: Record<string, Set<string>>;
+  /** Class -> the O_NONBLOCK values its fd was measured with, in any of the ways of using it that were measured. */
+  nonBlocking: Record<string, Set<boolean>>;
+  /** Names (comm, digits as N) of the default asynchronous channel group's threads. */
+  newThreads: string[];
 }
 
 /** libraries.json: which library a stack frame's class belongs to (--observe names the code that reads). */
@@ -120,10 +135,50 @@ export interface Mappings {
   /** ip_tos2prio: SO_PRIORITY after IP_TOS, by (tos & 0x1e) >> 1 (tos-priority.json). */
   tosPriority: number[];
   sysctlRules: SysctlRule[];
+  /** jdk-facts.json by feature release, ascending. */
+  jdkFacts: JdkFacts[];
   /** Longest prefix first (libraries.json). */
   libraries: LibraryRow[];
   /** Per measured JDK feature release, whether an fd has O_NONBLOCK after each way of using it (jdk-facts.json's nonblocking). */
   jdkNonBlocking: Record<number, Record<string, boolean>>;
+}
+
+const SIMPLE_CLASS: Record<string, string> = {
+  Socket: 'java.net.Socket', ServerSocket: 'java.net.ServerSocket', DatagramSocket: 'java.net.DatagramSocket', MulticastSocket: 'java.net.MulticastSocket',
+  SocketChannel: 'java.nio.channels.SocketChannel', ServerSocketChannel: 'java.nio.channels.ServerSocketChannel', DatagramChannel: 'java.nio.channels.DatagramChannel',
+  AsynchronousSocketChannel: 'java.nio.channels.AsynchronousSocketChannel', AsynchronousServerSocketChannel: 'java.nio.channels.AsynchronousServerSocketChannel',
+};
+
+interface JdkFactsFile {
+  jdks: Record<string, { measuredOn: { feature: number }; supportedOptions: Record<string, string[]>; nonblocking: Record<string, boolean>; newThreads: string[] }>;
+}
+
+function loadJdkFacts(): JdkFacts[] {
+  const file = load<JdkFactsFile>('jdk-facts.json');
+  return Object.values(file.jdks).map((j) => {
+    const nonBlocking: Record<string, Set<boolean>> = {};
+    // Each measured situation is named after the class first ("SocketChannel configureBlocking(false)").
+    for (const [what, v] of Object.entries(j.nonblocking)) {
+      const cls = SIMPLE_CLASS[what.split(' ')[0]!];
+      if (cls) (nonBlocking[cls] ??= new Set()).add(v);
+    }
+    // A MulticastSocket is a DatagramSocket: whatever sets O_NONBLOCK on one does on the other.
+    for (const v of nonBlocking['java.net.DatagramSocket'] ?? []) (nonBlocking['java.net.MulticastSocket'] ??= new Set()).add(v);
+    return {
+      feature: j.measuredOn.feature,
+      supportedOptions: Object.fromEntries(Object.entries(j.supportedOptions).map(([c, o]) => [c, new Set(o)])),
+      nonBlocking,
+      newThreads: j.newThreads,
+    };
+  }).sort((a, b) => a.feature - b.feature);
+}
+
+/** The measured facts that apply to a JDK: its own release's, else the newest older one, else the oldest measured; undefined without a table. */
+export function jdkFactsFor(feature: number | undefined): JdkFacts | undefined {
+  const all = mappings().jdkFacts;
+  if (!all.length) return undefined;
+  if (feature === undefined) return all[0];
+  return [...all].reverse().find((f) => f.feature <= feature) ?? all[0];
 }
 
 let cache: Mappings | undefined;
@@ -148,6 +203,7 @@ export function mappings(): Mappings {
         return r.priority;
       }),
       sysctlRules: load<{ rules: SysctlRule[] }>('sysctl-defaults.json').rules,
+      jdkFacts: hasAsset('mappings/jdk-facts.json') ? loadJdkFacts() : [],
       libraries: [...load<{ rows: LibraryRow[] }>('libraries.json').rows].sort((a, b) => b.prefix.length - a.prefix.length),
       jdkNonBlocking: Object.fromEntries(Object.entries(load<{ jdks: Record<string, { nonblocking?: Record<string, boolean> }> }>('jdk-facts.json').jdks)
         .flatMap(([feature, f]) => (f.nonblocking ? [[Number(feature), f.nonblocking]] : []))),

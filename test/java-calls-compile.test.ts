@@ -6,10 +6,9 @@
 //   1. compiled with javac of each installed JDK on the class it names, and
 //   2. RUN on a real socket of that class with that JDK: getOption (or the
 //      classic getter) must read back the value the call was derived from.
-// Calls that do not exist today (DatagramChannel.setTrafficClass ...) are in
-// KNOWN_FAILURES below and run as it.fails: each must keep failing until the
-// analysis is fixed, then its entry must be removed (it.fails fails when the
-// call starts to work). The lead empties the list with the fix.
+// KNOWN_FAILURES is empty since the issue-13 fix: every call compiles and runs.
+// A call that regresses may be listed there (run as it.fails) only while its fix
+// is under way; the guard test fails when a listed entry is no longer produced.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,21 +27,6 @@ import { installedJdks, javacOracle, javaStrings, TRUTH_DIR, type JavaString } f
  */
 const KNOWN_FAILURES = new Set<string>([
   // KNOWN-FAILURES-BEGIN (KNJ_CALLS_LIST=1 prints the current list; issue 13 item 1)
-  // DatagramChannel has only setOption(StandardSocketOptions.X, v): classic setters named on it do not compile.
-  'java.nio.channels.DatagramChannel.setBroadcast(true) [?]', // inside a hint
-  'java.nio.channels.DatagramChannel.setBroadcast(true) [SO_BROADCAST]',
-  'java.nio.channels.DatagramChannel.setReceiveBufferSize(106496) [SO_RCVBUF]', // in a verdict note
-  'java.nio.channels.DatagramChannel.setReceiveBufferSize(50001) [SO_RCVBUF]',
-  'java.nio.channels.DatagramChannel.setReuseAddress(true) [?]', // inside a hint
-  'java.nio.channels.DatagramChannel.setReuseAddress(true) [SO_REUSEADDR]',
-  'java.nio.channels.DatagramChannel.setSendBufferSize(106496) [SO_SNDBUF]', // in a verdict note
-  'java.nio.channels.DatagramChannel.setSendBufferSize(50001) [SO_SNDBUF]',
-  'java.nio.channels.DatagramChannel.setTrafficClass(0x28) [IP_TOS]',
-  'java.nio.channels.DatagramChannel.setTrafficClass(0x28) [IPV6_TCLASS]',
-  // A verdict note ("setSendBufferSize(n) would read back the same") on a listener: neither ServerSocket nor ServerSocketChannel has it.
-  '{java.net.ServerSocket|java.nio.channels.ServerSocketChannel}.setSendBufferSize(8192) [SO_SNDBUF]',
-  // Compiles, but throws: SO_SNDBUF is not in ServerSocket's (nor ServerSocketChannel's) supportedOptions() on JDK 17 or 25.
-  'java.net.ServerSocket.setOption(StandardSocketOptions.SO_SNDBUF, 50001) [SO_SNDBUF]',
   // KNOWN-FAILURES-END
 ]);
 
@@ -101,6 +85,8 @@ function captures(): Capture[] {
             sockets.push(sock(p, 'LISTEN', lp2, 0, {}, base));
             if (row.option !== 'backlog') sockets.push(sock(p, 'ESTABLISHED', lp2, port++, set, base));
             if (row.option !== 'backlog') sockets.push(sock(p, 'ESTABLISHED', port++, 9, set, base));
+            // Never connected (role unconnected): a client's or a listener's that never listened.
+            if (row.option !== 'backlog') sockets.push(sock(p, 'CLOSE', 0, 0, set, base));
           } else {
             // Each UDP class wins once: DatagramChannel (kernel defaults), DatagramSocket (SO_BROADCAST=1), MulticastSocket (and SO_REUSEADDR=1).
             for (const extra of [{}, { SO_BROADCAST: 1 }, { SO_BROADCAST: 1, SO_REUSEADDR: 1 }]) sockets.push(sock(p, 'UNCONN', port++, 0, { ...extra, ...set }, base));

@@ -20,6 +20,8 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketAddress;
 import java.net.StandardProtocolFamily;
+import java.nio.channels.AsynchronousServerSocketChannel;
+import java.nio.channels.AsynchronousSocketChannel;
 import java.nio.channels.DatagramChannel;
 import java.nio.channels.NetworkChannel;
 import java.nio.channels.ServerSocketChannel;
@@ -78,8 +80,16 @@ public class Probe {
         return new Entry((InetSocketAddress) c.getLocalAddress(), (InetSocketAddress) remote);
     }
 
+    private static Entry of(AsynchronousServerSocketChannel c) throws IOException {
+        return new Entry((InetSocketAddress) c.getLocalAddress(), null);
+    }
+
+    private static Entry of(AsynchronousSocketChannel c) throws IOException {
+        return new Entry((InetSocketAddress) c.getLocalAddress(), (InetSocketAddress) c.getRemoteAddress());
+    }
+
     /** Opens every kind bound to / connected over addr. No socket option is set anywhere. */
-    private static Map<String, Entry> probe(InetAddress addr, boolean inet4) throws IOException {
+    private static Map<String, Entry> probe(InetAddress addr, boolean inet4) throws Exception {
         Map<String, Entry> m = new LinkedHashMap<>();
         InetSocketAddress any = new InetSocketAddress(addr, 0);
 
@@ -113,6 +123,17 @@ public class Probe {
             SocketChannel acc4 = keep(ssc4.accept());
             m.put("acceptedSocketChannelInet", of(acc4));
         }
+
+        // Asynchronous channels (default group): the listener, a client of it, the accepted channel.
+        AsynchronousServerSocketChannel assc = keep(AsynchronousServerSocketChannel.open());
+        assc.bind(any);
+        m.put("asyncServerSocketChannel", of(assc));
+        java.util.concurrent.Future<AsynchronousSocketChannel> pending = assc.accept();
+        AsynchronousSocketChannel asc = keep(AsynchronousSocketChannel.open());
+        asc.connect(assc.getLocalAddress()).get();
+        m.put("asyncSocketChannel", of(asc));
+        AsynchronousSocketChannel aacc = keep(pending.get());
+        m.put("acceptedAsyncSocketChannel", of(aacc));
 
         // UDP.
         DatagramSocket ds = keep(new DatagramSocket(any));

@@ -68,7 +68,7 @@ function where(s: ReportSocket): string {
   return `${formatEndpoint(ep.address, ep.port)} (fd ${s.fd})`;
 }
 
-const GROUP: Record<Role, 'socket' | 'server' | 'datagram'> = { connected: 'socket', accepted: 'socket', listening: 'server', udp: 'datagram' };
+const GROUP: Record<Role, 'socket' | 'server' | 'datagram'> = { connected: 'socket', accepted: 'socket', unconnected: 'socket', listening: 'server', udp: 'datagram' };
 
 /** The Java call that gives an option this kernel value on this kind of socket, or undefined when none does. */
 export function javaCallFor(option: string, v: OptionValue, r: Role): string | undefined {

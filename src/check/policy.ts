@@ -47,7 +47,7 @@ export interface Policy {
 
 const MATCH_KEYS = ['protocol', 'state', 'role', 'localPort', 'remotePort', 'localAddress', 'remoteAddress'] as const;
 const PROTOCOLS: MatchProtocol[] = ['tcp', 'tcp4', 'tcp6', 'udp', 'udp4', 'udp6'];
-const ROLES: Role[] = ['listening', 'accepted', 'connected', 'udp'];
+const ROLES: Role[] = ['listening', 'accepted', 'connected', 'unconnected', 'udp'];
 const RULE_KEYS = ['name', 'match', 'expect', 'required'];
 /** rules[i].expect.SO_LINGER.enabled is 4 deep: a policy nested deeper than this is not one. */
 const POLICY_MAX_DEPTH = 16;

@@ -1,185 +1,555 @@
-// Capture -> Report: classify each socket by role, compare every option with
-// what a fresh socket of that kind has (kernel default, plus what the JDK sets
-// by itself), and write the differences back as the Java calls that make them.
-// The concerns live beside it: roles.ts (role, kinds), defaults.ts, verdicts.ts,
-// calls.ts, hints.ts, context.ts (per-capture caches); the tables in mappings/.
-import { mappings } from '../mappings.js';
+// Capture -> Report: give each socket a role (roles.ts), find the Java
+// classes that can have made it (the kinds of mappings/socket-kinds.json,
+// ranked by how many application calls each needs, narrowed by the fd's
+// O_NONBLOCK, the JVM's threads and what each class can set at all),
+// compare every option with what a fresh socket of that kind has (kernel
+// default, plus what the JDK sets by itself; for an accepted socket, its
+// listener's), and write the differences back as Java calls that compile on
+// the class they name (calls.ts), each verdict saying how sure it is and why.
+//
+// One piece on purpose (~500 lines): the role, the class ranking, the verdicts
+// and the calls read the same per-socket facts and feed each other (a call is
+// spelled for the classes the ranking leaves; an accepted socket's verdicts are
+// its listener's); the concerns that stand alone live beside it: roles.ts,
+// buffers.ts, calls.ts, defaults.ts, verdicts.ts, hints.ts, context.ts.
+//
+// Most sockets of a JVM are configured alike: the analysis of a socket is
+// computed once per distinct signature (every input it reads: role facts,
+// protocol, state, option values and what the kernel says of them, the fd's
+// flags, the listener) and its results (java calls, verdicts, hints, apis) are
+// shared, read-only, by every socket with that signature.
+import { mappings, type JavaGroup, type JavaOption, type JdkDefaultRow } from '../mappings.js';
 import { formatEndpoint } from '../model/addr.js';
-import type { Capture, JavaCall, OptionValue, OptionVerdict, RawSocket, Report, ReportSocket, ReportStream } from '../model/types.js';
-import { makeCall, merge, show } from './calls.js';
-import { cachedJdkRow, context, freshFor, type Ctx } from './context.js';
-import { boundToIPv6, covers, expectedFromJdk, expectedValue, same, tosToPriority } from './defaults.js';
+import type { Capture, Evidence, JavaCall, JavaCallAlternative, OptionValue, OptionVerdict, RawSocket, Report, ReportSocket, ReportStream, Role, Unobservable } from '../model/types.js';
+import { bufferFacts, judgeBuffer, type BufferFacts } from './buffers.js';
+import { merge, show, spell, tiedCall } from './calls.js';
+import { cachedJdkRow, context, freshFor, type Ctx, type RoleInfo } from './context.js';
+import { boundToIPv6, covers, same, tosToPriority } from './defaults.js';
 import { frameworkHints } from './hints.js';
 import { nonBlockingHint } from './nonblocking.js';
-import { altRowsFor, kindCosts, role, roleFamily } from './roles.js';
-import { bufferVerdict, constVerdict, dynamicVerdict, shared, systemDefault, verdictScratch, verdictsObject, withSystemDefault } from './verdicts.js';
+import { roleOf } from './roles.js';
+import { dynamicVerdict, shared, systemDefault, verdictScratch, verdictsObject } from './verdicts.js';
 
-function analyzeSocket(s: RawSocket, ctx: Ctx): ReportSocket {
-  const { role: r, listener } = role(s, ctx.listenersByPort.get(s.local.port));
-  const { group } = mappings().kinds[r];
-  const family: 4 | 6 = s.protocol.endsWith('6') ? 6 : 4;
-  const fresh = freshFor(ctx, s.protocol);
-  const api = mappings().java;
-  const cls = api.classes[group];
+/** A Java kind that can have made a socket of a role and family. */
+interface Kind {
+  kind: string;
+  api: string;
+  group: JavaGroup;
+  row: JdkDefaultRow | undefined;
+  /** Accepted kinds: the listener kind that accepts them, and its JDK row. */
+  listener?: { kind: string; api: string; row: JdkDefaultRow | undefined };
+}
+
+/** What an analysis gives every socket of one signature: shared, read-only. */
+interface Result {
+  role: Role;
+  roleConfidence: RoleInfo['confidence'];
+  roleNote: string;
+  apis: string[];
+  java: JavaCall[];
+  verdicts: Record<string, OptionVerdict>;
+  unobservable: Unobservable[];
+  hints: string[];
+  unknown: string[];
+  listener?: ReportSocket['listener'];
+  listenerCandidates?: ReportSocket['listenerCandidates'];
+  classNote?: string;
+  /** For the sockets a listener accepted: its verdict and call per option, and the classes it can be. */
+  calls: Map<string, JavaCall>;
+  classes: string[];
+}
+
+/** A call needing a class that cannot make it at all weighs this much: the classes that can win. */
+const PENALTY = 100;
+/** Options whose value moves by itself, derived ones, and the listener's backlog: they tell no class apart. */
+const NOT_A_CHOICE = new Set(['backlog', 'SO_RCVBUF', 'SO_SNDBUF', 'SO_PRIORITY', 'TCP_QUICKACK', 'TCP_MAXSEG']);
+const KEEPALIVE = new Set(['TCP_KEEPIDLE', 'TCP_KEEPINTVL', 'TCP_KEEPCNT']);
+const BUFFER = new Set(['SO_RCVBUF', 'SO_SNDBUF']);
+
+/** A buffer size that only a call explains (locked, or on a socket the kernel never resizes): it tells classes apart (no listener class sets SO_SNDBUF). */
+function bufferIsChoice(f: Facts, name: string): boolean {
+  const lock = name === 'SO_RCVBUF' ? f.s.userLocks?.rcvbuf : f.s.userLocks?.sndbuf;
+  if (lock !== undefined) return lock;
+  return f.ri.role === 'unconnected' || f.ri.role === 'udp' || f.ri.role === 'listening';
+}
+const EMPTY: string[] = [];
+
+function kindsOf(ctx: Ctx, role: Role, family: 4 | 6): Kind[] {
+  const key = `kinds|${role}|${family}`;
+  let ks = ctx.results.get(key) as Kind[] | undefined;
+  if (!ks) {
+    const rk = mappings().kinds[role];
+    ks = rk.kinds.map((k) => ({
+      kind: k.kind, api: k.api, group: k.group ?? rk.group, row: cachedJdkRow(ctx, k.kind, family),
+      ...(k.listener ? { listener: { ...k.listener, row: cachedJdkRow(ctx, k.listener.kind, family) } } : {}),
+    }));
+    ctx.results.set(key, ks);
+  }
+  return ks;
+}
+
+function valueIn(row: JdkDefaultRow | undefined, name: string): OptionValue | undefined {
+  return row?.options?.[name] as OptionValue | undefined;
+}
+
+/** Per option of one socket: its reading's value, and what each kind would have without an application call. */
+interface Facts {
+  s: RawSocket;
+  ri: RoleInfo;
+  family: 4 | 6;
+  fresh: Record<string, OptionValue>;
+  listener?: Result;
+  boundV6: boolean;
+  tos: number;
+  bf: BufferFacts;
+  /** The classes the ranking left (set by compute before the verdicts). */
+  tied?: Kind[];
+}
+
+/** What kind k would read for an option with no application call: its JDK row, its listener's (accepted), the kernel's. */
+function explained(f: Facts, k: Kind, name: string): OptionValue | undefined {
+  const s = f.s;
+  if (f.ri.role === 'accepted' && mappings().inherited.has(name)) {
+    const l = f.ri.listener;
+    if (l) {
+      const lv = l.options[name]?.value;
+      if (lv !== undefined && lv !== null) return lv;
+    } else {
+      const own = valueIn(k.row, name);
+      if (own !== undefined) return own;
+      const lv = valueIn(k.listener?.row, name);
+      if (lv !== undefined) return lv;
+      return f.fresh[name];
+    }
+  }
+  void s;
+  return valueIn(k.row, name) ?? f.fresh[name];
+}
+
+/** The option needs an application call under kind k. */
+function needs(f: Facts, k: Kind, row: JavaOption, v: OptionValue): boolean {
+  if (BUFFER.has(row.option) && (row.option === 'SO_RCVBUF' ? f.s.userLocks?.rcvbuf : f.s.userLocks?.sndbuf) === true && !(f.ri.role === 'accepted' && f.ri.listener)) return true;
+  if (KEEPALIVE.has(row.option) && f.s.options[row.option]?.explicit === true && !(f.ri.role === 'accepted' && f.ri.listener?.options[row.option]?.explicit === true)) return true;
+  return !same(v, explained(f, k, row.option));
+}
+
+/** The option is not one the kernel set by itself (IPV6_V6ONLY on a specific address, SO_PRIORITY from IP_TOS). */
+function kernelSet(f: Facts, name: string, v: OptionValue): boolean {
+  if (name === 'IPV6_V6ONLY') return v === 1 && f.boundV6;
+  if (name === 'SO_PRIORITY') return f.tos !== 0 && v === tosToPriority(f.tos);
+  return false;
+}
+
+/** Can kind k's code set this option (on itself, or, accepted from a listener since closed, on that listener)? */
+function settable(f: Facts, k: Kind, row: JavaOption, v: OptionValue, ctx: Ctx): boolean {
+  if (spell(row, k.group, k.api, v, ctx.facts) !== undefined) return true;
+  return f.ri.role === 'accepted' && f.ri.listenerGone === true && k.listener !== undefined && mappings().inherited.has(row.option)
+    && spell(row, 'server', k.listener.api, v, ctx.facts) !== undefined;
+}
+
+interface Ranked {
+  /** Kinds that explain the socket with the same calls as the best, best first. */
+  tied: Kind[];
+  /** Other possible kinds, with the calls each needs instead. */
+  others: { k: Kind; story: JavaOption[] }[];
+  /** The options the tied kinds need calls for. */
+  story: JavaOption[];
+  /** Options the tied kinds' JDK defaults differ on (roles that do not fix the class). */
+  differing?: Set<string>;
+  note?: string;
+}
+
+/** Which classes can have made the socket, and with which calls. */
+function rank(f: Facts, ctx: Ctx): Ranked {
+  const kinds = kindsOf(ctx, f.ri.role, f.family);
+  const rows = mappings().java.options;
+  const s = f.s;
+  const nb = s.nonBlocking?.value;
+  const facts = ctx.facts;
+  const anyRow = kinds.some((k) => k.row);
+  const lclasses = f.listener?.classes;
+  const excluded: string[] = [];
+  const live: { k: Kind; cost: number; story: JavaOption[]; reverts: number; last: boolean }[] = [];
+  for (const k of kinds) {
+    if (anyRow && !k.row) continue; // this kind cannot make a socket of this family (AF_INET needs a channel opened INET)
+    if (nb !== undefined && facts?.nonBlocking[k.api] && !facts.nonBlocking[k.api]!.has(nb)) { excluded.push(k.api); continue; }
+    if (lclasses && k.listener && !lclasses.includes(k.listener.api)) continue; // its listener cannot be that class
+    let cost = 0;
+    const story: JavaOption[] = [];
+    for (const row of rows) {
+      if (NOT_A_CHOICE.has(row.option) && !(BUFFER.has(row.option) && bufferIsChoice(f, row.option))) continue;
+      const v = s.options[row.option]?.value;
+      if (v === undefined || v === null || kernelSet(f, row.option, v) || !needs(f, k, row, v)) continue;
+      cost++;
+      story.push(row);
+      if (!settable(f, k, row, v, ctx) && kinds.some((o) => settable(f, o, row, v, ctx))) cost += PENALTY;
+    }
+    // No thread of the default asynchronous channel group: an asynchronous channel is the last guess.
+    // Calls that only undo a JDK default (setBroadcast(false) on a MulticastSocket) are the rarer story at equal cost.
+    const reverts = story.filter((r) => same(s.options[r.option]?.value as OptionValue, f.fresh[r.option])).length;
+    live.push({ k, cost, story, reverts, last: ctx.asyncThreads === 0 && /Asynchronous/.test(k.api) });
+  }
+  if (!live.length) return { tied: [], others: [], story: [] };
+  const min = Math.min(...live.map((x) => x.cost));
+  const possible = min < PENALTY ? live.filter((x) => x.cost < PENALTY) : live;
+  const order = [...possible].sort((a, b) => a.cost - b.cost || a.reverts - b.reverts || Number(a.last) - Number(b.last));
+  const best = order[0]!;
+  const key = (st: JavaOption[]) => st.map((r) => r.option).join(',');
+  const bk = key(best.story);
+  // Where the role does not fix the class (a never-connected socket: a client's or a never-bound listener's; a
+  // UDP socket), kinds whose stories differ only in options their JDK defaults differ on (SO_REUSEADDR,
+  // SO_BROADCAST) leave the kernel in the same state: one tie, across groups, those options said as such.
+  const open = f.ri.role === 'unconnected' || f.ri.role === 'udp';
+  const differing = open ? jdkDiffering(possible.map((x) => x.k), f.fresh) : undefined;
+  const ukey = (st: JavaOption[]) => st.filter((r) => !differing!.has(r.option)).map((r) => r.option).join(',');
+  // No thread of the default asynchronous channel group: an asynchronous channel (possible with a group of its own)
+  // stays among the classes named, not among those the calls are spelled for.
+  const tied = order.filter((x) => (open ? ukey(x.story) === ukey(best.story) : x.k.group === best.k.group && key(x.story) === bk) && (!x.last || best.last)).map((x) => x.k);
+  const others = order.filter((x) => !tied.includes(x.k)).map((x) => ({ k: x.k, story: x.story }));
+  const notes: string[] = [];
+  if (nb === false && excluded.length) notes.push('its fd is blocking (no O_NONBLOCK): not an asynchronous channel, which is always non-blocking');
+  else if (nb === true && excluded.length) notes.push(`its fd is non-blocking (O_NONBLOCK), which ${excluded.map(short).join(' and ')} never is on this JDK`);
+  else if (nb === true && f.ri.role !== 'udp') notes.push('its fd is non-blocking (O_NONBLOCK): a channel in non-blocking mode, an asynchronous channel, or a java.net socket after a timed operation');
+  if (ctx.asyncThreads === 0 && possible.some((x) => x.last)) notes.push('no thread of the default asynchronous channel group runs in this JVM: an asynchronous channel is unlikely (one with a channel group of its own is still possible)');
+  return { tied, others, story: best.story, differing, note: notes.length ? notes.join('; ') : undefined };
+}
+
+function short(api: string): string {
+  return api.slice(api.lastIndexOf('.') + 1);
+}
+
+/** The verdict and call for an option an accepted socket has as its (live) listener does. */
+function inheritedFromListener(f: Facts, row: JavaOption, v: OptionValue, ctx: Ctx, java: JavaCall[]): OptionVerdict | undefined {
+  const l = f.ri.listener!;
+  const lr = f.listener;
+  const lv = l.options[row.option]?.value;
+  if (!lr || lv === undefined || lv === null || !same(v, lv)) return undefined;
+  // A keepalive time stored on the socket where its listener stores none: set after accept, to the same value.
+  if (KEEPALIVE.has(row.option) && f.s.options[row.option]?.explicit === true && l.options[row.option]?.explicit === false) return undefined;
+  const lver = lr.verdicts[row.option];
+  const where = `inherited from listener fd ${l.fd} (${formatEndpoint(l.local.address, l.local.port)})`;
+  if (!lver || lver.origin !== 'application') {
+    return { origin: lver?.origin === 'jdk-default' ? 'jdk-default' : lver?.origin ?? 'kernel-default', ...(lver?.confidence ? { confidence: lver.confidence } : {}), note: where, ...(lver?.evidence ? { evidence: lver.evidence } : {}) };
+  }
+  const from = { fd: l.fd, local: l.local };
+  const base = lr.calls.get(row.option);
+  const c: JavaCall = base
+    ? { ...base, origin: 'inherited', options: [row.option], from, note: `inherited from the listener: the call belongs on the listener${row.option === 'SO_RCVBUF' ? ' (before bind, for the window scale)' : ''}` }
+    : { api: 'native', call: `${row.option}=${show(v)}`, origin: 'inherited', options: [row.option], from, note: `inherited from the listener, where ${row.listener ?? `no Java API sets it${row.native ? ` (${row.native})` : ''}`}` };
+  if (base?.alternatives) delete c.alternatives;
+  // Other listeners of a SO_REUSEPORT group that explain the socket as well: the call may be theirs.
+  const alts: JavaCallAlternative[] = [];
+  for (const o of f.ri.candidates ?? []) {
+    if (o === l) continue;
+    const or = ctx.listenerResults.get(o) as Result | undefined;
+    const oc = or?.calls.get(row.option);
+    if (oc && same(o.options[row.option]?.value as OptionValue, v)) alts.push({ api: oc.api, call: oc.call, origin: 'inherited', ...(oc.nio ? { nio: oc.nio } : {}), from: { fd: o.fd, local: o.local }, note: 'or inherited from this listener of the SO_REUSEPORT group' });
+  }
+  // The same value set on this socket after accept leaves the kernel's state the same.
+  const own = f.tied?.length ? tiedCall(row, f.tied.map((k) => k.group), f.tied.map((k) => k.api), v, 'application', ctx.facts) : undefined;
+  if (own && own.api !== 'native') alts.push({ api: own.api, call: own.call, origin: 'application', ...(own.nio ? { nio: own.nio } : {}), note: 'or set on this socket after accept, to the same value' });
+  if (alts.length) c.alternatives = alts;
+  java.push(c);
+  return { origin: 'application', confidence: lver.confidence ?? 'certain', note: where, evidence: lver.evidence ?? 'value' };
+}
+
+/** A call for an option set on this socket, or on its listener before accept (closed since): the kernel state is the same. */
+function eitherCall(f: Facts, row: JavaOption, v: OptionValue, tied: Kind[], ctx: Ctx, confidence: JavaCall['confidence'], evidence: Evidence, note: string): JavaCall | undefined {
+  const own = tiedCall(row, tied.map((k) => k.group), tied.map((k) => k.api), v, 'application', ctx.facts);
+  const lapis = [...new Set(tied.map((k) => k.listener?.api).filter((a): a is string => !!a))];
+  const onListener = lapis.length && mappings().inherited.has(row.option) ? tiedCall(row, 'server', lapis, v, 'inherited', ctx.facts) : undefined;
+  if (!own && !onListener) return undefined;
+  // The listener first for what listeners are usually given (buffers, address reuse), the socket itself otherwise.
+  const listenerFirst = onListener && (!own || /^SO_(RCVBUF|REUSEADDR|REUSEPORT)$/.test(row.option));
+  const main = listenerFirst ? onListener! : own!;
+  const alt = listenerFirst ? own : onListener;
+  // Which listener: the one closed since, or (a live SO_REUSEPORT group) another listener of the group, closed since.
+  const which = f.ri.listenerGone ? 'the listener is closed now' : 'a listener of its SO_REUSEPORT group, closed since';
+  const c: JavaCall = { ...main, confidence, evidence, note: main === onListener ? `on the listener, before accept (${which})${alt ? '; or on this socket after accept: the kernel state is the same' : ''}: ${note}` : `${note}${alt ? `; or on its listener before accept (${which}): the kernel state is the same` : ''}` };
+  if (alt) c.alternatives = [{ api: alt.api, call: alt.call, origin: alt.origin, ...(alt.nio ? { nio: alt.nio } : {}), note: alt === onListener ? 'on the listener before accept' : 'on this socket after accept' }];
+  return c;
+}
+
+/** The analysis of one signature. */
+function compute(f: Facts, ctx: Ctx): Result {
+  const s = f.s, ri = f.ri, r = ri.role;
+  const rows = mappings().java.options;
+  const facts = ctx.facts;
+  for (let i = 0; i < rows.length; i++) verdictScratch[i] = undefined;
+  const rk = rank(f, ctx);
+  const tied = rk.tied;
+  f.tied = tied;
+  const best = tied[0];
+  const group = best?.group ?? mappings().kinds[r].group;
+  const classes = tied.map((k) => k.api);
+  const groups = tied.map((k) => k.group);
+  // An accepted socket of a SO_REUSEPORT group: a value its listener does not explain may come from another
+  // listener of the group closed since (the kernel keeps no record of which listener accepted it).
+  const reuseGroup = r === 'accepted' && !ri.listenerGone && ri.listener?.options.SO_REUSEPORT?.value === 1;
   const hints: string[] = [];
   const unknown: string[] = [];
-  const rows = api.options;
-  for (let i = 0; i < rows.length; i++) verdictScratch[i] = undefined;
-
-  // Which JDK class explains the socket with the fewest application calls: kinds in the order a stable sort by cost puts them.
-  const rf = roleFamily(ctx, r, family);
-  const kinds = rf.kinds;
-  const n = kinds.length;
-  const costs: number[] = [];
-  kindCosts(s, rf, fresh, costs);
-  const ranked: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const c = costs[i]!;
-    let j = ranked.length;
-    while (j > 0 && costs[ranked[j - 1]!]! > c) j--;
-    ranked.splice(j, 0, i);
-  }
-  const bi = ranked[0]!;
-  const best = kinds[bi]!;
-  let tieMask = 0;
-  for (let i = 0; i < n; i++) if (costs[i] === costs[bi]) tieMask |= 1 << i;
-  let apis = rf.apis[tieMask];
-  if (!apis) {
-    const ties = ranked.filter((i) => costs[i] === costs[bi]).map((i) => kinds[i]!);
-    apis = rf.apis[tieMask] = [...new Set([...ties.map((k) => k.api), ...kinds.map((k) => k.api)])];
-  }
-  const isMulticast = best.kind === 'MulticastSocket';
-  const mainApi = r === 'udp' ? best.api : cls.classic;
-  // Other classes that could have made the same socket with other calls: say so rather than pick silently.
-  for (let k = 1; k < n; k++) {
-    const ai = ranked[k]!;
-    const alt = kinds[ai]!;
-    if (!alt.row || !Number.isFinite(costs[ai]) || alt.api === best.api) continue;
-    const candidates = altRowsFor(rf, bi, ai, fresh);
-    if (!candidates.length) continue;
-    const diff = candidates.filter((row) => s.options[row.option]?.value != null && same(s.options[row.option]!.value!, expectedValue(best.row, row.option, fresh)));
-    if (!diff.length) continue;
-    const altCalls = diff.map((row) => makeCall(row, group, alt.api, cls.nio, s.options[row.option]!.value!, 'application', alt.kind === 'MulticastSocket')?.call ?? `${row.option}=${show(s.options[row.option]!.value!)}`);
-    hints.push(`or a ${alt.api} on which the application called ${altCalls.join(', ')}: both leave this socket as it is`);
-  }
-
   const java: JavaCall[] = [];
-  const tos = Number(s.options.IP_TOS?.value ?? 0);
+  const calls = new Map<string, JavaCall>();
+  const push = (c: JavaCall) => { java.push(c); for (const o of c.options) if (!calls.has(o)) calls.set(o, c); };
+  const inStory = new Set(rk.story.map((x) => x.option));
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i]!;
     const reading = s.options[row.option];
     if (!reading) continue;
     if (reading.value === null) { unknown.push(row.option); continue; }
     const v = reading.value;
-    if (row.dynamic) { verdictScratch[i] = dynamicVerdict(ctx, row); continue; }
     const sd = systemDefault(ctx, row.option, s, v);
-
-    if (row.option === 'backlog') {
-      const n = Number(v);
-      const jdkDefault = best.row?.backlog ?? 50;
-      const origin = n === jdkDefault ? 'jdk-default' : 'application';
-      verdictScratch[i] = constVerdict(ctx, `backlog|${origin}|${sd ?? ''}`, () => ({ origin, systemDefault: sd }));
-      const c = makeCall(row, 'server', cls.classic, cls.nio, v, origin, false);
-      if (c) {
-        if (origin === 'jdk-default') { c.call = 'new ServerSocket(port) / bind(addr)'; c.nio = `${cls.nio}.bind(addr)`; c.note = `no backlog given (or 0): the JDK asks listen() for ${jdkDefault}`; }
-        java.push(c);
-      }
-      continue;
-    }
-
-    // Accepted sockets: a value equal to the listener's came with accept().
-    if (r === 'accepted' && listener && ctx.inherited.has(row.option)) {
-      const lv = listener.options[row.option]?.value;
-      if (lv !== undefined && lv !== null && same(v, lv) && !same(lv, fresh[row.option])) {
-        const lrow = cachedJdkRow(ctx, 'ServerSocket', family);
-        const ljdk = lrow?.options?.[row.option];
-        const viaJdk = ljdk !== undefined && same(ljdk as OptionValue, lv);
-        const inherited: OptionVerdict = { origin: viaJdk ? 'jdk-default' : 'application', systemDefault: sd, note: `inherited from listener fd ${listener.fd} (${formatEndpoint(listener.local.address, listener.local.port)})` };
-        verdictScratch[i] = inherited;
-        if (viaJdk || (row.option === 'IPV6_V6ONLY' && boundToIPv6(listener))) {
-          inherited.origin = viaJdk ? 'jdk-default' : 'kernel-default';
-          continue; // the JDK or the kernel set it on the listener: nothing for the application to change
-        }
-        const target = row.java.server ? 'server' : 'socket';
-        const c = makeCall(row, target, target === 'server' ? api.classes.server.classic : cls.classic, target === 'server' ? api.classes.server.nio : cls.nio, v, 'inherited', false);
-        const from = { fd: listener.fd, local: listener.local };
-        if (c) {
-          c.from = from;
-          c.note = target === 'server'
-            ? `inherited from the listener: the call belongs on the ServerSocket${row.option.startsWith('SO_RCVBUF') ? ' (before bind)' : ''}`
-            : `inherited from the listener, where ${row.listener ?? 'no Java API sets it'}`;
-          java.push(c);
-        } else {
-          java.push({ api: 'native', call: `${row.option}=${show(v)}`, origin: 'inherited', options: [row.option], from, note: `inherited from the listener; no Java API${row.native ? ` (${row.native})` : ''}` });
-        }
-        continue;
-      }
-    }
-
     let verdict: OptionVerdict;
-    const boundV6 = row.option === 'IPV6_V6ONLY' && v === 1 && boundToIPv6(s, r === 'accepted' ? listener : undefined);
-    if (row.option === 'SO_PRIORITY' && tos !== 0 && v === tosToPriority(tos)) {
-      verdict = { origin: 'kernel-default', note: `set by the kernel from IP_TOS 0x${tos.toString(16)} (rt_tos2priority), not by a call of its own` };
-    } else if (boundV6) {
-      verdict = constVerdict(ctx, 'boundV6', () => ({ origin: 'kernel-default', note: 'the kernel sets IPV6_V6ONLY when a socket binds to a specific IPv6 address (not :: or ::ffff:*)' }));
-    } else if (row.option === 'SO_RCVBUF' || row.option === 'SO_SNDBUF') {
-      verdict = bufferVerdict(row.option, s, Number(v), fresh[row.option] as number | undefined, r, ctx);
-    } else {
-      const exp = expectedValue(best.row, row.option, fresh);
-      if (same(v, exp)) {
-        verdict = expectedFromJdk(best.row, row.option, fresh)
-          ? constVerdict(ctx, 'jdk-default', () => ({ origin: 'jdk-default' }))
-          : constVerdict(ctx, 'kernel-default', () => ({ origin: 'kernel-default' }));
-      } else if (exp === undefined) {
-        verdict = constVerdict(ctx, 'no-default', () => ({ origin: 'unknown', note: 'no default known for this kind of socket' }));
+    if (row.option === 'TCP_MAXSEG' && reading.explicit === true) {
+      verdict = { origin: 'application', confidence: 'certain', evidence: 'kernel-flag', note: 'the kernel keeps a user MSS (tp->rx_opt.user_mss): TCP_MAXSEG was set; certain (kernel flag)' };
+      push({ api: 'native', call: `TCP_MAXSEG=${show(v)}`, origin: 'application', options: [row.option], confidence: 'certain', evidence: 'kernel-flag', note: `no Java API: ${row.native ?? 'JNI'}` });
+    } else if (row.dynamic) {
+      verdict = dynamicVerdict(ctx, row);
+    } else if (row.option === 'backlog') {
+      const n = Number(v);
+      const jdkDefault = best?.row?.backlog ?? 50;
+      const bc = tiedCall(row, 'server', classes.length ? classes : ['java.net.ServerSocket'], v, n === jdkDefault ? 'jdk-default' : 'application', facts);
+      if (n === jdkDefault) {
+        verdict = { origin: 'jdk-default', note: `equal to the JDK's default (${jdkDefault}): whether the code passed ${jdkDefault} or nothing, the kernel cannot tell` };
+        const first = classes[0] ?? 'java.net.ServerSocket';
+        const c: JavaCall = { api: first, call: first === 'java.net.ServerSocket' ? 'new ServerSocket(port) / bind(addr)' : 'bind(addr)', origin: 'jdk-default', options: ['backlog'], note: `no backlog given (or 0): the JDK asks listen() for ${jdkDefault}` };
+        const nioCls = classes.find((c2) => c2 !== first);
+        if (nioCls) c.nio = `${nioCls}.bind(addr)`;
+        push(c);
       } else {
-        verdict = constVerdict(ctx, 'application', () => ({ origin: 'application' }));
+        verdict = { origin: 'application', confidence: 'certain', evidence: 'value' };
+        if (bc) push(bc);
+      }
+    } else if (kernelSet(f, row.option, v)) {
+      verdict = row.option === 'IPV6_V6ONLY'
+        ? { origin: 'kernel-default', note: 'the kernel sets IPV6_V6ONLY when a socket binds to a specific IPv6 address (not :: or ::ffff:*)' }
+        : { origin: 'kernel-default', note: `set by the kernel from IP_TOS 0x${f.tos.toString(16)} (rt_tos2priority), not by a call of its own` };
+    } else if (row.option === 'SO_RCVBUF' || row.option === 'SO_SNDBUF') {
+      const spelled = best ? tiedCall(row, groups, classes, v, 'application', facts) : undefined;
+      const j = judgeBuffer(row.option, Number(v), s, ri, f.bf, f.fresh[row.option] as number | undefined, ctx, spelled && spelled.api !== 'native' ? spelled.call : undefined);
+      verdict = j.verdict;
+      if (verdict.origin === 'application') {
+        const inh = j.place === 'listener' && ri.listener ? inheritedFromListener(f, row, v, ctx, java) : undefined;
+        if (inh) { verdict = { ...inh, confidence: verdict.confidence, evidence: verdict.evidence, note: `${verdict.note}; ${inh.note}` }; calls.set(row.option, java[java.length - 1]!); }
+        else if (j.place === 'either' || (j.place === 'socket' && reuseGroup && ctx.inherited.has(row.option))) {
+          const c = eitherCall(f, row, v, tied, ctx, verdict.confidence, verdict.evidence ?? 'value', verdict.note ?? '');
+          if (c) push(c); else push(nativeCall(row, v, r, 'application'));
+        } else if (spelled) push({ ...spelled, confidence: verdict.confidence, evidence: verdict.evidence, note: verdict.note });
+        else push(nativeCall(row, v, r, 'application'));
+      }
+    } else if (rk.differing?.has(row.option) && tied.length > 1 && (verdict = jdkTie(f, row, v, tied, push, facts)!) !== undefined) {
+      // verdict and call set by jdkTie
+    } else if (r === 'accepted' && ri.listener && ctx.inherited.has(row.option) && f.listener && (verdict = inheritedFromListener(f, row, v, ctx, java)!) !== undefined) {
+      if (verdict.origin === 'application') calls.set(row.option, java[java.length - 1]!);
+    } else {
+      verdict = ownVerdict(f, row, v, best, sd, inStory.has(row.option));
+      if (verdict.origin === 'application' || verdict.origin === 'jdk-default') {
+        const origin = verdict.origin;
+        const gone = r === 'accepted' && (ri.listenerGone || reuseGroup) && ctx.inherited.has(row.option) && origin === 'application';
+        const c = gone ? eitherCall(f, row, v, tied, ctx, verdict.confidence ?? 'certain', verdict.evidence ?? 'value', verdict.note ?? 'not what a listener of this kind and the JDK leave on an accepted socket')
+          : best ? tiedCall(row, groups, classes, v, origin, facts) : undefined;
+        if (c) {
+          if (!gone) {
+            if (origin === 'jdk-default') c.note = `the JDK sets this on every new ${best!.kind}${best!.row ? ` (${best!.row.source})` : ''}`;
+            // Inherited from the JDK's default on a listener closed since: the same call on this socket after accept looks the same.
+            if (origin === 'jdk-default' && r === 'accepted' && ri.listenerGone && ctx.inherited.has(row.option)) {
+              const own = tiedCall(row, groups, classes, v, 'application', facts);
+              if (own) { c.alternatives = [{ api: own.api, call: own.call, origin: 'application', ...(own.nio ? { nio: own.nio } : {}), note: 'or set on this socket after accept (its listener, closed now, may have had another value)' }]; c.note = `the JDK sets this on every new listener of this kind, and accept() copies it${best!.row ? ` (${best!.row.source})` : ''}`; }
+            }
+            else { if (verdict.note) c.note = verdict.note; c.confidence = verdict.confidence; c.evidence = verdict.evidence; }
+            if (r === 'listening' && !row.java.server && row.listener) c.note = row.listener;
+          }
+          push(c);
+        } else if (origin === 'application') {
+          push(nativeCall(row, v, r, origin, verdict));
+        }
       }
     }
-    if (sd) {
-      // A shared verdict gets its systemDefault on a shared copy; one made for this socket alone, on itself.
-      if (ctx.sharedVerdicts.has(verdict)) verdict = withSystemDefault(ctx, verdict, sd);
-      else verdict.systemDefault = sd;
-    }
-    verdictScratch[i] = verdict;
-
-    if (verdict.origin === 'application' || verdict.origin === 'jdk-default') {
-      const origin = verdict.origin;
-      const c = makeCall(row, group, mainApi, cls.nio, v, origin, isMulticast);
-      if (c) {
-        if (origin === 'jdk-default') c.note = `the JDK sets this on every new ${best.kind}${best.row ? ` (${best.row.source})` : ''}`;
-        else if (verdict.note) { c.note = verdict.note; c.confidence = verdict.confidence; }
-        if (r === 'listening' && !row.java.server && row.listener) c.note = `${row.listener}`;
-        java.push(c);
-      } else if (origin === 'application') {
-        const note = r === 'listening' && row.listener ? row.listener : `no Java API: ${row.native ?? 'set by native code'}`;
-        java.push({ api: 'native', call: `${row.option}=${show(v)}`, origin, options: [row.option], note });
-      }
-    }
+    verdictScratch[i] = ctx.verdictCache ? shared(ctx.verdictCache, ordered(verdict, sd)) : ordered(verdict, sd);
   }
-
+  // Other classes that could have made the same socket with other calls: said, not picked silently.
+  for (const o of rk.others) {
+    const story = o.story.map((row) => spell(row, o.k.group, o.k.api, s.options[row.option]!.value!, facts) ?? `${row.option}=${show(s.options[row.option]!.value!)}`);
+    if (story.length) hints.push(`or a ${o.k.api} on which the application called ${story.join(', ')}: both leave this socket as it is`);
+  }
   frameworkHints(s, r, ctx.sysctl, hints);
-  // The hint points to --observe: not where the observation saw this socket's reads.
-  if (s.nonBlocking && !(s.observed && s.observed.reads > 0)) {
-    const h = nonBlockingHint(s, r, apis, ctx.capture.process.jvm, ctx.capture.notObserved !== undefined);
-    if (h) hints.push(h);
-  }
   const verdicts = verdictsObject(rows);
-  // Whole reports: the verdicts made for this socket alone join their equals too (those above are shared already).
-  if (ctx.verdictCache) {
-    for (const k in verdicts) if (!ctx.sharedVerdicts.has(verdicts[k]!)) verdicts[k] = shared(ctx.verdictCache, verdicts[k]!);
+  const apis = [...new Set([...classes, ...rk.others.map((o) => o.k.api)])];
+  const l = ri.listener;
+  return {
+    role: r, roleConfidence: ri.confidence, roleNote: ri.note,
+    apis: apis.length ? apis : mappings().kinds[r].kinds.map((k) => k.api),
+    java: merge(java), verdicts, unobservable: mappings().unobservable[r], hints, unknown: unknown.length ? unknown : EMPTY,
+    listener: l ? { fd: l.fd, inode: l.inode, local: l.local } : undefined,
+    listenerCandidates: ri.candidates?.map((c) => ({ fd: c.fd, inode: c.inode, local: c.local })),
+    classNote: rk.note, calls, classes: apis,
+  };
+}
+
+/** Options on which the kinds' JDK defaults (or the kernel's, for a kind whose JDK sets none) differ. */
+function jdkDiffering(kinds: Kind[], fresh: Record<string, OptionValue>): Set<string> {
+  const out = new Set<string>();
+  const names = new Set(kinds.flatMap((k) => Object.keys(k.row?.options ?? {})));
+  for (const n of names) {
+    const vals = kinds.map((k) => valueIn(k.row, n) ?? fresh[n]);
+    if (vals.some((x) => !same(x as OptionValue, vals[0] as OptionValue))) out.add(n);
   }
+  return out;
+}
+
+/**
+ * An option the tied kinds' JDK defaults differ on (SO_REUSEADDR: a ServerSocket's and a
+ * MulticastSocket's JDK sets it; SO_BROADCAST: a DatagramSocket's): the JDK's on one kind, or
+ * the code's on another; the kernel's on one, or undone by the code on another. The kernel
+ * cannot tell: both are named. undefined where every tied kind explains the value, or none does.
+ */
+function jdkTie(f: Facts, row: JavaOption, v: OptionValue, tied: Kind[], push: (c: JavaCall) => void, facts: Ctx['facts']): OptionVerdict | undefined {
+  const freshV = f.fresh[row.option];
+  const own = (k: Kind) => valueIn(k.row, row.option) ?? freshV;
+  const plain = tied.filter((k) => same(own(k) as OptionValue, v));
+  const needCall = tied.filter((k) => !same(own(k) as OptionValue, v));
+  if (!plain.length || !needCall.length) return undefined;
+  const byJdk = plain.filter((k) => !same(own(k) as OptionValue, freshV as OptionValue));
+  const p0 = short(plain[0]!.api), n0 = short(needCall[0]!.api);
+  const app = tiedCall(row, needCall.map((k) => k.group), needCall.map((k) => k.api), v, 'application', facts);
+  if (byJdk.length) {
+    const note = `the JDK's on every new ${short(byJdk[0]!.api)}, or set by the code on a ${n0}: the kernel cannot tell which`;
+    const c = tiedCall(row, byJdk.map((k) => k.group), byJdk.map((k) => k.api), v, 'jdk-default', facts);
+    if (c) {
+      c.note = note;
+      if (app) c.alternatives = [{ api: app.api, call: app.call, origin: 'application', ...(app.nio ? { nio: app.nio } : {}) }];
+      push(c);
+    }
+    return { origin: 'jdk-default', confidence: 'uncertain', evidence: 'value', note };
+  }
+  return { origin: 'kernel-default', confidence: 'uncertain', evidence: 'value', note: `as a new ${p0} has it, or a ${n0} on which the code called ${app ? app.call : `${row.option}=${show(v)}`}: the kernel cannot tell which` };
+}
+
+/** A verdict with its fields in the report's order (origin, confidence, systemDefault, note, evidence). */
+function ordered(v: OptionVerdict, sd: string | undefined): OptionVerdict {
+  const o: OptionVerdict = { origin: v.origin };
+  if (v.confidence) o.confidence = v.confidence;
+  const s2 = sd ?? v.systemDefault;
+  if (s2) o.systemDefault = s2;
+  if (v.note) o.note = v.note;
+  if (v.evidence) o.evidence = v.evidence;
+  return o;
+}
+
+function nativeCall(row: JavaOption, v: OptionValue, r: Role, origin: JavaCall['origin'], verdict?: OptionVerdict): JavaCall {
+  const note = r === 'listening' && row.listener ? row.listener : `no Java API: ${row.native ?? 'set by native code'}`;
+  const c: JavaCall = { api: 'native', call: `${row.option}=${show(v)}`, origin, options: [row.option], note };
+  if (verdict?.confidence) c.confidence = verdict.confidence;
+  if (verdict?.evidence) c.evidence = verdict.evidence;
+  return c;
+}
+
+/** An option of the socket's own (not a buffer, not inherited): default, JDK default, or the application's, and how sure. */
+function ownVerdict(f: Facts, row: JavaOption, v: OptionValue, best: Kind | undefined, sd: string | undefined, needed: boolean): OptionVerdict {
+  const reading = f.s.options[row.option]!;
+  const name = row.option;
+  if (KEEPALIVE.has(name) || name === 'TCP_CONGESTION') {
+    if (reading.explicit === true) {
+      return { origin: 'application', confidence: 'certain', evidence: name === 'TCP_CONGESTION' ? 'kernel-flag' : 'stored-value',
+        note: name === 'TCP_CONGESTION' ? 'set by setsockopt (icsk_ca_setsockopt): certain (kernel flag)' : `stored on the socket${sd ? `, though equal to ${sd}` : ''}: set by a call; certain (the kernel stores 0 for "follow the sysctl")` };
+    }
+    if (reading.explicit === false) {
+      return { origin: 'kernel-default', confidence: 'certain', evidence: name === 'TCP_CONGESTION' ? 'kernel-flag' : 'stored-value', note: name === 'TCP_CONGESTION' ? 'not set by setsockopt (icsk_ca_setsockopt clear): the host\'s or the route\'s' : 'not stored on the socket (0): it follows the sysctl' };
+    }
+  }
+  const exp = best ? explained(f, best, name) : f.fresh[name];
+  if (!needed && same(v, exp)) {
+    const fromJdk = best ? jdkSets(f, best, name) : false;
+    if (fromJdk) return { origin: 'jdk-default' };
+    if (KEEPALIVE.has(name) && sd) return { origin: 'kernel-default', confidence: 'uncertain', evidence: 'value', note: `equal to ${sd}: whether the code set it, the kernel cannot tell (the bpf source reads whether it is stored)` };
+    if ((name === 'TCP_USER_TIMEOUT' || name === 'TCP_NOTSENT_LOWAT') && Number(v) !== 0) return { origin: 'kernel-default', confidence: 'uncertain', evidence: 'value', note: 'equal to the default: whether the code set it, the kernel cannot tell' };
+    return { origin: 'kernel-default' };
+  }
+  if (exp === undefined) return { origin: 'unknown', note: 'no default known for this kind of socket' };
+  if (name === 'TCP_CONGESTION') return { origin: 'application', confidence: 'likely', evidence: 'value', note: 'not the host\'s default (a route\'s congctl would look the same)' };
+  return { origin: 'application', confidence: 'certain', evidence: 'value' };
+}
+
+/** The JDK set this value on kind k's socket (or, accepted, on its listener), where it differs from the kernel's. */
+function jdkSets(f: Facts, k: Kind, name: string): boolean {
+  const own = valueIn(k.row, name);
+  if (own !== undefined) return !same(own, f.fresh[name]);
+  if (f.ri.role === 'accepted' && f.ri.listenerGone && mappings().inherited.has(name)) {
+    const lv = valueIn(k.listener?.row, name);
+    return lv !== undefined && !same(lv, f.fresh[name]);
+  }
+  return false;
+}
+
+// ---- signatures -------------------------------------------------------------
+
+/** Every input the analysis of s reads, as one string: equal strings, equal results. */
+function signature(s: RawSocket, ri: RoleInfo, bf: BufferFacts, boundV6: boolean, ctx: Ctx): string {
+  let k = `${ctx.roleIds.get(ri)}|${s.protocol}|${s.state}|${boundV6 ? 1 : 0}|${s.nonBlocking === undefined ? '' : s.nonBlocking.value ? 1 : 0}|`;
+  const u = s.userLocks;
+  if (u) k += `${u.rcvbuf ? 1 : 0}${u.sndbuf ? 1 : 0}${u.source}`;
+  k += `|${bf.info ? `${bf.perSegment[0] ?? ''}.${bf.cwnd}.${bf.grew}.${bf.nothingReceived}` : ''}|`;
+  const o = s.options;
+  for (const n in o) {
+    const r = o[n]!;
+    const v = r.value;
+    k += `${n}=${typeof v === 'object' && v !== null ? `${v.enabled}/${v.seconds}` : v}${r.explicit === undefined ? '' : r.explicit ? '!' : '?'};`;
+  }
+  return k;
+}
+
+function factsOf(s: RawSocket, ri: RoleInfo, ctx: Ctx): Facts {
+  const family: 4 | 6 = s.protocol.endsWith('6') ? 6 : 4;
+  const l = ri.role === 'accepted' ? ri.listener : undefined;
+  const v6 = s.options.IPV6_V6ONLY?.value;
+  return {
+    s, ri, family, fresh: freshFor(ctx, s.protocol),
+    boundV6: v6 === 1 && boundToIPv6(s, l),
+    tos: Number(s.options.IP_TOS?.value ?? 0),
+    bf: bufferFacts(s, ri.role === 'connected'),
+  };
+}
+
+/** The shared result for s: computed once per signature (a listener's first, for the sockets it accepted). */
+function resultFor(s: RawSocket, ctx: Ctx): Result {
+  const ri = roleOf(s, ctx);
+  const f = factsOf(s, ri, ctx);
+  if (ri.role === 'accepted') {
+    if (ri.listener) f.listener = resultFor(ri.listener, ctx);
+    for (const c of ri.candidates ?? []) resultFor(c, ctx);
+  }
+  const key = signature(s, ri, f.bf, f.boundV6, ctx);
+  let res = ctx.results.get(key) as Result | undefined;
+  if (!res) {
+    res = compute(f, ctx);
+    ctx.results.set(key, res);
+  }
+  if (ri.role === 'listening') ctx.listenerResults.set(s, res);
+  return res;
+}
+
+function analyzeSocket(s: RawSocket, ctx: Ctx): ReportSocket {
+  const res = resultFor(s, ctx);
   // The RawSocket's fields in its own order, then the analysis: what {...s, role, ...} makes, without
   // the spread (V8 builds a spread-then-extended literal on a slow path that tenures every copy).
   const out = Object.assign({}, s) as ReportSocket;
-  out.role = r;
-  out.apis = apis;
-  out.java = merge(java);
-  out.verdicts = verdicts;
-  out.unobservable = mappings().unobservable[r];
-  out.hints = hints;
-  out.unknown = unknown;
-  out.listener = listener ? { fd: listener.fd, inode: listener.inode, local: listener.local } : undefined;
+  out.role = res.role;
+  out.roleConfidence = res.roleConfidence;
+  out.roleNote = res.roleNote;
+  out.apis = res.apis;
+  out.java = res.java;
+  out.verdicts = res.verdicts;
+  out.unobservable = res.unobservable;
+  out.hints = res.hints;
+  // The hint points to --observe: not where the observation saw this socket's reads (per socket: not part of the signature).
+  if (s.nonBlocking && !(s.observed && s.observed.reads > 0)) {
+    const h = nonBlockingHint(s, res.role, res.apis, ctx.capture.process.jvm, ctx.capture.notObserved !== undefined);
+    if (h) out.hints = [...res.hints, h];
+  }
+  out.unknown = res.unknown;
+  out.listener = res.listener;
+  out.listenerCandidates = res.listenerCandidates;
+  out.classNote = res.classNote;
   return out;
 }
 
@@ -208,7 +578,6 @@ function defaultsOf(capture: Capture): Report['defaults'] {
 /** The whole report: sockets analysed at once, equal verdicts shared between them. */
 export function analyze(capture: Capture): Report {
   const ctx = context(capture);
-  ctx.verdictCache = new Map();
   return {
     ...capture,
     sockets: capture.sockets.map((s) => analyzeSocket(s, ctx)),

@@ -1,26 +1,23 @@
 // The state one capture's analysis shares between its sockets: what the
-// capture says once (JVM, sysctls, listeners by port) and the caches that let
-// 50,000 sockets share rows, kinds and verdicts instead of building them each.
-import { mappings, type JavaOption, type JdkDefaultRow } from '../mappings.js';
-import type { Capture, OptionValue, OptionVerdict, Protocol, RawSocket } from '../model/types.js';
+// capture says once (JVM, JDK facts, sysctls, listeners by port, peers by
+// endpoint), each socket's role, and the caches that let 50,000 sockets share
+// rows, kinds, verdicts and whole results instead of building them each.
+import { jdkFactsFor, mappings, type JavaOption, type JdkDefaultRow, type JdkFacts } from '../mappings.js';
+import type { Capture, OptionValue, OptionVerdict, Protocol, RawSocket, Role } from '../model/types.js';
 import { jdkRow, parseTriple, sysDefaults, type SysDefault } from './defaults.js';
+import { endpointKey } from '../model/addr.js';
 
-/** A kind of Java socket that could have made a socket of some role and family, with its JDK-defaults row. */
-export interface KindRow {
-  kind: string;
-  api: string;
-  row: JdkDefaultRow | undefined;
-}
-
-/** Per (role, family): the kinds, and what is known about them before any socket is seen. */
-export interface RoleFamily {
-  kinds: KindRow[];
-  /** Some kind has a JDK row: a kind without one cannot have made the socket. */
-  anyRow: boolean;
-  /** apis by the bit set of kinds that tie for best: one shared, read-only array per set. */
-  apis: (string[] | undefined)[];
-  /** [best][alt]: rows an "or a <alt> on which ..." hint can name (the two kinds' defaults differ). */
-  altRows: (JavaOption[] | undefined)[][];
+/** A socket's role and how sure it is (java/roles.ts). */
+export interface RoleInfo {
+  role: Role;
+  confidence: 'certain' | 'likely' | 'uncertain';
+  note: string;
+  /** Accepted: the listener whose options explain it best. */
+  listener?: RawSocket;
+  /** Accepted: every listener that explains it as well (SO_REUSEPORT groups), the one above first; only when more than one. */
+  candidates?: RawSocket[];
+  /** Accepted, and no listener on its port any more: what it inherited is known only from the JDK's defaults. */
+  listenerGone?: boolean;
 }
 
 /** One capture's analysis state. */
@@ -29,50 +26,71 @@ export interface Ctx {
   sysctl: Record<string, string>;
   feature?: number;
   v4stack: boolean;
+  /** What the target's JDK does (supportedOptions, O_NONBLOCK, thread names): mappings/jdk-facts.json. */
+  facts?: JdkFacts;
+  /** Threads of the default asynchronous channel group seen in the JVM; undefined when they were not read. */
+  asyncThreads?: number;
   /** listeners by local port: role() looks up, not scans (50,000-socket JVMs). */
   listenersByPort: Map<number, RawSocket[]>;
-  /** per-capture caches: jdkRow by kind/family, kernel defaults by protocol, kinds by role and family. */
+  /** Sockets by local endpoint (address as one family sees it, port), for a peer in the same process; built on first use. */
+  byLocal?: Map<string, RawSocket[]>;
+  /** The socket on the other end of s when this process holds it too. */
+  peerOf(s: RawSocket): RawSocket | undefined;
+  /** net.ipv4.ip_local_port_range: where connect() picks a port. */
+  portRange?: [number, number];
+  /** net.ipv4.tcp_wmem / tcp_rmem: min, default, max. */
+  wmem: number[];
+  rmem: number[];
+  /** Each socket's role (RoleInfo objects interned: equal facts, one object and one id). */
+  roles: Map<RawSocket, RoleInfo>;
+  roleIntern: Map<string, RoleInfo>;
+  roleIds: Map<RoleInfo, number>;
+  /** per-capture caches: jdkRow by kind/family, kernel defaults by protocol. */
   rowCache: Map<string, JdkDefaultRow | undefined>;
   freshCache: Map<string, Record<string, OptionValue>>;
-  roleFamily: Map<string, RoleFamily>;
   /** systemDefault() answers, per option, for TCP and for UDP sockets. */
   sysTcp: Map<string, SysDefault>;
   sysUdp: Map<string, SysDefault>;
   /** net.core.rmem_max / wmem_max, parsed once. */
   rmemMax: number | undefined;
   wmemMax: number | undefined;
-  /**
-   * Verdicts that depend only on their inputs are one read-only object each (a 50,000-socket
-   * report has ~60 distinct ones among ~26 per socket): built once, not once per socket.
-   */
+  /** Verdicts that depend only on their inputs are one read-only object each. */
   verdictOf: Map<string, OptionVerdict>;
   dynamicVerdicts: Map<JavaOption, OptionVerdict>;
   /** Every verdict above: one object for many sockets, never changed. */
   sharedVerdicts: Set<OptionVerdict>;
-  /** Buffer verdicts without a lock flag, by option, protocol and listener-or-not, then by value. */
-  bufferVerdicts: Map<string, Map<number, OptionVerdict>>;
   /** The same verdict with a systemDefault added, by verdict and sysctl text. */
   withSd: Map<OptionVerdict, Map<string, OptionVerdict>>;
-  /** Equal verdicts shared between the sockets of a report held whole (~60 distinct among 26 per socket); not when streaming. */
+  /** Equal verdicts are one object in the whole report (and its JSON text made once). */
   verdictCache?: Map<string, OptionVerdict>;
   /** JDK-defaults rows in force: measured (--probe-jdk) or from mappings/. */
   jdk: JdkDefaultRow[];
   /** mappings/inherited-options.json. */
   inherited: Set<string>;
+  /** The analysis of each distinct socket signature (analyze.ts): shared by every socket that has it. */
+  results: Map<string, unknown>;
+  /** A listener's analysis, for the sockets it accepted. */
+  listenerResults: Map<RawSocket, unknown>;
 }
 
 /** The caches and facts one capture's analysis shares between its sockets. */
 export function context(capture: Capture): Ctx {
   const jvm = capture.process.jvm;
   const v4stack = jvm?.properties['java.net.preferIPv4Stack'] === 'true';
-  const listeners = capture.sockets.filter((s) => s.state === 'LISTEN');
   const sc = capture.host.sysctls;
+  const range = parseTriple(sc['net.ipv4.ip_local_port_range']);
   const ctx: Ctx = {
     capture, sysctl: sc, feature: jvm?.feature, v4stack,
+    facts: jvm ? jdkFactsFor(jvm.feature) : undefined,
+    asyncThreads: jvm?.threads?.asyncGroup,
     listenersByPort: new Map(),
+    peerOf: (s) => peerOf(ctx, s),
+    portRange: range.length === 2 ? [range[0]!, range[1]!] : undefined,
+    wmem: parseTriple(sc['net.ipv4.tcp_wmem']),
+    rmem: parseTriple(sc['net.ipv4.tcp_rmem']),
+    roles: new Map(), roleIntern: new Map(), roleIds: new Map(),
     rowCache: new Map(),
     freshCache: new Map(),
-    roleFamily: new Map(),
     sysTcp: sysDefaults(sc, true),
     sysUdp: sysDefaults(sc, false),
     rmemMax: parseTriple(sc['net.core.rmem_max'])[0],
@@ -80,16 +98,44 @@ export function context(capture: Capture): Ctx {
     verdictOf: new Map(),
     dynamicVerdicts: new Map(),
     sharedVerdicts: new Set(),
-    bufferVerdicts: new Map(),
     withSd: new Map(),
-    jdk: capture.jdkDefaults?.rows ?? mappings().jdk,
+    jdk: capture.jdkDefaults ? withMeasured(capture.jdkDefaults.rows, mappings().jdk) : mappings().jdk,
     inherited: mappings().inherited,
+    results: new Map(),
+    listenerResults: new Map(),
+    verdictCache: new Map(),
   };
-  for (const l of listeners) {
+  for (const l of capture.sockets) {
+    if (l.state !== 'LISTEN' || !l.protocol.startsWith('tcp')) continue;
     const same = ctx.listenersByPort.get(l.local.port);
     if (same) same.push(l); else ctx.listenersByPort.set(l.local.port, [l]);
   }
   return ctx;
+}
+
+/**
+ * Rows measured from the target's JDK (--probe-jdk) in place of the table's for the same kind,
+ * family and stack; the table's for kinds the probe does not open (AF_INET channels on a
+ * dual-stack JVM, asynchronous channels): a probe never leaves the report knowing less.
+ */
+function withMeasured(measured: JdkDefaultRow[], table: JdkDefaultRow[]): JdkDefaultRow[] {
+  const key = (r: JdkDefaultRow) => `${r.kind}|${/6/.test(String(r.family)) ? 6 : 4}|${r.preferIPv4Stack ? 1 : 0}`;
+  const have = new Set(measured.map(key));
+  return [...measured, ...table.filter((r) => !have.has(key(r)))];
+}
+
+function peerOf(ctx: Ctx, s: RawSocket): RawSocket | undefined {
+  if (!ctx.byLocal) {
+    ctx.byLocal = new Map();
+    for (const t of ctx.capture.sockets) {
+      if (!t.protocol.startsWith('tcp') || t.state === 'LISTEN') continue;
+      const k = endpointKey(t.local.address, t.local.port);
+      const l = ctx.byLocal.get(k);
+      if (l) l.push(t); else ctx.byLocal.set(k, [t]);
+    }
+  }
+  const mine = endpointKey(s.local.address, s.local.port);
+  return ctx.byLocal.get(endpointKey(s.remote.address, s.remote.port))?.find((t) => t !== s && endpointKey(t.remote.address, t.remote.port) === mine);
 }
 
 /** The JDK-defaults row of a kind and family for this capture's JDK, looked up once. */

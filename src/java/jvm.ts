@@ -5,7 +5,7 @@
 // the release file; never attaches to the JVM.
 import { dirname, join } from 'node:path';
 import { decodeText, readRegularFile } from '../linux/files.js';
-import type { JvmInfo } from '../model/types.js';
+import type { JvmInfo, PropertyOrigin, PropertySetting } from '../model/types.js';
 
 export interface JdkVersion {
   /** JAVA_VERSION as written: "17.0.15", "21", "1.8.0_392". */
@@ -108,23 +108,187 @@ export function mainClassOf(argv: string[]): string | undefined {
   return undefined;
 }
 
+/** A -D option that changes socket behaviour (java.net.*, jdk.net.*, sun.net.*): its name and value. */
+export function socketProperty(arg: string): { name: string; value: string } | undefined {
+  const m = /^-D(java\.net\.[^=]+|jdk\.net\.[^=]+|sun\.net\.[^=]+)=(.*)$/s.exec(arg);
+  return m ? { name: m[1]!, value: m[2]! } : undefined;
+}
+
 /** -D properties of the command line that change socket behaviour (java.net.*, jdk.net.*, sun.net.*). */
 export function socketProperties(argv: string[]): Record<string, string> {
   const properties: Record<string, string> = {};
   for (const a of argv) {
-    const m = /^-D(java\.net\.[^=]+|jdk\.net\.[^=]+|sun\.net\.[^=]+)=(.*)$/.exec(a);
-    if (m) properties[m[1]!] = m[2]!;
+    const p = socketProperty(a);
+    if (p) properties[p.name] = p.value;
   }
   return properties;
 }
 
-/** What the report says about the JVM of a process, from its maps and command line; undefined: not a JVM. */
-export function jvmInfo(maps: string, argv: string[]): JvmInfo | undefined {
+/**
+ * JAVA_TOOL_OPTIONS and _JAVA_OPTIONS as HotSpot splits them
+ * (Arguments::parse_options_buffer): white space separates, a single or
+ * double quote groups up to its match and is dropped; no escapes.
+ */
+export function hotspotOptionTokens(text: string): string[] {
+  const out: string[] = [];
+  let cur = '', inToken = false, quote = '';
+  for (const c of text) {
+    if (quote) { if (c === quote) quote = ''; else cur += c; continue; }
+    if (c === "'" || c === '"') { quote = c; inToken = true; continue; }
+    if (/\s/.test(c)) { if (inToken) out.push(cur); cur = ''; inToken = false; continue; }
+    cur += c; inToken = true;
+  }
+  if (inToken) out.push(cur);
+  return out;
+}
+
+/**
+ * An @argfile's arguments as the java launcher reads them (JDK 9+,
+ * launcher/args.c): white space separates; # starts a comment to the end of
+ * the line where an argument could start; single or double quotes group (the
+ * other quote is literal inside), and inside them a backslash escapes
+ * (\n \t \r \f, \\, and a line continued with \ at its end, the next line's
+ * leading blanks dropped).
+ */
+export function argfileTokens(text: string): string[] {
+  const out: string[] = [];
+  let cur = '', inToken = false, quote = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quote) {
+      if (c === quote) { quote = ''; continue; }
+      if (c === '\\' && i + 1 < text.length) {
+        const n = text[++i]!;
+        if (n === '\n' || n === '\r') {
+          if (n === '\r' && text[i + 1] === '\n') i++;
+          while (i + 1 < text.length && (text[i + 1] === ' ' || text[i + 1] === '\t')) i++;
+          continue;
+        }
+        cur += n === 'n' ? '\n' : n === 't' ? '\t' : n === 'r' ? '\r' : n === 'f' ? '\f' : n;
+        continue;
+      }
+      cur += c;
+      continue;
+    }
+    if (c === '#' && !inToken) { while (i + 1 < text.length && text[i + 1] !== '\n' && text[i + 1] !== '\r') i++; continue; }
+    if (c === "'" || c === '"') { quote = c; inToken = true; continue; }
+    if (c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === '\f') { if (inToken) out.push(cur); cur = ''; inToken = false; continue; }
+    cur += c; inToken = true;
+  }
+  if (inToken) out.push(cur);
+  return out;
+}
+
+/** What the java launcher and the JVM read, as the caller got it from /proc and the target's files. */
+export interface LaunchFacts {
+  argv: string[];
+  /** The environment the process started with; undefined when it could not be read. */
+  env?: Record<string, string>;
+  /** An @argfile's text by its path as the command line names it; undefined when it could not be read. */
+  argfile?: (path: string) => string | undefined;
+  /** java.rt.vmArgs from the JVM's hsperfdata file, when read. */
+  vmArgs?: string;
+  /** The JDK's feature release: JDK_JAVA_OPTIONS is read by the launcher of JDK 9 and later. */
+  feature?: number;
+}
+
+/** The launcher's arguments with @argfiles expanded in place, each with where it came from, up to the main class. */
+function launcherArgs(f: LaunchFacts, jdkJavaOptions: string[]): { arg: string; from: PropertySetting['from']; file?: string }[] {
+  const out: { arg: string; from: PropertySetting['from']; file?: string }[] = [];
+  let expand = (f.feature ?? 9) >= 9;
+  const one = (a: string, from: PropertySetting['from'], file?: string): void => {
+    if (expand && a.startsWith('@') && !a.startsWith('@@') && a.length > 1) {
+      const text = f.argfile?.(a.slice(1));
+      if (text !== undefined) for (const t of argfileTokens(text)) out.push({ arg: t, from: 'argfile', file: a.slice(1) });
+      return;
+    }
+    if (a === '--disable-@files') expand = false;
+    out.push({ arg: a.startsWith('@@') ? a.slice(1) : a, from, file });
+  };
+  for (const a of jdkJavaOptions) one(a, 'JDK_JAVA_OPTIONS');
+  for (const a of f.argv.slice(1)) one(a, 'argv');
+  // Options end at the main class (or -jar, -m): what follows is the application's.
+  const main = mainClassIndex(out.map((x) => x.arg));
+  return main === undefined ? out : out.slice(0, main);
+}
+
+/** Index of the main class (or of -jar / -m) in a launcher argument list; undefined when there is none. */
+function mainClassIndex(args: string[]): number | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '-jar' || a === '-m' || a === '--module') return i;
+    if (OPTIONS_WITH_ARGUMENT.has(a)) { i++; continue; }
+    if (a.startsWith('-')) continue;
+    return i;
+  }
+  return undefined;
+}
+
+/**
+ * Every socket -D setting the JVM read, in the order it read them: JAVA_TOOL_OPTIONS,
+ * then the launcher's arguments (JDK_JAVA_OPTIONS first, then the command line,
+ * @argfiles expanded where they stand), then _JAVA_OPTIONS; a later setting of a
+ * name wins (HotSpot Arguments::parse, verified with conflicting settings on JDK 17
+ * and 25: java.rt.vmArgs lists them in this order and System.getProperty returns
+ * the last). Where the JVM's own record is there (vmArgs), its sequence decides,
+ * and a setting found nowhere else is attributed to it.
+ */
+export function propertySettings(f: LaunchFacts): PropertySetting[] {
+  const env = f.env ?? {};
+  const launcherIsJava = /(^|\/)java$/.test(f.argv[0] ?? '');
+  const jdkJava = launcherIsJava && (f.feature ?? 9) >= 9 && env.JDK_JAVA_OPTIONS !== undefined ? hotspotOptionTokens(env.JDK_JAVA_OPTIONS) : [];
+  const seen: { arg: string; from: PropertySetting['from']; file?: string }[] = [
+    ...hotspotOptionTokens(env.JAVA_TOOL_OPTIONS ?? '').map((arg) => ({ arg, from: 'JAVA_TOOL_OPTIONS' as const })),
+    ...launcherArgs(f, jdkJava),
+    ...hotspotOptionTokens(env._JAVA_OPTIONS ?? '').map((arg) => ({ arg, from: '_JAVA_OPTIONS' as const })),
+  ];
+  const ours: PropertySetting[] = [];
+  for (const s of seen) {
+    const p = socketProperty(s.arg);
+    if (p) ours.push({ name: p.name, value: p.value, from: s.from, ...(s.file !== undefined ? { file: s.file } : {}) });
+  }
+  if (f.vmArgs === undefined) return ours;
+  // The JVM's record: its -D settings in its order, each attributed to the first unused setting of ours that matches.
+  const out: PropertySetting[] = [];
+  let next = 0;
+  for (const arg of f.vmArgs.split(' ')) {
+    const p = socketProperty(arg);
+    if (!p) continue;
+    let k = next;
+    while (k < ours.length && !(ours[k]!.name === p.name && ours[k]!.value === p.value)) k++;
+    if (k < ours.length) { out.push(ours[k]!); next = k + 1; } else out.push({ name: p.name, value: p.value, from: 'hsperfdata' });
+  }
+  return out;
+}
+
+/** The value each property has in the JVM (its last setting), and where that came from. */
+export function effectiveProperties(settings: PropertySetting[]): { properties: Record<string, string>; origins: Record<string, PropertyOrigin> } {
+  const properties: Record<string, string> = {};
+  const origins: Record<string, PropertyOrigin> = {};
+  for (const s of settings) { properties[s.name] = s.value; origins[s.name] = s.from; }
+  return { properties, origins };
+}
+
+/** What the report says about the JVM of a process, from its maps and launch facts; undefined: not a JVM. */
+export function jvmInfo(maps: string, argv: string[], launchOf: () => Omit<LaunchFacts, 'argv' | 'feature'> & { vmArgsReason?: string } = () => ({})): JvmInfo | undefined {
   const javaHome = javaHomeFromMaps(maps);
   if (javaHome === undefined) return undefined;
   const v = readJdkVersion(javaHome);
+  const launch = launchOf();
+  const settings = propertySettings({ ...launch, argv, feature: v?.feature });
+  const { properties, origins } = effectiveProperties(settings);
   return {
     javaHome, version: v?.version, feature: v?.feature, vendor: v?.vendor,
-    properties: socketProperties(argv), mainClass: mainClassOf(argv),
+    properties, propertyOrigins: origins, propertySettings: settings,
+    vmArgs: launch.vmArgs !== undefined ? { read: true } : { read: false, reason: launch.vmArgsReason ?? 'not looked for' },
+    mainClass: mainClassOf(argv),
   };
+}
+
+/** Default asynchronous channel group threads among a JVM's thread names (comm), by the JDK's naming (mappings/jdk-facts.json newThreads). */
+export function asyncGroupThreads(comms: string[], patterns: string[]): number {
+  const res = patterns.map((p) => new RegExp(`^${p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/N/g, '\\d+')}$`));
+  let n = 0;
+  for (const c of comms) if (res.some((r) => r.test(c))) n++;
+  return n;
 }

@@ -22,7 +22,7 @@ import { onInterrupt } from '../cleanup.js';
 import { ProbeError } from '../errors.js';
 import { readRegularFile, writeAll } from '../linux/files.js';
 import { processCredentials, runAsArgv, type Credentials } from '../linux/privdrop.js';
-import type { JdkDefaultRow } from '../mappings.js';
+import { mappings, type JdkDefaultRow } from '../mappings.js';
 import type { Capture, OptionValue } from '../model/types.js';
 
 /** SocketLab ids -> the kind names analyze.ts uses. */
@@ -31,6 +31,26 @@ const KINDS: [string, string, string][] = [
   ['ss', 'sschannel', 'ServerSocketChannel'], ['ss.accepted', '', 'accepted SocketChannel'], ['ss.client', '', 'SocketChannel'],
   ['u', 'udp', 'DatagramSocket'], ['m', 'mcast', 'MulticastSocket'], ['d', 'dchannel', 'DatagramChannel'], ['di', 'dchannelinet', 'DatagramChannel'],
 ];
+
+/** Accepted kinds and the listener kind whose accept() makes them (what they copy from it is the listener's, not theirs). */
+const LISTENER_OF: Record<string, string> = { 'accepted Socket': 'ServerSocket', 'accepted SocketChannel': 'ServerSocketChannel' };
+
+/**
+ * An accepted socket's own JDK defaults: what it read less what it copied from the probe's
+ * listener (sk_clone_lock: SO_REUSEADDR=1 is the listener's JDK default, inherited, and an
+ * accepted socket whose listener the application changed must not be measured against it).
+ */
+function withoutInherited(rows: JdkDefaultRow[]): void {
+  const inherited = mappings().inherited;
+  for (const r of rows) {
+    const lk = LISTENER_OF[r.kind];
+    const l = lk ? rows.find((x) => x.kind === lk && x.family === r.family && !!x.preferIPv4Stack === !!r.preferIPv4Stack) : undefined;
+    if (!l?.options) continue;
+    for (const name of Object.keys(r.options ?? {})) {
+      if (inherited.has(name) && same(r.options![name as keyof typeof r.options], l.options[name as keyof typeof l.options])) delete r.options![name as keyof typeof r.options];
+    }
+  }
+}
 
 /** The class files are built for this release (javac --release 11 in package.json). */
 const PROBE_RELEASE = 11;
@@ -173,6 +193,7 @@ export async function probeJdkDefaults(target: ProbeTarget, captureFn: (pid: num
   const rows: JdkDefaultRow[] = [];
   try {
     for (const v4stack of [false, true]) {
+      const pass: JdkDefaultRow[] = [];
       const lab = await runLab(java, priv.dir, as, v4stack);
       try {
         const cap = await captureFn(lab.pid);
@@ -188,13 +209,15 @@ export async function probeJdkDefaults(target: ProbeTarget, captureFn: (pid: num
             if (/BUF$/.test(name) && s.state === 'ESTABLISHED') continue; // autotuned, not the JDK's
             if (!same(r.value, fresh[name])) options[name] = r.value;
           }
-          rows.push({
+          pass.push({
             kind, family: s.protocol.endsWith('6') ? 'inet6' : 'inet', options: options as JdkDefaultRow['options'],
             ...(s.options.backlog?.value != null ? { backlog: Number(s.options.backlog.value) } : {}),
             ...(v4stack ? { preferIPv4Stack: true } : {}),
             jdk: version ?? 'unknown', source: `live probe of ${javaHome} (--probe-jdk)`,
           });
         }
+        withoutInherited(pass);
+        rows.push(...pass);
       } finally {
         await lab.stop();
       }

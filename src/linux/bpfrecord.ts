@@ -8,7 +8,7 @@
 import { FormatError } from '../errors.js';
 import { decodeText } from './files.js';
 
-export const REC_VERSION = 1;
+export const REC_VERSION = 2;
 
 export const KIND = { SOCK: 1, TIMEWAIT: 2, REQUEST: 3, OWNER: 4, END: 5 } as const;
 
@@ -30,7 +30,7 @@ export const HDR = {
 } as const satisfies StructLayout;
 
 export const SOCK = {
-  name: 'knetstat_sock', size: 296,
+  name: 'knetstat_sock', size: 336,
   fields: {
     family: [8, 'u8'], protocol: [9, 'u8'], state: [10, 'u8'], shutdown: [11, 'u8'], type: [12, 'u16'],
     timer: [14, 'u8'], timer_retrans: [15, 'u8'], fd: [16, 'i32'], tgid: [20, 'u32'], inode: [24, 'u64'],
@@ -50,13 +50,15 @@ export const SOCK = {
     since_data_recv: [244, 'u32'], rto: [248, 'u32'], ato: [252, 'u32'], rcv_mss: [256, 'u32'], pmtu: [260, 'u32'],
     srtt_us: [264, 'u32'], mdev_us: [268, 'u32'], snd_cwnd: [272, 'u32'], advmss: [276, 'u32'],
     sacked_out: [280, 'u32'], lost_out: [284, 'u32'], retrans_out: [288, 'u32'], total_retrans: [292, 'u32'],
+    bytes_acked: [296, 'u64'], bytes_received: [304, 'u64'], bytes_sent: [312, 'u64'], bytes_retrans: [320, 'u64'],
+    notsent_bytes: [328, 'u32'], file_flags: [332, 'u32'],
   },
   bits: {
     keepopen: [152, 0], linger: [152, 1], urginline: [152, 2], broadcast: [152, 3], reuseport: [152, 4],
     v6only: [152, 5], mc_loop: [152, 6], mc_all: [152, 7], mc6_loop: [152, 8], mc6_all: [152, 9],
     ca_setsockopt: [152, 10], repair: [152, 11],
     has_classid: [156, 0], has_prioidx: [156, 1], has_pinet6: [156, 2], has_pingpong_thresh: [156, 3],
-    has_ca_setsockopt: [156, 4],
+    has_ca_setsockopt: [156, 4], has_file_flags: [156, 5], has_bytes_sent: [156, 6],
   },
 } as const satisfies StructLayout;
 

@@ -11,6 +11,18 @@ import { addressBytes, formatIPv6 } from '../model/addr.js';
 import type { Diag, Endpoint, Protocol, TcpInfo } from '../model/types.js';
 import { stateOfKnetstatCode } from './inet.js';
 
+/**
+ * Whether /proc/net/{tcp,tcp6,udp,udp6} list a socket in this state with this
+ * local port: the tables walk the kernel's hash tables, where a TCP socket is
+ * only while listening or connected (a CLOSE one, never connected or already
+ * over, is in none: inet_unhash), and a UDP socket once it has a port
+ * (udp_lib_get_port hashes it at bind or autobind). The knetstat module walks
+ * the same tables, so its format lists the same rows.
+ */
+export function listedInProcNet(protocol: Protocol, state: string, localPort: number): boolean {
+  return protocol.startsWith('tcp') ? state !== 'CLOSE' : localPort !== 0;
+}
+
 export const KNETSTAT_TCP_HEADER = 'Recv-Q Send-Q Local Address           Foreign Address         Stat Diag Options';
 export const KNETSTAT_UDP_HEADER = 'Recv-Q Send-Q Local Address           Foreign Address         Options';
 /** KNETSTAT_ADDR_WIDTH and KNETSTAT_DIAG_WIDTH. */

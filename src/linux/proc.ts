@@ -190,6 +190,28 @@ export function environ(pid: number): Record<string, string> {
   return out;
 }
 
+/** The same, undefined when it cannot be read (another user's process without privilege). */
+export function environOrUndefined(pid: number): Record<string, string> | undefined {
+  try { return environ(pid); } catch { return undefined; }
+}
+
+/** The names (comm) of pid's threads, at most max of them, and how many it has; undefined when they cannot be listed. */
+export function threadNames(pid: number, max: number): { total: number; names: string[] } | undefined {
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return undefined;
+  }
+  const names: string[] = [];
+  for (const t of tids) {
+    if (names.length >= max) break;
+    const c = readProcFileOrUndefined(pid, `task/${t}/comm`);
+    if (c !== undefined) names.push(c.trimEnd());
+  }
+  return { total: tids.length, names };
+}
+
 /** The executable's path, undefined when not permitted (another user's process). */
 export function exe(pid: number): string | undefined {
   try { return readlinkSync(`/proc/${pid}/exe`); } catch { return undefined; }

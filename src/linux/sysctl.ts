@@ -8,7 +8,7 @@ export const SYSCTLS = [
   'net.core.rmem_max', 'net.core.wmem_max', 'net.ipv4.tcp_keepalive_time', 'net.ipv4.tcp_keepalive_intvl',
   'net.ipv4.tcp_keepalive_probes', 'net.core.somaxconn', 'net.ipv4.tcp_max_syn_backlog',
   'net.ipv4.tcp_congestion_control', 'net.ipv4.tcp_fastopen', 'net.ipv4.tcp_notsent_lowat',
-  'net.ipv6.bindv6only', 'net.ipv4.tcp_moderate_rcvbuf',
+  'net.ipv6.bindv6only', 'net.ipv4.tcp_moderate_rcvbuf', 'net.ipv4.ip_local_port_range',
 ];
 
 export function readSysctls(names = SYSCTLS): Record<string, string> {

@@ -17,9 +17,46 @@ export function parseTcpInfo(buf: Buffer, len: number, source: SourceName): TcpI
     advmss: u32(buf, len, 84), totalRetrans: u32(buf, len, 100),
     source,
   };
+  if (len >= 136) { info.bytesAcked = u64(buf, 120); info.bytesReceived = u64(buf, 128); } // Linux >= 4.1
+  if (len >= 148) info.notsentBytes = u32(buf, len, 144); // Linux >= 4.6
+  if (len >= 216) { info.bytesSent = u64(buf, 200); info.bytesRetrans = u64(buf, 208); } // Linux >= 4.19
   if (len >= 232) info.sndWnd = u32(buf, len, 228); // Linux >= 5.4
   if (len >= 236) info.rcvWnd = u32(buf, len, 232); // Linux >= 6.2
   return info;
+}
+
+/** A u64 counter as a number (exact below 2^53 bytes). */
+function u64(buf: Buffer, o: number): number {
+  return buf.readUInt32LE(o) + buf.readUInt32LE(o + 4) * 0x100000000;
+}
+
+/** States in which this end's FIN may be in its sequence space; FIN_WAIT2 and TIME_WAIT: sent and acknowledged. */
+const FIN_MAYBE_SENT = new Set(['FIN_WAIT1', 'CLOSING', 'LAST_ACK']);
+const SYN_COUNTED = new Set(['ESTABLISHED', 'CLOSE_WAIT', 'SYN_SENT', 'FIN_WAIT1', 'FIN_WAIT2', 'CLOSING', 'LAST_ACK']);
+
+/**
+ * Whether this end sent the connection's SYN (called connect()) or not (made by accept()),
+ * from the kernel's own sequence accounting; undefined when it cannot tell.
+ *
+ * tcpi_bytes_acked grows by every advance of snd_una (tcp_snd_una_update): on the side that
+ * called connect(), the SYN-ACK acknowledges its SYN, so it counts 1 more than the data
+ * acknowledged; an accepted socket is born from the request sock with snd_una already past
+ * the SYN-ACK (tcp_create_openreq_child), so it counts data only. The data sent for the first
+ * time is bytes_sent - bytes_retrans (tcp_transmit_skb counts every transmission,
+ * __tcp_retransmit_skb the repeats), and what is in flight is snd_nxt - snd_una = Send-Q (write_seq
+ * - snd_una, SIOCOUTQ) - notsent (write_seq - snd_nxt). So
+ *     d = bytes_acked + (sendQ - notsent) - (bytes_sent - bytes_retrans)
+ * is 1 on a connect()ed socket and 0 on an accepted one, plus 1 once this end's FIN is in
+ * snd_nxt (a FIN carries no data). Verified on loopback with no traffic, traffic both ways,
+ * zero windows with retransmissions, and a FIN still queued (test/unit/launch-roles.test.ts; on real sockets, the truth harness).
+ */
+export function sentSyn(info: TcpInfo | undefined, sendQ: number, state: string): boolean | undefined {
+  if (!info || !SYN_COUNTED.has(state)) return undefined;
+  const { bytesAcked, bytesSent, bytesRetrans, notsentBytes } = info;
+  if (bytesAcked === undefined || bytesSent === undefined || bytesRetrans === undefined || notsentBytes === undefined) return undefined;
+  const finSent = state === 'FIN_WAIT2' || (FIN_MAYBE_SENT.has(state) && notsentBytes === 0 && sendQ > 0) ? 1 : 0;
+  const d = bytesAcked + (sendQ - notsentBytes) - (bytesSent - bytesRetrans) - finSent;
+  return d === 1 ? true : d === 0 ? false : undefined;
 }
 
 // A field past len reads 0. Module-level, not closures: one parse per socket, on every source.

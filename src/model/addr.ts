@@ -101,3 +101,13 @@ export function addressBytes(address: string, family: 4 | 6): Buffer | undefined
   }
   return out;
 }
+
+/** An address as one family sees it: an IPv4 peer of a dual-stack socket is ::ffff:a.b.c.d there, a.b.c.d on the other side. */
+export function plainAddress(a: string): string {
+  return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
+}
+
+/** A key equal for the two sides' views of one endpoint. */
+export function endpointKey(address: string, port: number): string {
+  return `${plainAddress(address)}|${port}`;
+}

@@ -16,7 +16,12 @@ export type Protocol = 'tcp' | 'tcp6' | 'udp' | 'udp6';
 /** The sources, in the order --source lists them (sources/index.ts has a row for each). */
 export const SOURCE_NAMES = ['bpf', 'pidfd', 'knetstat', 'sockdiag', 'procfs'] as const;
 export type SourceName = (typeof SOURCE_NAMES)[number];
-export type Role = 'listening' | 'accepted' | 'connected' | 'udp';
+/**
+ * listening: a TCP listener; accepted: made by accept(); connected: made by connect();
+ * unconnected: a TCP socket that never connected (state CLOSE, no peer: never bound, bound
+ * only, or its connect failed); udp: a UDP socket.
+ */
+export type Role = 'listening' | 'accepted' | 'connected' | 'unconnected' | 'udp';
 
 /**
  * knetstat's Diag column, one indicator as the module prints it: ">|<" both
@@ -95,6 +100,18 @@ export interface TcpInfo {
   sndWnd?: number;
   /** Our advertised window (Linux >= 6.2). */
   rcvWnd?: number;
+  /**
+   * RFC 4898 byte counters (tcp_info since Linux 4.1 / 4.19), absent when the kernel's tcp_info
+   * is too short: bytes acknowledged by the peer (on the side that called connect() this
+   * counts its own SYN too), data bytes received, data bytes sent including
+   * retransmissions, of which retransmitted.
+   */
+  bytesAcked?: number;
+  bytesReceived?: number;
+  bytesSent?: number;
+  bytesRetrans?: number;
+  /** Bytes written by the application and not yet sent (tcpi_notsent_bytes, Linux >= 4.6). */
+  notsentBytes?: number;
   source: SourceName;
 }
 
@@ -128,10 +145,10 @@ export interface RawSocket {
   /** shutdown(2) already called on it (sock_diag INET_DIAG_SHUTDOWN): which directions. */
   shutdown?: { read: boolean; write: boolean; source: SourceName };
   /**
-   * O_NONBLOCK on the target's fd (its open file description's status flags:
-   * fcntl(F_GETFL) on the pidfd source's duplicate, source pidfd; else
-   * /proc/<pid>/fdinfo/<fd>, source procfs, for JVMs only). A plain fact:
-   * what it means depends on the class (java/nonblocking.ts).
+   * O_NONBLOCK on the target's fd (its open file description's status flags: F_GETFL on the
+   * pidfd duplicate, the file's f_flags in the bpf walk, /proc/<pid>/fdinfo/<fd> otherwise:
+   * source procfs), read for JVMs only. A plain fact: what it means depends on the class
+   * (java/nonblocking.ts); asynchronous channels always have it, blocking channels never.
    */
   nonBlocking?: { value: boolean; source: SourceName };
   /** The socket closed (or the process exited) while it was being read. */
@@ -156,6 +173,18 @@ export interface ProcessInfo {
   netns?: { inode: number; own: boolean };
 }
 
+/** Where a JVM got a -D option: the launcher's and the JVM's ways, and the JVM's own record of them. */
+export type PropertyOrigin = 'argv' | 'argfile' | 'JAVA_TOOL_OPTIONS' | 'JDK_JAVA_OPTIONS' | '_JAVA_OPTIONS' | 'hsperfdata';
+
+/** One -D option as the JVM received it, in the order the JVM read them (the last one of a name wins). */
+export interface PropertySetting {
+  name: string;
+  value: string;
+  from: PropertyOrigin;
+  /** The @argfile it was in (as the command line names it). */
+  file?: string;
+}
+
 export interface JvmInfo {
   javaHome?: string;
   /** e.g. "17.0.15" from $JAVA_HOME/release. */
@@ -163,8 +192,24 @@ export interface JvmInfo {
   /** Feature release, 17 for "17.0.15". */
   feature?: number;
   vendor?: string;
-  /** System properties on the command line that change socket behaviour (-Djava.net.preferIPv4Stack ...). */
+  /**
+   * System properties that change socket behaviour (-Djava.net.preferIPv4Stack ...), with the
+   * value the JVM runs with: from the command line, @argfiles, JAVA_TOOL_OPTIONS,
+   * JDK_JAVA_OPTIONS, _JAVA_OPTIONS and the JVM's own record (hsperfdata), by the JDK's precedence.
+   */
   properties: Record<string, string>;
+  /** Where each property's value came from (the setting that won), by name. */
+  propertyOrigins?: Record<string, PropertyOrigin>;
+  /** Every socket -D setting seen, in the order the JVM read them (overridden ones too). */
+  propertySettings?: PropertySetting[];
+  /** Whether the JVM's own record of its arguments (hsperfdata java.rt.vmArgs) was read, and why not. */
+  vmArgs?: { read: boolean; reason?: string };
+  /**
+   * Threads named as the JDK's default asynchronous channel group names its own
+   * (mappings/jdk-facts.json newThreads: Thread-N on 17, InnocuousThread on 25), of all threads
+   * read: evidence for or against an AsynchronousSocketChannel. Absent when not read.
+   */
+  threads?: { total: number; asyncGroup: number };
   mainClass?: string;
 }
 
@@ -227,6 +272,19 @@ export interface JdkDefaults {
 
 export type Origin = 'application' | 'jdk-default' | 'inherited' | 'framework-default';
 
+/** What a verdict or a call rests on, strongest first: a kernel flag (a lock, a stored-or-not value), a value the kernel stores as set, a value no default has, a judgement. */
+export type Evidence = 'kernel-flag' | 'stored-value' | 'value' | 'heuristic';
+
+/** The same setting made elsewhere, where the kernel's state would be the same: on the listener instead of the socket, on another listener, on another class. */
+export interface JavaCallAlternative {
+  api: string;
+  call: string;
+  origin: Origin;
+  nio?: string;
+  note?: string;
+  from?: { fd: number; local: Endpoint };
+}
+
 export interface JavaCall {
   /** Class or interface the call is made on: java.net.Socket, java.nio.channels.SocketChannel ... */
   api: string;
@@ -242,6 +300,10 @@ export interface JavaCall {
   note?: string;
   /** For inherited calls: the listener it comes from. */
   from?: { fd: number; local: Endpoint };
+  /** What the claim rests on (see Evidence). */
+  evidence?: Evidence;
+  /** Other places the same setting could have been made, the kernel's state being the same for each: one of them (this call or an alternative) was made. */
+  alternatives?: JavaCallAlternative[];
 }
 
 export interface Unobservable {
@@ -262,10 +324,15 @@ export interface OptionVerdict {
   /** The value equals a host sysctl default (tcp_keepalive_time, tcp_rmem ...). */
   systemDefault?: string;
   note?: string;
+  /** What the origin rests on (see Evidence): a source that knows more (bpf's lock flags) makes it stronger. */
+  evidence?: Evidence;
 }
 
 export interface ReportSocket extends RawSocket {
   role: Role;
+  /** How sure the role is, and why in words: the kernel's own accounting (certain), a listener on the port (likely) ... */
+  roleConfidence?: 'certain' | 'likely' | 'uncertain';
+  roleNote?: string;
   /** The Java classes a developer would use for this socket. */
   apis: string[];
   java: JavaCall[];
@@ -274,8 +341,12 @@ export interface ReportSocket extends RawSocket {
   unobservable: Unobservable[];
   /** Hints that are not facts ("likely Tomcat default acceptCount"). */
   hints: string[];
-  /** For accepted sockets: the listener they came from. */
+  /** For accepted sockets: the listener they came from (the one whose options explain it best). */
   listener?: { fd: number; inode: number; local: Endpoint };
+  /** Accepted sockets of a SO_REUSEPORT group whose options more than one listener explains: all of them, the listener above first. */
+  listenerCandidates?: { fd: number; inode: number; local: Endpoint }[];
+  /** Why apis names these classes, when the fd's flags or the JVM's threads took part. */
+  classNote?: string;
   /** Options whose value could not be read by any source. */
   unknown: string[];
 }

@@ -27,7 +27,7 @@ export function callText(c: JavaCall, short = false): string {
 /** "tcp 127.0.0.1:8080 LISTEN fd 7", "tcp6 [::1]:5 -> [::1]:80 ESTABLISHED fd 9": JUnit testcase names, check labels. */
 export function socketLabel(s: ReportSocket): string {
   const local = formatEndpoint(s.local.address, s.local.port);
-  const peer = s.role === 'listening' || (s.state === 'UNCONN' && s.remote.port === 0) ? '' : ` -> ${formatEndpoint(s.remote.address, s.remote.port)}`;
+  const peer = s.role === 'listening' || s.role === 'unconnected' || (s.state === 'UNCONN' && s.remote.port === 0) ? '' : ` -> ${formatEndpoint(s.remote.address, s.remote.port)}`;
   return `${s.protocol} ${local}${peer} ${s.state} fd ${s.fd}`;
 }
 

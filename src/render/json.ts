@@ -10,11 +10,13 @@ import type { ReportSocket, ReportStream } from '../model/types.js';
 export function socketJson(s: ReportSocket): Record<string, unknown> {
   return {
     protocol: s.protocol, fd: s.fd, inode: s.inode, local: s.local, remote: s.remote, state: s.state,
-    recvQ: s.recvQ, sendQ: s.sendQ, diag: s.diag, role: s.role, apis: s.apis,
+    recvQ: s.recvQ, sendQ: s.sendQ, diag: s.diag, role: s.role, roleConfidence: s.roleConfidence, roleNote: s.roleNote,
+    apis: s.apis, classNote: s.classNote,
     options: s.options, java: s.java, unobservable: s.unobservable, verdicts: s.verdicts,
     unknown: s.unknown.length ? s.unknown : undefined,
     hints: s.hints.length ? s.hints : undefined,
     listener: s.listener ? s.listener : undefined,
+    listenerCandidates: s.listenerCandidates ? s.listenerCandidates : undefined,
     userLocks: s.userLocks ? s.userLocks : undefined,
     bindLocks: s.bindLocks ? s.bindLocks : undefined,
     timer: s.timer ? s.timer : undefined,

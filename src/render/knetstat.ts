@@ -15,7 +15,7 @@
 // socket whose buffer differs from a fresh socket's (no autotuning there). A
 // value no source read is not printed.
 import { knetstatStateCode } from '../linux/inet.js';
-import { KNETSTAT_ADDR_WIDTH, KNETSTAT_DIAG_WIDTH, KNETSTAT_TCP_HEADER, KNETSTAT_UDP_HEADER, normalDiag } from '../linux/knetstat.js';
+import { KNETSTAT_ADDR_WIDTH, KNETSTAT_DIAG_WIDTH, KNETSTAT_TCP_HEADER, KNETSTAT_UDP_HEADER, listedInProcNet, normalDiag } from '../linux/knetstat.js';
 import type { Linger, OptionValue, Protocol, RawSocket, Report } from '../model/types.js';
 import { terminalSafe } from './terminal.js';
 
@@ -130,5 +130,7 @@ export function renderKnetstatTables(input: KnetstatRowInput[], opts: KnetstatRe
 
 /** `knetstat-java <pid> --format knetstat`: the report's sockets as the module's tables, with the captured host's defaults. */
 export function* renderKnetstat(r: Report): Generator<string> {
-  yield renderKnetstatTables(r.sockets.map((socket) => ({ socket })), { kernelDefaults: r.host.kernelDefaults, sysctls: r.host.sysctls });
+  // The module's tables are the kernel's hash tables: a TCP socket in CLOSE or an unbound UDP socket is in none.
+  const listed = r.sockets.filter((s) => listedInProcNet(s.protocol, s.state, s.local.port));
+  yield renderKnetstatTables(listed.map((socket) => ({ socket })), { kernelDefaults: r.host.kernelDefaults, sysctls: r.host.sysctls });
 }

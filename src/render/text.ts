@@ -81,11 +81,14 @@ function shutdownText(s: ReportSocket): string {
 export function socketText(s: ReportSocket): string {
   const out: string[] = [];
   const local = formatEndpoint(s.local.address, s.local.port);
-  const remote = s.role === 'listening' || (s.remote.port === 0 && s.state === 'UNCONN') ? '*' : formatEndpoint(s.remote.address, s.remote.port);
+  const remote = s.role === 'listening' || s.role === 'unconnected' || (s.remote.port === 0 && s.state === 'UNCONN') ? '*' : formatEndpoint(s.remote.address, s.remote.port);
   const diag = s.diag ? `  Diag ${s.diag}` : '';
   out.push(`${s.protocol.padEnd(4)} fd ${s.fd}  ${local} -> ${remote}  ${s.state}  Recv-Q ${s.recvQ} Send-Q ${s.sendQ}${diag}  inode ${s.inode}${s.vanished ? '  (closed during the scan)' : ''}`);
   const via = s.listener ? `, accepted by the listener fd ${s.listener.fd} (${formatEndpoint(s.listener.local.address, s.listener.local.port)})` : '';
   out.push(`  ${s.role}: ${s.apis.join(' / ')}${via}`);
+  // How sure the role is when the kernel did not decide it, which listeners a REUSEPORT socket may be from, why these classes.
+  if (s.roleNote && (s.roleConfidence !== 'certain' || s.listenerCandidates || s.role === 'accepted' && !s.listener)) out.push(wrap(`role ${s.roleConfidence ?? ''}: ${s.roleNote}`, 100, '    '));
+  if (s.classNote) out.push(wrap(`classes: ${s.classNote}`, 100, '    '));
   const opts = optionList(s);
   if (opts) out.push(wrap(opts, 100, '    '));
   if (s.timer) out.push(`  timer: ${s.timer.kind}, fires in ${(s.timer.expiresMs / 1000).toFixed(1)} s${s.timer.retrans ? `, ${s.timer.retrans} retransmissions/probes so far` : ''} (${s.timer.source})`);
@@ -99,6 +102,8 @@ export function socketText(s: ReportSocket): string {
       if (c.nio) out.push(`      NIO: ${shortApi(c.nio)}`);
       const note = c.origin === 'jdk-default' ? c.note?.replace(/ \((?:probe|live probe)(?:[^()]|\([^()]*\))*\)$/, '') : c.note;
       if (note) out.push(wrap(note, 96, '      '));
+      // The same kernel state from another call: the report names each, it does not pick one.
+      for (const a of c.alternatives ?? []) out.push(wrap(`or: ${callText({ ...a, options: c.options }, true)} (${ORIGIN[a.origin] ?? a.origin})${a.note ? `: ${a.note}` : ''}`, 96, '      '));
     }
   } else {
     out.push('  Java: nothing set: every option is as a fresh socket of this kind has it');

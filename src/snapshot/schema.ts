@@ -36,6 +36,11 @@ const tcpInfo = obj({
   ...Object.fromEntries(TCP_INFO_NUMBERS.map((k) => [k, num()])),
   sndWnd: opt(num()),
   rcvWnd: opt(num()),
+  bytesAcked: opt(num()),
+  bytesReceived: opt(num()),
+  bytesSent: opt(num()),
+  bytesRetrans: opt(num()),
+  notsentBytes: opt(num()),
   source,
 });
 
@@ -103,6 +108,8 @@ const socket = obj({
   observed: opt(observed),
 });
 
+const propertyOrigin = oneOfValues(['argv', 'argfile', 'JAVA_TOOL_OPTIONS', 'JDK_JAVA_OPTIONS', '_JAVA_OPTIONS', 'hsperfdata']);
+
 const jdkRow = obj({
   kind: str(),
   family: oneOfValues(['inet', 'inet6']),
@@ -137,6 +144,10 @@ export const CAPTURE_SCHEMA: Schema = obj({
       feature: opt(int()),
       vendor: opt(str()),
       properties: rec(str()),
+      propertyOrigins: opt(rec(propertyOrigin)),
+      propertySettings: opt(arr(obj({ name: str(), value: str(), from: propertyOrigin, file: opt(str()) }))),
+      vmArgs: opt(obj({ read: bool(), reason: opt(str()) })),
+      threads: opt(obj({ total: int({ min: 0 }), asyncGroup: int({ min: 0 }) })),
       mainClass: opt(str()),
     })),
     netns: opt(obj({ inode: int({ min: 0 }), own: bool() })),

@@ -20,6 +20,7 @@ import { TIMER_KINDS } from '../linux/inetdiag.js';
 import { jiffiesToMsecs, jiffiesToUsecs, lingerSeconds, MAX_SCHEDULE_TIMEOUT, timeoutMs } from '../linux/jiffies.js';
 import { deferAcceptSeconds, diagFromTcpInfo } from '../linux/knetstat.js';
 import type { BpfObject } from '../linux/libbpf.js';
+import { O_NONBLOCK } from '../linux/proc.js';
 import { ipv4, ipv6, optionsFor } from '../linux/sockopt.js';
 import type { Endpoint, OptionReading, OptionValue, Protocol, RawSocket, TcpInfo } from '../model/types.js';
 import { leanYoungGeneration } from './heap.js';
@@ -156,6 +157,10 @@ function tcpInfo(rec: SockRecord, hz: number): TcpInfo {
     lastDataSent: jiffiesToMsecs(rec.since_data_sent, hz), lastDataRecv: jiffiesToMsecs(rec.since_data_recv, hz),
     lastAckRecv: jiffiesToMsecs(rec.since_ack, hz), pmtu: rec.pmtu, rtt: rec.srtt_us >>> 3, rttvar: rec.mdev_us >>> 2,
     sndCwnd: rec.snd_cwnd, advmss: rec.advmss, totalRetrans: rec.total_retrans, sndWnd: rec.snd_wnd, rcvWnd: rec.rcv_wnd,
+    // As tcp_get_info() reports them; bytes_sent and bytes_retrans need Linux >= 4.19.
+    bytesAcked: rec.bytes_acked, bytesReceived: rec.bytes_received,
+    bytesSent: rec.has_bytes_sent ? rec.bytes_sent : undefined, bytesRetrans: rec.has_bytes_sent ? rec.bytes_retrans : undefined,
+    notsentBytes: rec.notsent_bytes,
     source: 'bpf',
   };
 }
@@ -252,6 +257,7 @@ export class BpfSource implements Source {
       if (rec.kind !== KIND.SOCK || sockets.get(rec.inode)?.sources.includes('bpf')) continue;
       const prev = sockets.get(rec.inode);
       const sock = socketFromRecord(rec, hz);
+      if (target.jvm && rec.has_file_flags) sock.nonBlocking = { value: (rec.file_flags & O_NONBLOCK) !== 0, source: 'bpf' };
       if (prev) {
         sock.options = { ...prev.options, ...sock.options };
         sock.sources = [...new Set([...prev.sources, 'bpf' as const])];

@@ -7,6 +7,8 @@ import type { RawSocket, SourceName, SourceStatus } from '../model/types.js';
 
 export interface Target {
   pid: number;
+  /** The target is a JVM: sources then also read what only the Java analysis uses (the fds' O_NONBLOCK). */
+  jvm?: boolean;
   /** fd number -> socket inode, from /proc/<pid>/fd: listed on first use (the bpf source never needs it). */
   readonly fds: Map<number, number>;
 }

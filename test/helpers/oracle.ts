@@ -453,7 +453,9 @@ export function check({ run, tool, joined, javac }: CheckInput): Discrepancy[] {
     const wantRole = ROLE_EXPECTED[rec.role]!;
     if (rep.role !== wantRole) {
       add(j, { category: 'wrong-role', claim: rep.role, truth: wantRole, detail: `${rec.opened}${rec.boundTo ? ` bound with SO_REUSEPORT to the port of ${rec.boundTo}` : ''}${rec.listenerClosed ? ' (its listener was closed)' : ''} is reported ${rep.role}` });
-    } else if (rec.role === 'accepted' && j.listener && !rec.listenerClosed && rep.listener && rep.listener.fd !== j.listener.rec.fd) {
+    } else if (rec.role === 'accepted' && j.listener && !rec.listenerClosed && rep.listener && rep.listener.fd !== j.listener.rec.fd
+      // listenerCandidates: the report says several listeners explain the socket equally (a stated tie).
+      && !(rep.listenerCandidates ?? []).some((c: any) => c.fd === j.listener!.rec.fd)) {
       add(j, { category: 'wrong-role', claim: `accepted from fd ${rep.listener.fd}`, truth: `accepted from fd ${j.listener.rec.fd} (${j.listener.rec.id})`, detail: 'attributed to the wrong listener of a SO_REUSEPORT group' });
     }
     // The class: it must be among the classes named for the socket.
@@ -471,31 +473,11 @@ export function check({ run, tool, joined, javac }: CheckInput): Discrepancy[] {
         const value = rep.options[opt]?.value;
         const who = t.by === 'none' ? 'nobody set it' : `${t.by}${t.call ? `: ${t.call.java}` : ''}`;
         if (c.origin === 'application' || c.origin === 'inherited') {
-          const inheritedClaim = c.origin === 'inherited';
-          const ok = inheritedClaim ? t.by === 'inherited-app' || t.by === 'app' : t.by === 'app';
-          if (!ok) {
-            const someone = t.by !== 'none';
-            const cat: Category = someone ? 'wrong-origin' : 'phantom-application-call';
-            add(j, { category: cat, option: opt, claim: `${c.api}.${c.call} [${c.origin}${c.confidence ? `, ${c.confidence}` : ''}]`, truth: who, detail: `${opt}=${fmt(value)}: ${inheritedClaim ? 'claimed inherited from an application call on the listener' : 'claimed an application call'}; ${who}` });
-            continue;
-          }
-          if (inheritedClaim && t.from && c.from && c.from.fd !== t.from.rec.fd) {
-            add(j, { category: 'wrong-origin', option: opt, claim: `inherited from fd ${c.from.fd}`, truth: `inherited from fd ${t.from.rec.fd} (${t.from.rec.id})`, detail: `${opt} comes from another listener of the group` });
-          }
-          if (c.api === 'native') {
-            add(j, { category: 'wrong-class', option: opt, claim: `${c.call}: ${c.note ?? 'no Java API'}`, truth: t.call?.java ?? '', detail: `the code set ${opt} through Java (${t.call?.on}.${t.call?.method}); the report says no Java API` });
-            continue;
-          }
-          // Class named for the call: the class the code used (or the adaptor it called through),
-          // or, for a setOption spelling valid on both, a class the report names as a true tie.
-          const owner = t.by === 'inherited-app' ? t.from!.rec : rec;
-          const okClasses = new Set([owner.class]);
-          if (t.call?.via) okClasses.add(t.call.on);
-          const ownerTies = t.by === 'inherited-app' ? (t.from!.rep ? tiesOf(t.from!.rep) : []) : ties;
-          const tied = ownerTies.includes(owner.class) && ownerTies.includes(c.api) && String(c.call).startsWith('setOption(');
-          if (!tied && !okClasses.has(c.api) && !okClasses.has(classOfNio(c.nio) ?? '')) {
-            add(j, { category: 'wrong-class', option: opt, claim: `${c.api}.${c.call}${c.nio ? ` / ${c.nio}` : ''}`, truth: `${owner.class}: ${t.call?.java}`, detail: `the call is named on a class the code did not use` });
-          }
+          // A call with alternatives is a stated tie ("this call, or that one: the kernel's state is the same"): right when one of them is.
+          const alts: any[] = c.alternatives ?? [];
+          if ([c, ...alts].some((x: any) => claimProblem(j, { ...x, options: c.options }, opt, ties) === undefined)) continue;
+          const first = claimProblem(j, c, opt, ties)!;
+          add(j, alts.length ? { ...first, claim: `${first.claim} (or ${alts.map((a) => `${a.api}.${a.call} [${a.origin}]`).join(', or ')})` } : first);
         } else if (c.origin === 'jdk-default') {
           // The class the JDK default is named on: the socket's, its adaptor's, or a true tie; else the hint must name the real class.
           const named = c.api === rec.class || classOfNio(c.nio) === rec.class || (ties.includes(rec.class) && ties.includes(c.api));
@@ -504,7 +486,9 @@ export function check({ run, tool, joined, javac }: CheckInput): Discrepancy[] {
           }
           const ok = t.by === 'jdk' || t.by === 'inherited-jdk' || (t.by === 'app' || t.by === 'inherited-app') && sameValue(t.value, t.counterfactual) || (t.by === 'none' && sameValue(value, t.counterfactual))
             // "or a <the class the code used> on which the application called <it>": the ambiguity is named.
-            || hintedCall(rep, rec.class, opt);
+            || hintedCall(rep, rec.class, opt)
+            // The JDK's, or (a stated alternative) the code's: right when the alternative is.
+            || (c.alternatives ?? []).some((a: any) => claimProblem(j, { ...a, options: c.options }, opt, ties) === undefined);
           if (!ok) add(j, { category: 'wrong-origin', option: opt, claim: `${c.api}.${c.call} [jdk-default]`, truth: who, detail: `${opt}=${fmt(value)} claimed a JDK default; ${who}` });
         }
       }
@@ -534,6 +518,10 @@ export function check({ run, tool, joined, javac }: CheckInput): Discrepancy[] {
       }
       const distinguishable = BUFFERS.has(opt) ? 'lock' : !sameValue(value, t.counterfactual) ? 'value' : 'no';
       if (distinguishable === 'no') continue;
+      // A verdict that says it is uncertain ("the kernel cannot tell") is not a missing call where that is true: a buffer
+      // on a socket whose source read no lock flag (pidfd, sockdiag), or another option whose value some class the
+      // report names as a tie has by default (a never-connected socket: a client's or a never-bound listener's).
+      if (v.confidence === 'uncertain' && v.origin !== 'application' && (BUFFERS.has(opt) ? !rep.userLocks : ties.length > 1)) continue;
       if (claimed.has(opt) && v.origin !== 'kernel-default' && v.origin !== 'autotuned') {
         // Claimed: a buffer verdict hedged where the kernel's own state is decisive.
         if (BUFFERS.has(opt) && v.confidence && v.confidence !== 'certain' && decisiveBuffer(j, opt, value)) {
@@ -577,6 +565,35 @@ export function check({ run, tool, joined, javac }: CheckInput): Discrepancy[] {
   // Item 11: the knetstat format lists what /proc/net lists, no more.
   out.push(...knetstatRows(run, tool, joined));
   return out;
+}
+
+/** The listener class whose accept() returns each socket class. */
+const LISTENER_CLASS: { [k: string]: string } = {
+  'java.net.Socket': 'java.net.ServerSocket', 'java.nio.channels.SocketChannel': 'java.nio.channels.ServerSocketChannel',
+  'java.nio.channels.AsynchronousSocketChannel': 'java.nio.channels.AsynchronousServerSocketChannel',
+};
+
+/** What is wrong with one application/inherited claim (a call or one of its stated alternatives) on one option; undefined when it is right. */
+function claimProblem(j: Joined, c: any, opt: string, ties: string[]): Omit<Discrepancy, 'seed' | 'jdk' | 'variant' | 'tool' | 'socket' | 'item'> | undefined {
+  const rec = j.rec;
+  const t = truthOf(j, opt);
+  const value = j.rep.options[opt]?.value;
+  const who = t.by === 'none' ? 'nobody set it' : `${t.by}${t.call ? `: ${t.call.java}` : ''}`;
+  const inheritedClaim = c.origin === 'inherited';
+  const ok = inheritedClaim ? t.by === 'inherited-app' || t.by === 'app' : t.by === 'app';
+  if (!ok) return { category: t.by !== 'none' ? 'wrong-origin' : 'phantom-application-call', option: opt, claim: `${c.api}.${c.call} [${c.origin}${c.confidence ? `, ${c.confidence}` : ''}]`, truth: who, detail: `${opt}=${fmt(value)}: ${inheritedClaim ? 'claimed inherited from an application call on the listener' : 'claimed an application call'}; ${who}` };
+  if (inheritedClaim && t.from && c.from && c.from.fd !== t.from.rec.fd) return { category: 'wrong-origin', option: opt, claim: `inherited from fd ${c.from.fd}`, truth: `inherited from fd ${t.from.rec.fd} (${t.from.rec.id})`, detail: `${opt} comes from another listener of the group` };
+  if (c.api === 'native') return { category: 'wrong-class', option: opt, claim: `${c.call}: ${c.note ?? 'no Java API'}`, truth: t.call?.java ?? '', detail: `the code set ${opt} through Java (${t.call?.on}.${t.call?.method}); the report says no Java API` };
+  const owner = t.by === 'inherited-app' ? t.from!.rec : rec;
+  const okClasses = new Set([owner.class]);
+  if (t.call?.via) okClasses.add(t.call.on);
+  // A MulticastSocket is a DatagramSocket: a setter named on DatagramSocket is the code's call, when the report names MulticastSocket as the alternative.
+  if (owner.class === 'java.net.MulticastSocket' && t.by !== 'inherited-app' && (hintedClass(j.rep, owner.class) || ties.includes(owner.class))) okClasses.add('java.net.DatagramSocket');
+  // A listener closed since has no report of its own: the classes it can be follow from the accepted socket's ties.
+  const ownerTies = t.by === 'inherited-app' ? (t.from!.rep ? tiesOf(t.from!.rep) : ties.map((c) => LISTENER_CLASS[c] ?? c)) : ties;
+  const tied = ownerTies.includes(owner.class) && ownerTies.includes(c.api) && String(c.call).startsWith('setOption(');
+  if (!tied && !okClasses.has(c.api) && !okClasses.has(classOfNio(c.nio) ?? '')) return { category: 'wrong-class', option: opt, claim: `${c.api}.${c.call}${c.nio ? ` / ${c.nio}` : ''}`, truth: `${owner.class}: ${t.call?.java}`, detail: `the call is named on a class the code did not use` };
+  return undefined;
 }
 
 /** The classes a report names as equally good for a socket: apis less those a hint names as an alternative with other calls. */
@@ -743,6 +760,11 @@ export function javaStrings(s: any): JavaString[] {
     if (c.nio) {
       const m = CLASS_CALL.exec(c.nio);
       if (m) for (const alt of m[2]!.split(' / ')) out.push({ cls: m[1]!, call: alt.trim(), where: `java[].nio (${c.origin})`, options: c.options });
+    }
+    for (const a of c.alternatives ?? []) {
+      if (a.api !== 'native') out.push({ cls: a.api, call: a.call, where: `java[].alternatives (${a.origin})`, options: c.options });
+      const m = a.nio ? CLASS_CALL.exec(a.nio) : null;
+      if (m) out.push({ cls: m[1]!, call: m[2]!, where: `java[].alternatives.nio (${a.origin})`, options: c.options });
     }
     for (const call of callsInText(c.note ?? '')) {
       if (call.cls) out.push({ cls: call.cls, call: call.call, where: 'java[].note', options: c.options });

@@ -27,33 +27,46 @@ describe('roles and calls on the sample snapshots', () => {
 
   it('names each socket\'s role and classes', () => {
     expect(clients.sockets.map((s) => s.role)).toEqual(['listening', 'connected', 'accepted', 'listening', 'connected', 'accepted']);
-    expect(byFd(clients.sockets, 4).apis).toEqual(['java.net.ServerSocket', 'java.nio.channels.ServerSocketChannel']);
+    expect(byFd(clients.sockets, 4).apis).toEqual(['java.net.ServerSocket', 'java.nio.channels.ServerSocketChannel', 'java.nio.channels.AsynchronousServerSocketChannel']);
     expect(byFd(clients.sockets, 6).listener?.fd).toBe(4);
     expect(byFd(udp.sockets, 5).apis[0]).toBe('java.net.MulticastSocket');
   });
 
   it('tells application calls from JDK defaults', () => {
-    expect(calls(byFd(clients.sockets, 5), 'application')).toEqual(['setKeepAlive(true)', 'setTcpNoDelay(true)']);
+    // These snapshots carry no O_NONBLOCK nor thread names: an asynchronous channel ties with Socket and
+    // SocketChannel, and setOption is the one spelling all three have.
+    expect(calls(byFd(clients.sockets, 5), 'application')).toEqual(['setOption(StandardSocketOptions.SO_KEEPALIVE, true)', 'setOption(StandardSocketOptions.TCP_NODELAY, true)']);
     expect(calls(byFd(clients.sockets, 8), 'application')).toEqual(['setSoLinger(true, 0)']);
     const l = byFd(clients.sockets, 4);
-    expect(l.java.map((c) => `${c.call}:${c.origin}`)).toEqual(['setReuseAddress(true):jdk-default', 'new ServerSocket(port) / bind(addr):jdk-default']);
-    expect(l.verdicts.backlog).toEqual({ origin: 'jdk-default' });
+    expect(l.java.map((c) => `${c.call}:${c.origin}`)).toEqual(['setOption(StandardSocketOptions.SO_REUSEADDR, true):jdk-default', 'new ServerSocket(port) / bind(addr):jdk-default']);
+    expect(l.verdicts.backlog).toMatchObject({ origin: 'jdk-default', note: expect.stringMatching(/the kernel cannot tell/) });
     expect(calls(byFd(clients.sockets, 6))).toEqual([]); // accepted: SO_REUSEADDR from the listener, set by the JDK
     expect(calls(byFd(udp.sockets, 4), 'application')).toEqual(['setReceiveBufferSize(100000)']);
-    expect(calls(byFd(udp.sockets, 5), 'application')).toEqual(['setTimeToLive(4)']);
+    // DatagramSocket, MulticastSocket and DatagramChannel tie (their JDK defaults differ only where the kernel cannot tell): the spelling all three have.
+    expect(calls(byFd(udp.sockets, 5), 'application')).toEqual(['setOption(StandardSocketOptions.IP_MULTICAST_TTL, 4)']);
+  });
+
+  it('no thread of the default asynchronous channel group: calls spelled for Socket and SocketChannel, the asynchronous channel still named', () => {
+    const cap = load('clients.json');
+    cap.process.jvm = { ...cap.process.jvm!, threads: { total: 12, asyncGroup: 0 } };
+    const c = byFd(analyze(cap).sockets, 5);
+    expect(calls(c, 'application')).toEqual(['setKeepAlive(true)', 'setTcpNoDelay(true)']);
+    expect(c.apis).toContain('java.nio.channels.AsynchronousSocketChannel');
+    expect(c.classNote).toMatch(/asynchronous channel is unlikely/);
   });
 
   it('writes an inherited option as a call on the listener', () => {
     const a = byFd(servers.sockets, 6);
     const c = a.java.find((x) => x.options.includes('SO_RCVBUF'))!;
-    expect(c).toMatchObject({ api: 'java.net.ServerSocket', call: 'setReceiveBufferSize(32768)', origin: 'inherited', from: { fd: 4 } });
-    expect(a.verdicts.SO_RCVBUF!.note).toMatch(/^inherited from listener fd 4 /);
-    expect(calls(byFd(servers.sockets, 4), 'application')).toEqual(['setReceiveBufferSize(32768)', 'new ServerSocket(port, 200) / bind(addr, 200)']);
+    expect(c).toMatchObject({ api: 'java.net.ServerSocket', call: 'setOption(StandardSocketOptions.SO_RCVBUF, 32768)', origin: 'inherited', from: { fd: 4 } });
+    expect(a.verdicts.SO_RCVBUF!.note).toMatch(/inherited from listener fd 4 /);
+    expect(calls(byFd(servers.sockets, 4), 'application')).toEqual(['setOption(StandardSocketOptions.SO_RCVBUF, 32768)', 'new ServerSocket(port, 200) / bind(addr, 200)']);
   });
 
   it('says which host sysctl a default value is', () => {
     const s = byFd(clients.sockets, 5);
-    expect(s.verdicts.TCP_KEEPIDLE).toEqual({ origin: 'kernel-default', systemDefault: 'net.ipv4.tcp_keepalive_time = 7200' });
+    // Equal to the sysctl, read by getsockopt: whether the code set it, only the bpf source can tell.
+    expect(s.verdicts.TCP_KEEPIDLE).toMatchObject({ origin: 'kernel-default', confidence: 'uncertain', systemDefault: 'net.ipv4.tcp_keepalive_time = 7200' });
     expect(s.verdicts.TCP_CONGESTION?.systemDefault).toBe('net.ipv4.tcp_congestion_control = bbr');
     expect(s.verdicts.TCP_QUICKACK?.origin).toBe('unknown'); // changes by itself
   });
@@ -80,14 +93,15 @@ describe('verdicts on derived captures', () => {
     const locked = analyze(edit(cap, 5, (s) => { s.userLocks = { rcvbuf: true, sndbuf: false, source: 'knetstat' }; }));
     expect(byFd(locked.sockets, 5).verdicts.SO_RCVBUF).toMatchObject({ origin: 'application', confidence: 'certain' });
     expect(byFd(locked.sockets, 5).verdicts.SO_SNDBUF).toMatchObject({ confidence: 'certain', note: expect.stringMatching(/^not locked/) });
-    expect(calls(byFd(locked.sockets, 5), 'application')).toContain(`setReceiveBufferSize(${Number(byFd(locked.sockets, 5).options.SO_RCVBUF!.value) / 2})`);
+    expect(calls(byFd(locked.sockets, 5), 'application')).toContain(`setOption(StandardSocketOptions.SO_RCVBUF, ${Number(byFd(locked.sockets, 5).options.SO_RCVBUF!.value) / 2})`);
   });
 
-  it('without a lock flag, a connection\'s buffer is judged: twice a round number is likely set, an odd one autotuned', () => {
+  it('without a lock flag, a connection\'s buffer is judged: twice a round number is likely set, another size uncertain', () => {
     const round = analyze(edit(cap, 5, (s) => { s.options.SO_RCVBUF = { value: 2 * 262144, source: 'pidfd' }; }));
     expect(byFd(round.sockets, 5).verdicts.SO_RCVBUF).toMatchObject({ origin: 'application', confidence: 'likely' });
     const odd = analyze(edit(cap, 5, (s) => { s.options.SO_RCVBUF = { value: 2 * 262147, source: 'pidfd' }; }));
-    expect(byFd(odd.sockets, 5).verdicts.SO_RCVBUF).toMatchObject({ origin: 'autotuned', confidence: 'likely' });
+    // Grown after data arrived: autotuning most likely, but without the lock flag the kernel cannot tell.
+    expect(byFd(odd.sockets, 5).verdicts.SO_RCVBUF).toMatchObject({ origin: 'autotuned', confidence: 'uncertain' });
   });
 
   it('SO_PRIORITY that IP_TOS implies is the kernel\'s', () => {

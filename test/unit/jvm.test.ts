@@ -88,6 +88,9 @@ describe('JVM detection on JDK layouts', () => {
     expect(info).toEqual({
       javaHome: home, version: l.version, feature: l.feature, vendor: l.vendor,
       properties: { 'java.net.preferIPv4Stack': 'true' }, mainClass: 'com.example.Main',
+      propertyOrigins: { 'java.net.preferIPv4Stack': 'argv' },
+      propertySettings: [{ name: 'java.net.preferIPv4Stack', value: 'true', from: 'argv' }],
+      vmArgs: { read: false, reason: 'not looked for' },
     });
   });
 
@@ -102,6 +105,7 @@ describe('JVM detection on JDK layouts', () => {
     const lib = join(tmp, 'bare', 'lib', 'server', 'libjvm.so');
     expect(jvmInfo(maps(lib), ['java', 'Main'])).toEqual({
       javaHome: join(tmp, 'bare'), version: undefined, feature: undefined, vendor: undefined, properties: {}, mainClass: 'Main',
+      propertyOrigins: {}, propertySettings: [], vmArgs: { read: false, reason: 'not looked for' },
     });
   });
 

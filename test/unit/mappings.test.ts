@@ -144,11 +144,13 @@ describe('mappings/inherited-options.json', () => {
 describe('mappings/socket-kinds.json', () => {
   const { kinds, java, jdk } = mappings();
   it('has every role, its group a class group of java-api.json, each api one of its classes', () => {
-    expect(Object.keys(kinds).sort()).toEqual(['accepted', 'connected', 'listening', 'udp']);
+    expect(Object.keys(kinds).sort()).toEqual(['accepted', 'connected', 'listening', 'udp', 'unconnected']);
     for (const [role, rk] of Object.entries(kinds)) {
-      const cls = java.classes[rk.group];
-      expect(cls, role).toBeDefined();
-      for (const k of rk.kinds) expect([cls.classic, cls.nio, cls.multicast], `${role} ${k.kind}`).toContain(k.api);
+      for (const k of rk.kinds) {
+        const cls = java.classes[k.group ?? rk.group];
+        expect(cls, role).toBeDefined();
+        expect([cls.classic, cls.nio, cls.async, cls.multicast], `${role} ${k.kind}`).toContain(k.api);
+      }
     }
   });
   it('names every kind jdk-defaults.json has rows for', () => {
@@ -160,7 +162,7 @@ describe('mappings/socket-kinds.json', () => {
 describe('mappings/unobservable.json', () => {
   it('has every role, each call with a reason', () => {
     const u = mappings().unobservable;
-    expect(Object.keys(u).sort()).toEqual(['accepted', 'connected', 'listening', 'udp']);
+    expect(Object.keys(u).sort()).toEqual(['accepted', 'connected', 'listening', 'udp', 'unconnected']);
     for (const rows of Object.values(u)) for (const r of rows) {
       expect(r.call).toMatch(/^set[A-Z]\w+$/);
       expect(r.reason.length).toBeGreaterThan(10);

@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, lstatSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { startJvm, WORK, type Jvm, type StartOptions } from './jvm.js';
+import { ROOT, startJvm, WORK, type Jvm, type StartOptions } from './jvm.js';
 import { frameworkClasspath } from './frameworks.js';
 
 export const TEMURIN_25 = '/usr/lib/jvm/temurin-25-jdk-amd64';
@@ -35,8 +35,16 @@ export interface Isolation {
 
 function wrapper(iso: Isolation): string[] | undefined {
   const drop = iso.uid !== undefined ? ['setpriv', `--reuid=${iso.uid}`, `--regid=${iso.uid}`, '--clear-groups', '--'] : [];
+  // A checkout under /tmp (a CI clone) would vanish under the tmpfs with the JVM's classes:
+  // its top directory is bound back from the old /tmp, reached through the cwd the shell keeps
+  // (--no-canonicalize: "." must not become its path, which names the new, empty /tmp).
+  const keep = /^\/tmp\/[^/]+/.exec(ROOT)?.[0];
   const steps = [
-    ...(iso.privateTmp ? ['mount -t tmpfs -o mode=1777,size=512m knetstat-jfr-tmp /tmp'] : []),
+    ...(iso.privateTmp ? [
+      ...(keep ? [`cd '${keep}'`] : []),
+      'mount -t tmpfs -o mode=1777,size=512m knetstat-jfr-tmp /tmp',
+      ...(keep ? [`mkdir -p '${keep}'`, `mount --no-canonicalize --bind . '${keep}'`, 'cd /'] : []),
+    ] : []),
     ...(iso.cwd ? ['cd "$KNETSTAT_JFR_CWD"'] : []),
     'exec "$@"',
   ];

@@ -274,7 +274,7 @@ describe.each(JDKS)('the free hint without --observe on $name', (jdk) => {
       if (t.api === 'socket') {
         // setSoTimeout alone changes nothing: the fd turns non-blocking at the first timed read.
         const timed = t.soTimeout! > 0 && t.id !== 'idle.c';
-        expect(s.nonBlocking, t.id).toEqual({ value: timed, source: expect.stringMatching(/^(procfs|pidfd)$/) }); // fdinfo, or the pidfd source's fcntl
+        expect(s.nonBlocking, t.id).toEqual({ value: timed, source: expect.stringMatching(/^(procfs|pidfd|bpf)$/) }); // fdinfo, the pidfd source's fcntl, or the bpf walk's f_flags
         expect(timeoutHint(s) !== undefined, t.id).toBe(timed);
         if (timed) {
           // The causes as mappings/jdk-facts.json measured them: a client's timed connect too on 25, not on 17.

@@ -20,7 +20,7 @@ import { applyObservation, observe, type ObserveOptions, type ObserveRun } from 
 import { Chunk, chunkHeader } from '../src/observe/jfr/recording.js';
 import { CLI, runCli } from './helpers/cli.js';
 import { ROOT, WORK } from './helpers/jvm.js';
-import { alive, baseRuntime, compileHttpClientPool, entries, JDKS, jvmTmp, startLab, TEST_UID, type Jdk, type Lab } from './helpers/observe.js';
+import { alive, baseRuntime, CHECKOUT_IN_TMP, compileHttpClientPool, entries, JDKS, jvmTmp, startLab, TEST_UID, type Jdk, type Lab } from './helpers/observe.js';
 
 const labs: Lab[] = [];
 afterAll(async () => { await Promise.all(labs.map((l) => l.stop())); });
@@ -157,7 +157,7 @@ describe.each(JDKS)('--observe on $name', (jdk) => {
       const s = socketOf(cap, t.localPort, t.remotePort);
       const nb = ((fdFlags(l.pid, s.fd) ?? 0) & O_NONBLOCK) !== 0;
       const timedRead = t.api === 'socket' && t.soTimeout > 0 && t.id !== 'idle.c';
-      expect(s.nonBlocking, t.id).toEqual({ value: nb, source: expect.stringMatching(/^(procfs|pidfd)$/) }); // what the capture read (fdinfo, or the pidfd source's fcntl)
+      expect(s.nonBlocking, t.id).toEqual({ value: nb, source: expect.stringMatching(/^(procfs|pidfd|bpf)$/) }); // what the capture read (fdinfo, the pidfd source's fcntl, or the bpf walk's f_flags)
       if (t.api === 'socket') {
         expect(nb, `${t.id} non-blocking`).toBe(timedRead);
         expect(nonBlockingHint(s, 'connected', ['java.net.Socket'], { feature: jdk.feature, properties: {} }) !== undefined, t.id).toBe(timedRead);
@@ -230,7 +230,7 @@ describe('--observe as root, of an ordinary user\'s JVM', () => {
     const watch = setInterval(() => {
       for (const dir of [cwd, jvmTmp(l.pid)]) {
         try {
-          for (const [n, uid] of entries(dir)) if (uid === 0) rootOwned.push(`${dir}/${n}`);
+          for (const [n, uid] of entries(dir)) if (uid === 0 && !(dir !== cwd && n === CHECKOUT_IN_TMP)) rootOwned.push(`${dir}/${n}`);
         } catch { /* the JVM exited */ }
       }
     }, 5);

@@ -33,12 +33,15 @@ export interface Isolation {
   cwd?: string;
 }
 
+/** The entry of a private /tmp that is the checkout bound back (see wrapper()), if the checkout is under /tmp. */
+export const CHECKOUT_IN_TMP = /^\/tmp\/([^/]+)/.exec(ROOT)?.[1];
+
 function wrapper(iso: Isolation): string[] | undefined {
   const drop = iso.uid !== undefined ? ['setpriv', `--reuid=${iso.uid}`, `--regid=${iso.uid}`, '--clear-groups', '--'] : [];
   // A checkout under /tmp (a CI clone) would vanish under the tmpfs with the JVM's classes:
   // its top directory is bound back from the old /tmp, reached through the cwd the shell keeps
   // (--no-canonicalize: "." must not become its path, which names the new, empty /tmp).
-  const keep = /^\/tmp\/[^/]+/.exec(ROOT)?.[0];
+  const keep = CHECKOUT_IN_TMP !== undefined ? `/tmp/${CHECKOUT_IN_TMP}` : undefined;
   const steps = [
     ...(iso.privateTmp ? [
       ...(keep ? [`cd '${keep}'`] : []),

@@ -225,7 +225,12 @@ static void knetstat_tcp_full_row(struct seq_file *seq, struct sock *sk,
 	} else {
 		rx = max_t(int, READ_ONCE(tp->rcv_nxt) -
 				READ_ONCE(tp->copied_seq), 0);
-		tx = READ_ONCE(tp->write_seq) - tp->snd_una;
+		/*
+		 * Clamped like rx: in connect(), write_seq is set before
+		 * snd_una (tcp_v4_connect, then tcp_connect_init), and a
+		 * reader in between would print a huge negative queue.
+		 */
+		tx = max_t(int, READ_ONCE(tp->write_seq) - tp->snd_una, 0);
 	}
 
 	knetstat_show_queues(seq, rx, tx);

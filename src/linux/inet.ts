@@ -112,5 +112,6 @@ export const FIN_RECEIVED_STATES: ReadonlySet<string> = new Set(['CLOSE_WAIT', '
  * where a connection has its unsent bytes), the unsent bytes otherwise.
  */
 export function netstatSendQ(state: string, tx: number): number {
-  return state === 'LISTEN' ? 0 : tx;
+  // write_seq - snd_una is negative for a moment in connect() (write_seq is set first): 0, as the module prints it.
+  return state === 'LISTEN' || (tx | 0) < 0 ? 0 : tx;
 }

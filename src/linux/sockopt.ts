@@ -232,7 +232,7 @@ export function readSocket(fd: number, id: Identity, source: SourceName): Socket
       options.backlog = ti?.sacked !== undefined ? { value: ti.sacked, source, note: 'max accept queue (sk_max_ack_backlog) from TCP_INFO' } : { value: null, source };
     } else {
       if (libc.ioctl(fd, SIOCINQ, lenPtr) === 0) recvQ = len.readInt32LE(0);
-      if (libc.ioctl(fd, SIOCOUTQ, lenPtr) === 0) sendQ = len.readInt32LE(0);
+      if (libc.ioctl(fd, SIOCOUTQ, lenPtr) === 0) sendQ = Math.max(len.readInt32LE(0), 0); // negative for a moment in connect(): see netstatSendQ
     }
     if (ti) diag = diagFromTcpInfo(state, ti);
   } else {

@@ -198,7 +198,7 @@ export function socketFromRecord(rec: SockRecord, hz: number, fd = rec.fd): RawS
   const state = rec.kind === KIND.REQUEST ? 'SYN_RECV' : stateName(protocol, rec.state);
   const sock: RawSocket = {
     protocol, fd, inode: rec.inode, local: endpoint(rec.saddr, rec.sport, v4), remote: endpoint(rec.daddr, rec.dport, v4),
-    state, recvQ: tcp ? rec.rx_queue : Math.max(rec.rx_queue | 0, 0), sendQ: rec.tx_queue,
+    state, recvQ: tcp ? rec.rx_queue : Math.max(rec.rx_queue | 0, 0), sendQ: tcp ? Math.max(rec.tx_queue | 0, 0) : rec.tx_queue,
     options: {}, diag: '', sources: ['bpf'],
   };
   if (rec.fd < 0) sock.uid = rec.uid;

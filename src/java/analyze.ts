@@ -7,7 +7,7 @@
 // listener's), and write the differences back as Java calls that compile on
 // the class they name (calls.ts), each verdict saying how sure it is and why.
 //
-// One piece on purpose (~500 lines): the role, the class ranking, the verdicts
+// One piece on purpose (~600 lines): the role, the class ranking, the verdicts
 // and the calls read the same per-socket facts and feed each other (a call is
 // spelled for the classes the ranking leaves; an accepted socket's verdicts are
 // its listener's); the concerns that stand alone live beside it: roles.ts,

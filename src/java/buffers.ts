@@ -67,7 +67,8 @@ export function judgeBuffer(name: 'SO_RCVBUF' | 'SO_SNDBUF', n: number, s: RawSo
     if (!lock) return { verdict: v('certain', n === fresh ? 'kernel-default' : 'autotuned', 'kernel-flag', `not locked (sk_userlocks, ${src}): the kernel sized it`) };
     if (accepted && l && lv === n && lockOf(l) !== false) return { verdict: v('certain', 'application', 'kernel-flag', `locked (sk_userlocks, ${src}), as its listener's: set there before accept`), place: 'listener' };
     if (accepted && ri.listenerGone) return { verdict: v('certain', 'application', 'kernel-flag', `locked (sk_userlocks, ${src}): set by a call, on this socket or on its listener (closed since) before accept; the lock looks the same either way`), place: 'either' };
-    return { verdict: v('certain', 'application', 'kernel-flag', n === fresh ? `locked by a set call (sk_userlocks, ${src}), at exactly the default size: certain (kernel lock flag)` : `locked by a set call (sk_userlocks, ${src}): certain (kernel lock flag)`) };
+    // On an accepted socket the call may be its own, or a closed SO_REUSEPORT sibling's (place 'socket': analyze.ts says which).
+    return { verdict: v('certain', 'application', 'kernel-flag', n === fresh ? `locked by a set call (sk_userlocks, ${src}), at exactly the default size: certain (kernel lock flag)` : `locked by a set call (sk_userlocks, ${src}): certain (kernel lock flag)`), ...(accepted ? { place: 'socket' as const } : {}) };
   }
   const tcp = s.protocol.startsWith('tcp');
   const kernelSizes = tcp && (ri.role === 'connected' || accepted) && SET_UP.has(s.state);

@@ -113,8 +113,9 @@ function decide(s: RawSocket, ctx: Ctx): RoleInfo {
 
 /**
  * Why the best listener of a SO_REUSEPORT group cannot have accepted s as it is, or undefined:
- * SO_REUSEADDR, or a receive buffer the listener sized (locked, so copied as is and never
- * autotuned on the clone), differs. Another listener of the group, closed since, may have
+ * SO_REUSEADDR, or a receive buffer the listener does not explain (one the listener sized, so
+ * copied as is and never autotuned on the clone; a lock the listener lacks; a size below the
+ * listener's), differs. Another listener of the group, closed since, may have
  * accepted it, or the code changed the option after accept: the kernel keeps no record of which.
  */
 function unexplained(s: RawSocket, l: RawSocket, ctx: Ctx): string | undefined {
@@ -125,7 +126,12 @@ function unexplained(s: RawSocket, l: RawSocket, ctx: Ctx): string | undefined {
   const ba = s.options.SO_RCVBUF?.value, bl = l.options.SO_RCVBUF?.value;
   const fresh = ctx.capture.host.kernelDefaults?.[l.protocol]?.SO_RCVBUF;
   const sized = l.userLocks ? l.userLocks.rcvbuf : fresh !== undefined && bl !== fresh;
-  if (sized && typeof ba === 'number' && typeof bl === 'number' && ba !== bl) diff.push('SO_RCVBUF');
+  if (typeof ba === 'number' && typeof bl === 'number' && ba !== bl) {
+    const lockA = s.userLocks?.rcvbuf, lockL = l.userLocks?.rcvbuf;
+    // Copied from the listener at accept: a size the listener set; a lock the listener has not;
+    // or (no lock flags read) less than the listener's, which receive autotuning never shrinks to.
+    if (sized || (lockA === true && lockL === false) || (lockA === undefined && ba < bl)) diff.push('SO_RCVBUF');
+  }
   if (!diff.length) return undefined;
   return `listener fd ${l.fd} shares its port (SO_REUSEPORT) but does not explain its ${diff.join(' and ')}: accepted by another listener of the group closed since, or by fd ${l.fd} and changed after accept; the kernel keeps no record of which`;
 }

@@ -113,7 +113,8 @@ export function judgeBuffer(name: 'SO_RCVBUF' | 'SO_SNDBUF', n: number, s: RawSo
   }
   if (bf.nothingReceived) return { verdict: v('certain', 'application', 'value', `no data received yet, so receive autotuning has not resized it, and it is not the default (${initial}): set by a call`), place };
   const round = half % 1000 === 0 || half % 1024 === 0;
-  if (round) return { verdict: v('likely', 'application', 'heuristic', `twice a round number (${half}) after data arrived: most likely ${call}; receive autotuning rarely lands on one (only a lock flag would tell for certain)`), place };
+  // Autotuning lands on multiples of 1024 too (seen: 2 x 964608 on JDK 25, nobody set it): a hint, never a claim.
+  if (round) return { verdict: v('uncertain', 'autotuned', 'heuristic', `grown after data arrived, to twice a round number (${half}): ${call}, or receive autotuning, which lands on such sizes too; the kernel cannot tell without the lock flag (the bpf source reads it)`) };
   // Autotuning lands on any size once data arrived (odd ones most often, but not only): the kernel's state does not say.
   return { verdict: v('uncertain', 'autotuned', 'heuristic', `grown after data arrived: receive autotuning, or ${call}; whether the code set it, the kernel cannot tell without the lock flag (the bpf source reads it)`) };
 }
@@ -128,6 +129,6 @@ function legacy(n: number, fresh: number | undefined, call: string): BufferJudge
   if (n === fresh) return { verdict: v('uncertain', 'kernel-default', 'value', `equal to the default: ${call} would read back the same, and only a lock flag could tell them apart`) };
   if (fresh !== undefined && n < fresh) return { verdict: v('likely', 'application', 'value', `below the kernel's default (${fresh}): autotuning only grows a buffer, so ${call}`) };
   const half = n / 2;
-  if (Number.isInteger(half) && (half % 1000 === 0 || half % 1024 === 0)) return { verdict: v('likely', 'application', 'heuristic', `twice a round number (${half}): most likely set by the application; TCP autotuning rarely lands there`) };
+  if (Number.isInteger(half) && (half % 1000 === 0 || half % 1024 === 0)) return { verdict: v('uncertain', 'autotuned', 'heuristic', `twice a round number (${half}): ${call}, or TCP autotuning, which lands on such sizes too; only a lock flag could tell`) };
   return { verdict: v('likely', 'autotuned', 'heuristic', 'above the default and not twice a round number: most likely the kernel\'s autotuning, not a set call') };
 }

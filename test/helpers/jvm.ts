@@ -3,7 +3,7 @@
 // prints one line "READY <json>" on stdout when its sockets are set up, then
 // waits until it is killed or its stdin closes.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ROOT } from './root.js';
@@ -31,7 +31,21 @@ export function compileSamples(): void {
   const sources = newest(SRC);
   if (existsSync(stamp) && statSync(stamp).mtimeMs >= sources) return;
   const files = readdirSync(SRC).filter((f) => f.endsWith('.java')).map((f) => join(SRC, f));
-  execFileSync('javac', ['-d', CLASSES, '-Xlint:-options', ...files], { stdio: 'inherit' });
+  // Test files compile in parallel workers while others already run JVMs: javac writes into a
+  // private directory and each class file is renamed into place, so a JVM never loads a half-written one.
+  const tmp = mkdtempSync(join(WORK, 'classes-new-'));
+  try {
+    execFileSync('javac', ['-d', tmp, '-Xlint:-options', ...files], { stdio: 'inherit' });
+    const move = (from: string, to: string): void => {
+      for (const e of readdirSync(from, { withFileTypes: true })) {
+        if (e.isDirectory()) { mkdirSync(join(to, e.name), { recursive: true }); move(join(from, e.name), join(to, e.name)); }
+        else renameSync(join(from, e.name), join(to, e.name));
+      }
+    };
+    move(tmp, CLASSES);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
   // The stamp gets the sources' time as read before compiling: a source edited meanwhile is compiled next time.
   writeFileSync(stamp, '');
   utimesSync(stamp, sources / 1000, sources / 1000);

@@ -6,14 +6,18 @@
  *
  *   iter/task_file  knetstat_task_file: the sockets one process holds (the
  *                   loader binds the iterator to it on 6.1+, else target_tgid
- *                   filters)
+ *                   filters); knetstat_task_file_cast is the same walk for
+ *                   kernels whose verifier no longer lets a socket file's
+ *                   sk (an untrusted pointer there) reach
+ *                   bpf_skc_to_tcp_sock(): the loader picks the one the
+ *                   kernel accepts
  *   iter/task_file  knetstat_owners: (tgid, fd, inode) of every socket fd of
  *                   every process, for the host-wide view's process column
  *   iter/tcp        knetstat_tcp, iter/udp knetstat_udp: every socket of the
  *                   network namespace the iterator fd was created in
  *
  * Each walk ends with one struct knetstat_end. Nothing here changes a socket.
- * One file on purpose: libbpf loads one object, and the four programs share
+ * One file on purpose: libbpf loads one object, and the programs share
  * the record builders below (each program gets its own inlined copy).
  */
 #include "kernel_types.h"
@@ -45,6 +49,12 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define INET_FLAGS_MC_ALL	14
 #define INET_FLAGS_MC6_LOOP	20
 #define INET_FLAGS_MC6_ALL	22
+
+/*
+ * The generic read-only cast (Linux >= 6.2): weak, so the object still loads
+ * where it is missing, as long as the program calling it is not loaded.
+ */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
 
 /* Set by the loader before load: walk only this thread group (0: every process). */
 const volatile __u32 target_tgid = 0;
@@ -337,11 +347,14 @@ static __always_inline void fill_udp(struct knetstat_sock *r, struct udp_sock *u
 
 /*
  * One full socket. sk is a BTF pointer (from a socket file or an iterator);
- * the TCP part is read through bpf_skc_to_tcp_sock()'s typed pointer, the
- * rest with probe reads, which need no type.
+ * the TCP part is read through a typed tcp_sock pointer, the rest with probe
+ * reads, which need no type. cast (a constant): the pointer is made by
+ * bpf_rdonly_cast() rather than bpf_skc_to_tcp_sock(), which newer kernels
+ * refuse for the untrusted sk of a socket file (the protocol and type
+ * checked first say it is a tcp_sock).
  */
 static __always_inline int emit_sock(struct seq_file *seq, struct sock *sk, __s32 fd, __u32 tgid, __u64 inode, __u32 uid,
-				     struct file *file)
+				     struct file *file, bool cast)
 {
 	struct knetstat_sock *r;
 	struct tcp_sock *tp = NULL;
@@ -353,7 +366,10 @@ static __always_inline int emit_sock(struct seq_file *seq, struct sock *sk, __s3
 	type = BPF_CORE_READ_BITFIELD(sk, sk_type);
 	protocol = BPF_CORE_READ_BITFIELD(sk, sk_protocol);
 	if (protocol == IPPROTO_TCP && type == SOCK_STREAM) {
-		tp = bpf_skc_to_tcp_sock(sk);
+		if (cast)
+			tp = bpf_rdonly_cast(sk, bpf_core_type_id_kernel(struct tcp_sock));
+		else
+			tp = bpf_skc_to_tcp_sock(sk);
 		if (!tp)
 			return 0;
 	} else if (protocol != IPPROTO_UDP || type != SOCK_DGRAM) {
@@ -389,8 +405,7 @@ static __always_inline struct sock *file_sock(struct file *file)
 	return sock ? sock->sk : NULL;
 }
 
-SEC("iter/task_file")
-int knetstat_task_file(struct bpf_iter__task_file *ctx)
+static __always_inline int task_file(struct bpf_iter__task_file *ctx, bool cast)
 {
 	struct task_struct *task = ctx->task;
 	struct file *file = ctx->file;
@@ -403,7 +418,19 @@ int knetstat_task_file(struct bpf_iter__task_file *ctx)
 	sk = file_sock(file);
 	if (!sk)
 		return 0;
-	return emit_sock(ctx->meta->seq, sk, ctx->fd, task->tgid, file->f_inode->i_ino, 0, file);
+	return emit_sock(ctx->meta->seq, sk, ctx->fd, task->tgid, file->f_inode->i_ino, 0, file, cast);
+}
+
+SEC("iter/task_file")
+int knetstat_task_file(struct bpf_iter__task_file *ctx)
+{
+	return task_file(ctx, false);
+}
+
+SEC("iter/task_file")
+int knetstat_task_file_cast(struct bpf_iter__task_file *ctx)
+{
+	return task_file(ctx, true);
 }
 
 SEC("iter/task_file")
@@ -458,7 +485,7 @@ int knetstat_tcp(struct bpf_iter__tcp *ctx)
 		sk = (struct sock *)bpf_skc_to_tcp_sock(skc);
 		if (!sk)
 			return 0;
-		return emit_sock(seq, sk, -1, 0, inode_of(sk), ctx->uid, NULL);
+		return emit_sock(seq, sk, -1, 0, inode_of(sk), ctx->uid, NULL, false);
 	}
 	/* Mini sockets: addresses and state only, as /proc/net/tcp shows them. */
 	r = record(state == TCP_TIME_WAIT ? KNETSTAT_KIND_TIMEWAIT : KNETSTAT_KIND_REQUEST);
@@ -487,5 +514,5 @@ int knetstat_udp(struct bpf_iter__udp *ctx)
 	if (!up)
 		return emit_end(seq);
 	sk = &up->inet.sk;
-	return emit_sock(seq, sk, -1, 0, inode_of(sk), ctx->uid, NULL);
+	return emit_sock(seq, sk, -1, 0, inode_of(sk), ctx->uid, NULL, false);
 }

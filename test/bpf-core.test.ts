@@ -42,7 +42,7 @@ function vmlinux(image: string): string | undefined {
 function unresolved(btf: string): { relos: number; missing: string[] } {
   const script = `import { BpfObject } from ${JSON.stringify(join(ROOT, 'dist', 'linux', 'libbpf.js'))};
 const o = BpfObject.open(${JSON.stringify(bpfObjectPath())}, { btfPath: ${JSON.stringify(btf)} });
-try { o.load(['knetstat_task_file', 'knetstat_tcp', 'knetstat_udp', 'knetstat_owners']); } catch {}
+try { o.load(['knetstat_task_file', 'knetstat_task_file_cast', 'knetstat_tcp', 'knetstat_udp', 'knetstat_owners']); } catch {}
 o.close();`;
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, KNETSTAT_LIBBPF_DEBUG: '1' }, maxBuffer: 1 << 26 });
   const lines = r.stderr.split('\n');

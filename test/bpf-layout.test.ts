@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from './helpers/jvm.js';
 import { END, HDR, KIND, OWNER, REC_VERSION, SOCK, type FieldType, type StructLayout } from '../src/linux/bpfrecord.js';
-import { bpfObjectPath, walkHost, walkProcess } from '../src/linux/bpfwalk.js';
+import { bpfObjectPath, taskFileBuildInUse, walkHost, walkProcess } from '../src/linux/bpfwalk.js';
 
 const BPF_OBJECT_FILE = bpfObjectPath();
 import { BpfObject } from '../src/linux/libbpf.js';
@@ -113,6 +113,7 @@ describe('the loader leaves no fd open', () => {
 
   it('after walks, and after every way a load can fail', () => {
     walkProcess(process.pid); // first use binds libbpf and libc: not a leak
+    const taskFile = taskFileBuildInUse()!;
     const before = fds();
     for (let i = 0; i < 15; i++) walkProcess(process.pid);
     for (let i = 0; i < 3; i++) walkHost();
@@ -122,7 +123,7 @@ describe('the loader leaves no fd open', () => {
     try {
       for (let i = 0; i < 5; i++) {
         const o = BpfObject.open(BPF_OBJECT_FILE, { btfPath: notBtf });
-        try { expect(() => o.load(['knetstat_task_file'])).toThrow(SysError); } finally { o.close(); }
+        try { expect(() => o.load([taskFile])).toThrow(SysError); } finally { o.close(); }
       }
     } finally {
       rmSync(notBtf, { force: true });
@@ -130,7 +131,7 @@ describe('the loader leaves no fd open', () => {
     for (let i = 0; i < 5; i++) {
       const o = BpfObject.open(BPF_OBJECT_FILE);
       try {
-        o.load(['knetstat_task_file']);
+        o.load([taskFile]);
         // Not loaded: attaching it fails after the object's fds exist.
         expect(() => o.readIter('knetstat_tcp')).toThrow(SysError);
       } finally {
@@ -145,9 +146,11 @@ describe('the loader leaves no fd open', () => {
 describe('KNETSTAT_LIBBPF_DEBUG=1', () => {
   /** libbpf's stderr while loading every program, against this kernel's BTF or a file that is not BTF. */
   const load = (btfPath?: string) => {
+    walkProcess(process.pid);
+    const taskFile = taskFileBuildInUse()!;
     const script = `import { BpfObject } from ${JSON.stringify(join(ROOT, 'dist', 'linux', 'libbpf.js'))};
 const o = BpfObject.open(${JSON.stringify(BPF_OBJECT_FILE)}, ${JSON.stringify(btfPath ? { btfPath } : {})});
-try { o.load(['knetstat_task_file', 'knetstat_tcp', 'knetstat_udp', 'knetstat_owners']); console.log('loaded'); } catch (e) { console.log('failed'); }
+try { o.load([${JSON.stringify(taskFile)}, 'knetstat_tcp', 'knetstat_udp', 'knetstat_owners']); console.log('loaded'); } catch (e) { console.log('failed'); }
 o.close();`;
     const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, KNETSTAT_LIBBPF_DEBUG: '1' } });
     const lines = r.stderr.split('\n').filter(Boolean);

@@ -33,7 +33,7 @@ const CAP_SYS_ADMIN = 21, CAP_PERFMON = 38, CAP_BPF = 39;
 /** bpf_sock_from_file() and bpf_get_current_task_btf(), the newest helpers the walks use. */
 const MIN_KERNEL: [number, number] = [5, 11];
 
-const { E2BIG, EINVAL, EAGAIN, EIO } = ERRNO;
+const { E2BIG, EINVAL, EAGAIN, EIO, EACCES } = ERRNO;
 
 function kernelVersion(rel = release()): [number, number] | undefined {
   const m = /^(\d+)\.(\d+)/.exec(rel);
@@ -71,12 +71,55 @@ export function bpfUnavailable(): string | undefined {
 }
 
 /**
- * One loaded object for the given programs; a reason (SysError) when the kernel
- * refuses it. The verifier gives up with EAGAIN when a signal arrives while it
- * works (a profiler's SIGPROF, a busy host): an object loads once, so it is
- * opened again for another try.
+ * The process walk comes in two builds (bpf/knetstat.bpf.c): one types a
+ * socket file's sk with bpf_skc_to_tcp_sock(), which newer verifiers refuse
+ * for that (untrusted) pointer, the other with bpf_rdonly_cast() (Linux >=
+ * 6.2). The one likelier to load is tried first, the other when the kernel
+ * refuses it; the one that loaded is kept for the rest of the run.
+ */
+const TASK_FILE = 'knetstat_task_file';
+const TASK_FILE_BUILDS = ['knetstat_task_file_cast', 'knetstat_task_file'];
+let taskFileBuild: string | undefined;
+
+/** The build of knetstat_task_file this kernel accepted (undefined before the first walk of a process). */
+export function taskFileBuildInUse(): string | undefined {
+  return taskFileBuild;
+}
+
+function taskFileOrder(): string[] {
+  if (taskFileBuild) return [taskFileBuild];
+  const v = kernelVersion();
+  return v && (v[0] > 6 || (v[0] === 6 && v[1] >= 2)) ? TASK_FILE_BUILDS : [...TASK_FILE_BUILDS].reverse();
+}
+
+/**
+ * One loaded object for the given programs (knetstat_task_file: the build of
+ * it this kernel accepts, read under that name); a reason (SysError) when the
+ * kernel refuses it.
  */
 export function loadObject(programs: string[], targetTgid = 0): BpfObject {
+  if (!programs.includes(TASK_FILE)) return loadOnce(programs, targetTgid);
+  let refused: unknown;
+  for (const build of taskFileOrder()) {
+    try {
+      const obj = loadOnce(programs.map((p) => (p === TASK_FILE ? build : p)), targetTgid);
+      obj.alias(TASK_FILE, build);
+      taskFileBuild = build;
+      return obj;
+    } catch (err) {
+      if (!(err instanceof SysError && err.syscall === 'bpf_object__load' && (err.code === EACCES || err.code === EINVAL))) throw err;
+      refused ??= err;
+    }
+  }
+  throw refused;
+}
+
+/**
+ * The verifier gives up with EAGAIN when a signal arrives while it works (a
+ * profiler's SIGPROF, a busy host): an object loads once, so it is opened
+ * again for another try.
+ */
+function loadOnce(programs: string[], targetTgid: number): BpfObject {
   for (let attempt = 1; ; attempt++) {
     let obj: BpfObject;
     try {

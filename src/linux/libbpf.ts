@@ -143,6 +143,8 @@ export interface IterLinkTask {
 export class BpfObject {
   private obj: Ptr;
   private loaded = false;
+  /** Names a caller reads a program by, to the program's own name. */
+  private readonly names = new Map<string, string>();
 
   private constructor(private readonly a: Api, obj: Ptr) {
     this.obj = obj;
@@ -173,6 +175,11 @@ export class BpfObject {
     throw new Error(`BPF object has no ${section} section with room for a u32`);
   }
 
+  /** readIter(name) reads program (one of several builds of a walk, chosen at load). */
+  alias(name: string, program: string): void {
+    this.names.set(name, program);
+  }
+
   /** Loads (verifies) only the named programs. */
   load(programs: string[]): void {
     for (let p = this.a.nextProgram(this.obj, null); p; p = this.a.nextProgram(this.obj, p)) {
@@ -200,6 +207,7 @@ export class BpfObject {
    * which is thrown as a SysError with that errno for the caller to retry.
    */
   readIter(program: string, task?: IterLinkTask): Buffer {
+    program = this.names.get(program) ?? program;
     const prog = this.a.findProgram(this.obj, program);
     if (!prog) throw new Error(`BPF object has no program ${program}`);
     let opts: Buffer | null = null;

@@ -1,0 +1,14 @@
+import { capture } from '../dist/capture.js';
+import { analyzeSockets, analyzeStream } from '../dist/java/analyze.js';
+import { renderJson } from '../dist/render/json.js';
+const pid = Number(process.argv[2]);
+const c = await capture(pid, { source: process.argv[3] || 'bpf' });
+let t = performance.now();
+let n = 0;
+for (const s of analyzeSockets(c)) n++;
+const a = performance.now() - t;
+t = performance.now();
+let bytes = 0;
+for (const chunk of renderJson(analyzeStream(c))) bytes += chunk.length;
+const ar = performance.now() - t;
+console.log(JSON.stringify({ n, analyzeUs: a * 1000 / n, renderUs: (ar - a) * 1000 / n, bytesPer: bytes / n }));

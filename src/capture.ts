@@ -10,6 +10,7 @@ import { freshDefaults, optionsFor } from './linux/sockopt.js';
 import { hostInfo } from './linux/sysctl.js';
 import { FORMAT_VERSION, type Capture, type RawSocket, type SourceName, type SourceStatus } from './model/types.js';
 import { AUTO_ORDER, makeSource } from './sources/index.js';
+import { dropPreloadedBpf, preloadBpf } from './sources/bpf.js';
 import { SockdiagEnricher } from './sources/sockdiag.js';
 import type { Source, Target } from './sources/types.js';
 import { TOOL } from './version.js';
@@ -84,6 +85,19 @@ function plan(choice: SourceChoice, target: Target, statuses: SourceStatus[], re
 }
 
 export async function capture(pid: number, opts: CaptureOptions = {}): Promise<Capture> {
+  // The bpf source's load (libbpf parsing the kernel's BTF, the verifier) runs on a worker
+  // thread while this one reads the process and the kernel defaults.
+  const choice = opts.source ?? 'auto';
+  const preload = choice === 'bpf' || (choice === 'auto' && AUTO_ORDER[0] === 'bpf') ? preloadBpf() : undefined;
+  try {
+    return await captureWith(pid, opts, preload);
+  } finally {
+    await preload;
+    dropPreloadedBpf();
+  }
+}
+
+async function captureWith(pid: number, opts: CaptureOptions, preload: Promise<void> | undefined): Promise<Capture> {
   const proc = inspectProcess(pid);
   const started = startTime(pid);
   // Listed on first use: the bpf source walks the target's fds in the kernel and never needs the list.
@@ -100,6 +114,7 @@ export async function capture(pid: number, opts: CaptureOptions = {}): Promise<C
 
   const sockets = new Map<number, RawSocket>();
   const vanished = new Set<number>();
+  await preload;
   const { primary: chosen, enrich } = plan(opts.source ?? 'auto', target, statuses, opts.ownProbe ? undefined : pidfdWouldRestamp());
   for (const src of [...chosen, ...enrich]) {
     const res = await src.collect({ target, sockets, progress: enrich.includes(src) ? undefined : opts.progress });

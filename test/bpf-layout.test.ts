@@ -174,3 +174,53 @@ o.close();`;
     }
   });
 });
+
+describe('the load on a worker thread (a capture starts it before reading the process)', () => {
+  const fds = () => readdirSync('/proc/self/fd').length;
+
+  it('runs off this thread: the event loop turns while libbpf and the verifier work', async () => {
+    const o = BpfObject.open(BPF_OBJECT_FILE);
+    try {
+      let turns = 0;
+      let on = true;
+      const spin = () => { turns++; if (on) setImmediate(spin); };
+      setImmediate(spin);
+      await o.loadInBackground([taskFileBuildInUse() ?? (walkProcess(process.pid), taskFileBuildInUse()!)]);
+      on = false;
+      expect(turns).toBeGreaterThan(3);
+      expect(o.readIter(taskFileBuildInUse()!, { pid: process.pid }).length).toBeGreaterThan(0); // at least its end record
+    } finally {
+      o.close();
+    }
+  });
+
+  it('captures leave no fd open: used, unused (another source) and after a capture that failed', async () => {
+    const { capture } = await import('../src/capture.js');
+    await capture(process.pid, { any: true });
+    const before = fds();
+    for (let i = 0; i < 3; i++) {
+      const c = await capture(process.pid, { any: true });
+      expect(c.sources.find((s) => s.used)?.name).toBe('bpf');
+      await capture(process.pid, { any: true, source: 'procfs' });
+      await expect(capture(2 ** 22 + 7, {})).rejects.toThrow();
+    }
+    expect(fds()).toBe(before);
+  });
+
+  it('a background load that fails is done again in the foreground, which says why (libbpf\'s warning)', async () => {
+    const notBtf = join(tmpdir(), `bpfwt-bg-notbtf-${process.pid}`);
+    writeFileSync(notBtf, 'not BTF');
+    const script = `const { capture } = await import(${JSON.stringify(join(ROOT, 'dist', 'capture.js'))});
+const c = await capture(process.pid, { any: true, source: 'bpf' });
+console.log(JSON.stringify(c.sources));`;
+    try {
+      const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, KNETSTAT_BTF: notBtf } });
+      const sources = JSON.parse(r.stdout) as { name: string; used: boolean; reason?: string }[];
+      const bpf = sources.find((s) => s.name === 'bpf')!;
+      expect(bpf.used).toBe(false);
+      expect(bpf.reason).toMatch(/the bpf source cannot load: .*\(libbpf: /);
+    } finally {
+      rmSync(notBtf, { force: true });
+    }
+  });
+});

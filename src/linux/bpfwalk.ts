@@ -115,6 +115,34 @@ export function loadObject(programs: string[], targetTgid = 0): BpfObject {
 }
 
 /**
+ * The process walk loaded on a worker thread (BpfObject.loadInBackground),
+ * the build likelier to load only: undefined when anything fails, and the
+ * caller loads with loadObject(), which says why.
+ */
+export async function loadProcessWalkInBackground(): Promise<BpfObject | undefined> {
+  if (process.env.KNETSTAT_LIBBPF_DEBUG === '1') return undefined; // libbpf's messages wanted: the synchronous load prints them
+  const build = taskFileOrder()[0]!;
+  let obj: BpfObject;
+  try {
+    obj = BpfObject.open(bpfObjectPath(), process.env.KNETSTAT_BTF ? { btfPath: VMLINUX_BTF } : {});
+  } catch {
+    return undefined;
+  } finally {
+    if (!process.env.KNETSTAT_BPF_OBJECT) releaseAsset(BPF_ASSET);
+  }
+  try {
+    obj.setRodataU32('.rodata', 0);
+    await obj.loadInBackground([build]);
+    obj.alias(TASK_FILE, build);
+    taskFileBuild = build;
+    return obj;
+  } catch {
+    obj.close();
+    return undefined;
+  }
+}
+
+/**
  * The verifier gives up with EAGAIN when a signal arrives while it works (a
  * profiler's SIGPROF, a busy host): an object loads once, so it is opened
  * again for another try.

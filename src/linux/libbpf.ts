@@ -45,6 +45,8 @@ interface Api {
 
 let api: Api | undefined;
 let loadError: string | undefined;
+/** The print callback bind() gives libbpf (set aside while a load runs on another thread). */
+let printer: unknown = null;
 /** libbpf's warnings since the last clear (its INFO and DEBUG lines are dropped). */
 const messages: string[] = [];
 
@@ -84,6 +86,7 @@ function bind(): Api {
     if (messages.length > 200) messages.splice(0, messages.length - 200);
     return 0;
   }, koffi().pointer(printFn));
+  printer = cb;
   a.setPrint(cb);
   return a;
 }
@@ -180,11 +183,16 @@ export class BpfObject {
     this.names.set(name, program);
   }
 
-  /** Loads (verifies) only the named programs. */
-  load(programs: string[]): void {
+  private autoload(programs: string[]): void {
+    if (this.loaded) throw new Error('BPF object loaded twice');
     for (let p = this.a.nextProgram(this.obj, null); p; p = this.a.nextProgram(this.obj, p)) {
       this.a.setAutoload(p, programs.includes(this.a.programName(p)));
     }
+  }
+
+  /** Loads (verifies) only the named programs. */
+  load(programs: string[]): void {
+    this.autoload(programs);
     messages.length = 0;
     // The verifier gives up (EAGAIN) when a signal is pending, e.g. every millisecond under a
     // profiler's SIGPROF: signals wait (blocked, not lost) while it works.
@@ -197,6 +205,29 @@ export class BpfObject {
       if (blocked) libc.pthreadSigmask(libc.SIG_SETMASK, saved, null);
     }
     if (rc < 0) fail('bpf_object__load', -rc, 'the kernel refused the BPF program');
+    this.loaded = true;
+  }
+
+  /**
+   * load() on one of koffi's worker threads, so that this thread can go on
+   * with other work while libbpf parses the kernel's BTF and the verifier
+   * runs (most of a small report's bpf cost). libbpf prints nothing
+   * meanwhile: its print callback would have to wait for this thread. A
+   * failure therefore carries no libbpf warning (and a signal on that thread
+   * can make the verifier give up): the caller loads again with load() for
+   * the reason. The object must not be used until the promise settles.
+   */
+  async loadInBackground(programs: string[]): Promise<void> {
+    this.autoload(programs);
+    const load = this.a.load as unknown as { async: (obj: Ptr, cb: (err: unknown, rc: number) => void) => void };
+    this.a.setPrint(null);
+    let rc: number;
+    try {
+      rc = await new Promise<number>((resolve, reject) => load.async(this.obj, (err, r) => (err ? reject(err) : resolve(r))));
+    } finally {
+      this.a.setPrint(printer as bigint | null);
+    }
+    if (rc < 0) throw new SysError('bpf_object__load', -rc, `the kernel refused the BPF program: ${errnoName(-rc)}`);
     this.loaded = true;
   }
 

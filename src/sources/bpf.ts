@@ -11,7 +11,7 @@
 // ip_sockglue.c, ipv6_sockglue.c), so bpf and pidfd report equal values.
 import type { SysError } from '../errors.js';
 import { KIND, SOCK, cString, type SockRecord } from '../linux/bpfrecord.js';
-import { bpfUnavailable, loadObject, walkHz, walkProcess } from '../linux/bpfwalk.js';
+import { bpfUnavailable, loadObject, loadProcessWalkInBackground, walkHz, walkProcess } from '../linux/bpfwalk.js';
 import {
   AF_INET, IPPROTO_TCP, SOCK_BINDADDR_LOCK, SOCK_BINDPORT_LOCK, SOCK_RCVBUF_LOCK, SOCK_SNDBUF_LOCK, TCP_CLOSE, TCP_LISTEN,
   TCP_NAGLE_OFF, stateName,
@@ -222,6 +222,27 @@ export function socketFromRecord(rec: SockRecord, hz: number, fd = rec.fd): RawS
 
 // ---- the Source -------------------------------------------------------------
 
+/** The object preloadBpf() loaded, until a BpfSource takes it. */
+let preloaded: BpfObject | undefined;
+
+/**
+ * Starts loading the process walk on a worker thread, for a capture that
+ * will likely use this source: the capture's other first steps (the
+ * process's /proc facts, the kernel defaults) run meanwhile. Resolves when
+ * the load ended, either way; the next BpfSource.available() uses the
+ * object, or loads as it would have (and says why it cannot).
+ */
+export async function preloadBpf(): Promise<void> {
+  if (preloaded || bpfUnavailable()) return;
+  preloaded = await loadProcessWalkInBackground();
+}
+
+/** Closes a preloaded object no source took (a capture that failed, or chose another source). */
+export function dropPreloadedBpf(): void {
+  preloaded?.close();
+  preloaded = undefined;
+}
+
 export class BpfSource implements Source {
   readonly name = 'bpf' as const;
   /** Loaded by available() (the real test: the kernel accepts the program), used by collect(). */
@@ -232,7 +253,8 @@ export class BpfSource implements Source {
     if (why) return { ok: false, reason: why };
     try {
       this.obj?.close();
-      this.obj = loadObject(['knetstat_task_file']);
+      this.obj = preloaded ?? loadObject(['knetstat_task_file']);
+      preloaded = undefined;
       return { ok: true };
     } catch (err) {
       const e = err as SysError;

@@ -94,7 +94,7 @@ const MAX_CACHED_CHARS = 8 << 20;
 /** Nodes of Flat tries per report at most. */
 const MAX_FLAT_NODES = 16384;
 /** Entry texts kept per key of an object at one place at most (values of a key: a few readings, or one per socket), of values this long at most (a longer one gains little from one piece less). */
-const MAX_ENTRY_TEXTS = 256;
+const MAX_ENTRY_TEXTS = 64;
 const MAX_ENTRY_VALUE = 512;
 /** A cache found in fewer than 1 of 4 of its last WINDOW lookups is given up: one-off contents (ports, tcp_info counters) cost a lookup and a copy each. */
 const WINDOW = 64;
@@ -138,6 +138,8 @@ interface Entry {
   first: string;
   next: string;
   at: Slot;
+  /** As the object's first entry, and after another. */
+  firstTexts: Map<string, string> | undefined;
   texts: Map<string, string> | undefined;
   tally: Tally;
 }
@@ -211,7 +213,7 @@ class SocketWriter {
     let e = at.byKey.get(k);
     if (!e) {
       const q = `${this.str(k)}: `;
-      e = { key: k, first: at.l.openObject + q, next: at.l.next + q, at: new Slot(at.depth + 1, childKind(at.kind, k)), texts: new Map(), tally: new Tally() };
+      e = { key: k, first: at.l.openObject + q, next: at.l.next + q, at: new Slot(at.depth + 1, childKind(at.kind, k)), firstTexts: new Map(), texts: new Map(), tally: new Tally() };
       if (at.byKey.size < MAX_CACHED) at.byKey.set(k, e);
     }
     at.byPosition[i] = e;
@@ -292,12 +294,12 @@ class SocketWriter {
 
   /** Separator, key and value: as one piece, kept while the key's (short) values repeat. */
   private entryText(out: string[], e: Entry, first: boolean, t: string): void {
-    const texts = e.texts;
-    if (first || texts === undefined || t.length > MAX_ENTRY_VALUE) { out.push(first ? e.first : e.next, t); return; }
+    const texts = first ? e.firstTexts : e.texts;
+    if (texts === undefined || t.length > MAX_ENTRY_VALUE) { out.push(first ? e.first : e.next, t); return; }
     let et = texts.get(t);
-    if (!e.tally.count(et !== undefined)) e.texts = undefined;
+    if (!e.tally.count(et !== undefined)) e.texts = e.firstTexts = undefined;
     if (et === undefined) {
-      et = flatConcat(e.next, t);
+      et = flatConcat(first ? e.first : e.next, t);
       if (texts.size < MAX_ENTRY_TEXTS) texts.set(t, et);
     }
     out.push(et);

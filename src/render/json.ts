@@ -1,5 +1,7 @@
 // The JSON report: the contract CI users parse (see README "JSON"). Streamed
 // socket by socket so a 50,000-socket report is never held twice in memory.
+// One piece: the writer's caches (texts by identity, by content, by entry)
+// and the walk that fills and reads them are one design, kept together.
 import type { ReportSocket, ReportStream } from '../model/types.js';
 
 /**
@@ -58,34 +60,145 @@ function layout(depth: number): Layout {
 /** Sockets sit at depth 2 of the report: {"sockets": [ {socket} ]}. */
 const SOCKET_DEPTH = 2;
 
-/** Fields whose entries are mostly objects shared between sockets (equal option readings, equal verdicts). */
-const MAPS_OF_SHARED = new Set(['options', 'verdicts']);
-/** Fields that are one array per role (apis, unobservable), or one object per peer group (observed). */
-const SHARED = new Set(['apis', 'unobservable', 'observed']);
-/** Texts kept per report at most: shared objects come first and stay; one-off objects beyond it are not kept. */
+/**
+ * How the writer treats the values met at one place of the report:
+ * - plain: walked;
+ * - shared: objects shared by identity between sockets (one verdicts object,
+ *   java array ... per signature): each one's text made once;
+ * - flat: objects of strings, numbers, booleans or such objects (a reading,
+ *   a verdict, userLocks): each one's text found by content (Flat below),
+ *   shared or not, until the place proves to hold mostly one-off contents.
+ * Objects at a place whose kind is 'entries' are of flat objects (options,
+ * verdicts); 'socket' is the socket itself.
+ */
+type Kind = 'plain' | 'shared' | 'flat' | 'entries' | 'socket';
+
+/** The kind of a socket's field (socketJson's keys); objects not listed are tried as flat. */
+const FIELD_KINDS: Record<string, Kind> = {
+  options: 'entries', verdicts: 'shared',
+  apis: 'shared', java: 'shared', unobservable: 'shared', hints: 'shared', observed: 'shared', listener: 'shared', listenerCandidates: 'shared',
+};
+
+function childKind(kind: Kind, key: string): Kind {
+  switch (kind) {
+    case 'socket': return FIELD_KINDS[key] ?? 'flat';
+    // A shared verdicts object is made of verdicts, shared or not.
+    case 'entries': case 'flat': case 'shared': return 'flat';
+    default: return 'plain';
+  }
+}
+
+/** Texts of shared objects kept per report at most, and their characters: shared objects come first and stay; one-off objects beyond it are not kept. */
 const MAX_CACHED = 8192;
+const MAX_CACHED_CHARS = 8 << 20;
+/** Nodes of Flat tries per report at most. */
+const MAX_FLAT_NODES = 16384;
+/** Entry texts kept per key of an object at one place at most (values of a key: a few readings, or one per socket), of values this long at most (a longer one gains little from one piece less). */
+const MAX_ENTRY_TEXTS = 64;
+const MAX_ENTRY_VALUE = 512;
+/** A cache found in fewer than 1 of 4 of its last WINDOW lookups is given up: one-off contents (ports, tcp_info counters) cost a lookup and a copy each. */
+const WINDOW = 64;
+
+/**
+ * Texts of flat objects by content: a trie over their entries in order (key,
+ * then value: a string, number, boolean or null, compared as Map keys do,
+ * which JSON writes the same: 0 and -0, NaN and NaN; or the node of a flat
+ * object), its node holding the text of an object that ends there. Most nodes
+ * have one next key: `key`, `next`.
+ */
+interface Flat {
+  key?: string;
+  next?: Map<unknown, Flat>;
+  more?: Map<string, Map<unknown, Flat>>;
+  text?: string;
+}
+
+/** Hits of a cache in its current window of lookups. */
+class Tally {
+  private looked = 0;
+  private found = 0;
+  /** Counts a lookup; false when the window just ended with too few found. */
+  count(found: boolean): boolean {
+    if (found) this.found++;
+    if (++this.looked < WINDOW) return true;
+    const keep = this.found * 4 >= this.looked;
+    this.looked = this.found = 0;
+    return keep;
+  }
+}
+
+/**
+ * A key of the objects met at one place: its text before the value (when it
+ * is the object's first entry written, and otherwise), the place of its
+ * values, and the texts of whole entries (separator, key, value) by the
+ * value's text, while they repeat.
+ */
+interface Entry {
+  key: string;
+  first: string;
+  next: string;
+  at: Slot;
+  /** As the object's first entry, and after another. */
+  firstTexts: Map<string, string> | undefined;
+  texts: Map<string, string> | undefined;
+  tally: Tally;
+}
+
+/**
+ * What the writer learned at one place of the report (a socket field, a
+ * reading of it ...). What it keeps depends only on its depth and the
+ * objects met (never on the place's name), so it is right for any object.
+ * Entries are found by key, and by position first: objects at one place
+ * mostly have the same keys in the same order.
+ */
+class Slot {
+  readonly l: Layout;
+  readonly byPosition: Entry[] = [];
+  readonly byKey = new Map<string, Entry>();
+  /** The place of an array's items. */
+  items?: Slot;
+  /** kind shared: text by object. */
+  readonly texts?: Map<object, string>;
+  /** kind flat, until given up. */
+  flat?: Flat;
+  flatNodes = 0;
+  readonly tally = new Tally();
+
+  constructor(readonly depth: number, readonly kind: Kind) {
+    this.l = layout(depth);
+    if (kind === 'shared') this.texts = new Map();
+    if (kind === 'flat') this.flat = {};
+  }
+}
 
 const hasOwn = Object.prototype.hasOwnProperty;
+
+/** Whether JSON leaves the value of a key out. */
+const omitted = (v: unknown) => v === undefined || typeof v === 'function' || typeof v === 'symbol';
+
+/** One flat string of two (a cons string would be copied again into each text holding it). */
+const flatConcat = (a: string, b: string) => [a, b].join('');
 
 /**
  * Writes sockets as JSON.stringify([[socket]], null, 2) lays them out inside
  * the report, byte for byte (test/scale.test.ts compares the two), as pieces
- * of text pushed onto an array that is joined once per chunk. Strings are
- * quoted by JSON.stringify; numbers are written as JSON writes them
- * (String(n), null when not finite). What repeats is made once per report:
- * the text of each shared object (a socket's ~30 option readings and ~26
- * verdicts are a few dozen distinct objects in the whole report), quoted
- * keys and strings. Anything that is not plain data (a toJSON method) goes
- * to JSON.stringify itself.
+ * of text pushed onto an array that is joined once per chunk. Joining costs
+ * by the piece more than by the byte, so what repeats is pushed as one
+ * piece made once per report: each shared object (a socket's verdicts, java
+ * calls ... are one object per signature, ~1,000 in 10,000 sockets), each
+ * distinct flat object (readings, verdicts: a few dozen contents), each
+ * entry of a key with a value that repeats (separator, key and value: a
+ * state, a source, a zero counter). Strings are quoted by JSON.stringify;
+ * numbers are written as JSON writes them (String(n), null when not
+ * finite). Anything that is not plain data (a toJSON method) goes to
+ * JSON.stringify itself.
  */
 class SocketWriter {
-  /** By depth: an object's text depends on how deep it sits. */
-  private readonly texts: Map<object, string>[] = [];
-  /** By depth, key and value object: the text of an entry of an options or verdicts object. */
-  private readonly entries: Map<string, Map<object, string>>[] = [];
   private cached = 0;
+  private cachedChars = 0;
+  private flatNodes = 0;
   private readonly quoted = new Map<string, string>();
-  private readonly keys = new Map<string, string>();
+  private readonly socket = new Slot(SOCKET_DEPTH, 'socket');
 
   private str(s: string): string {
     let t = this.quoted.get(s);
@@ -96,132 +209,193 @@ class SocketWriter {
     return t;
   }
 
-  private key(k: string): string {
-    let t = this.keys.get(k);
-    if (t === undefined) {
-      t = `${JSON.stringify(k)}: `;
-      this.keys.set(k, t);
+  private entry(at: Slot, i: number, k: string): Entry {
+    let e = at.byKey.get(k);
+    if (!e) {
+      const q = `${this.str(k)}: `;
+      e = { key: k, first: at.l.openObject + q, next: at.l.next + q, at: new Slot(at.depth + 1, childKind(at.kind, k)), firstTexts: new Map(), texts: new Map(), tally: new Tally() };
+      if (at.byKey.size < MAX_CACHED) at.byKey.set(k, e);
     }
-    return t;
+    at.byPosition[i] = e;
+    return e;
   }
 
-  /** Pushes v's text at depth; false when JSON leaves the value out (undefined, a function, a symbol). */
-  private value(out: string[], v: unknown, depth: number): boolean {
-    switch (typeof v) {
-      case 'string': out.push(this.str(v)); return true;
-      case 'number': out.push(Number.isFinite(v) ? String(v) : 'null'); return true;
-      case 'boolean': out.push(v ? 'true' : 'false'); return true;
-      case 'object':
-        if (v === null) { out.push('null'); return true; }
-        if (typeof (v as { toJSON?: unknown }).toJSON === 'function') return this.stringified(out, v, depth);
-        if (Array.isArray(v)) this.array(out, v, depth);
-        else this.object(out, v as Record<string, unknown>, depth);
-        return true;
-      default: return this.stringified(out, v, depth);
+  /** Pushes v's text at the slot's depth; false when JSON leaves the value out (undefined, a function, a symbol). */
+  private value(out: string[], v: unknown, at: Slot): boolean {
+    if (typeof v === 'object' && v !== null && typeof (v as { toJSON?: unknown }).toJSON !== 'function') {
+      const t = this.text(v, at);
+      if (t !== undefined) out.push(t);
+      else if (Array.isArray(v)) this.array(out, v, at);
+      else this.object(out, v as Record<string, unknown>, at);
+      return true;
     }
-  }
-
-  /** JSON.stringify's own text, nested at depth. */
-  private stringified(out: string[], v: unknown, depth: number): boolean {
-    const t = JSON.stringify(v, null, 2);
+    const t = this.scalar(v, at.depth);
     if (t === undefined) return false;
-    out.push(depth === 0 ? t : t.replaceAll('\n', layout(depth).nl));
-    return true;
-  }
-
-  private array(out: string[], a: unknown[], depth: number): void {
-    if (a.length === 0) { out.push('[]'); return; }
-    const l = layout(depth);
-    for (let i = 0; i < a.length; i++) {
-      out.push(i === 0 ? l.openArray : l.next);
-      if (!this.value(out, a[i], depth + 1)) out.push('null');
-    }
-    out.push(l.closeArray);
-  }
-
-  private object(out: string[], o: Record<string, unknown>, depth: number): void {
-    const l = layout(depth);
-    let first = true;
-    for (const k in o) {
-      if (!hasOwn.call(o, k)) continue;
-      const v = o[k];
-      if (v === undefined || typeof v === 'function' || typeof v === 'symbol') continue;
-      out.push(first ? l.openObject : l.next, this.key(k));
-      this.value(out, v, depth + 1);
-      first = false;
-    }
-    out.push(first ? '{}' : l.closeObject);
-  }
-
-  /** An object likely shared by many sockets: its text made once per report. */
-  private shared(out: string[], v: unknown, depth: number): boolean {
-    if (v === null || typeof v !== 'object') return this.value(out, v, depth);
-    const texts = (this.texts[depth] ??= new Map());
-    let t = texts.get(v);
-    if (t === undefined) {
-      const pieces: string[] = [];
-      if (!this.value(pieces, v, depth)) return false;
-      t = pieces.join('');
-      if (this.cached < MAX_CACHED) { texts.set(v, t); this.cached++; }
-    }
     out.push(t);
     return true;
   }
 
-  /**
-   * An object whose entries are shared objects, at depth. Each entry's text
-   * (line break, key, value) is made once per key and value object: a verdict
-   * object is shared between options, a reading belongs to one option.
-   */
-  private mapOfShared(out: string[], m: Record<string, unknown>, depth: number): void {
-    const entries = (this.entries[depth] ??= new Map());
-    const l = layout(depth);
-    let first = true;
-    for (const k in m) {
-      if (!hasOwn.call(m, k)) continue;
-      const v = m[k];
-      if (v === undefined || typeof v === 'function' || typeof v === 'symbol') continue;
-      out.push(first ? '{' : ',');
-      first = false;
-      if (v === null || typeof v !== 'object') {
-        out.push(layout(depth + 1).nl, this.key(k));
-        this.value(out, v, depth + 1);
-        continue;
+  /** The text of anything but a plain object or array; undefined when JSON leaves it out. */
+  private scalar(v: unknown, depth: number): string | undefined {
+    switch (typeof v) {
+      case 'string': return this.str(v);
+      case 'number': return Number.isFinite(v) ? String(v) : 'null';
+      case 'boolean': return v ? 'true' : 'false';
+      default: {
+        if (v === null) return 'null';
+        // JSON.stringify's own text (a toJSON method, a bigint's error ...), nested at depth.
+        const t = JSON.stringify(v, null, 2);
+        return t === undefined || depth === 0 ? t : t.replaceAll('\n', layout(depth).nl);
       }
-      let byValue = entries.get(k);
-      if (!byValue) entries.set(k, (byValue = new Map()));
-      let t = byValue.get(v);
-      if (t === undefined) {
-        const pieces: string[] = [layout(depth + 1).nl, this.key(k)];
-        this.value(pieces, v, depth + 1);
-        t = pieces.join('');
-        if (this.cached < MAX_CACHED) { byValue.set(v, t); this.cached++; }
-      }
-      out.push(t);
     }
-    out.push(first ? '{}' : l.closeObject);
+  }
+
+  /** A plain object's or array's text as one string, when this place keeps it (or is to): undefined for the walk. */
+  private text(v: object, at: Slot): string | undefined {
+    if (at.texts) return this.shared(v, at, at.texts);
+    if (at.flat && !Array.isArray(v)) return this.flatText(v as Record<string, unknown>, at, at.flat);
+    return undefined;
+  }
+
+  private array(out: string[], a: unknown[], at: Slot): void {
+    if (a.length === 0) { out.push('[]'); return; }
+    const l = at.l, items = (at.items ??= new Slot(at.depth + 1, 'plain'));
+    for (let i = 0; i < a.length; i++) {
+      out.push(i === 0 ? l.openArray : l.next);
+      if (!this.value(out, a[i], items)) out.push('null');
+    }
+    out.push(l.closeArray);
+  }
+
+  private object(out: string[], o: Record<string, unknown>, at: Slot): void {
+    let i = 0, n = 0;
+    for (const k in o) {
+      if (!hasOwn.call(o, k)) continue;
+      const v = o[k];
+      if (omitted(v)) { i++; continue; }
+      let e = at.byPosition[i];
+      if (e === undefined || e.key !== k) e = this.entry(at, i, k);
+      i++;
+      if (typeof v === 'object' && v !== null && typeof (v as { toJSON?: unknown }).toJSON !== 'function') {
+        const t = this.text(v, e.at);
+        if (t !== undefined) this.entryText(out, e, n++ === 0, t);
+        else {
+          out.push(n++ === 0 ? e.first : e.next);
+          if (Array.isArray(v)) this.array(out, v, e.at);
+          else this.object(out, v as Record<string, unknown>, e.at);
+        }
+      } else {
+        const t = this.scalar(v, e.at.depth);
+        if (t !== undefined) this.entryText(out, e, n++ === 0, t); // else left out by JSON (a toJSON giving undefined)
+      }
+    }
+    out.push(n === 0 ? '{}' : at.l.closeObject);
+  }
+
+  /** Separator, key and value: as one piece, kept while the key's (short) values repeat. */
+  private entryText(out: string[], e: Entry, first: boolean, t: string): void {
+    const texts = first ? e.firstTexts : e.texts;
+    if (texts === undefined || t.length > MAX_ENTRY_VALUE) { out.push(first ? e.first : e.next, t); return; }
+    let et = texts.get(t);
+    if (!e.tally.count(et !== undefined)) e.texts = e.firstTexts = undefined;
+    if (et === undefined) {
+      et = flatConcat(first ? e.first : e.next, t);
+      if (texts.size < MAX_ENTRY_TEXTS) texts.set(t, et);
+    }
+    out.push(et);
+  }
+
+  /** An object likely shared by many sockets: its text made once per report. */
+  private shared(v: object, at: Slot, texts: Map<object, string>): string {
+    let t = texts.get(v);
+    if (t === undefined) {
+      const pieces: string[] = [];
+      if (Array.isArray(v)) this.array(pieces, v, at);
+      else this.object(pieces, v as Record<string, unknown>, at);
+      t = pieces.join('');
+      if (this.cached < MAX_CACHED && this.cachedChars + t.length <= MAX_CACHED_CHARS) {
+        texts.set(v, t);
+        this.cached++;
+        this.cachedChars += t.length;
+      }
+    }
+    return t;
+  }
+
+  /**
+   * The node of a flat object's content in at's trie; undefined when not
+   * there (or not flat). With its text: the nodes are added (the tries having
+   * room) and the last one holds it.
+   */
+  private find(o: Record<string, unknown>, at: Slot, root: Flat, text?: string): Flat | undefined {
+    let node: Flat | undefined = root;
+    let i = 0;
+    for (const k in o) {
+      if (!hasOwn.call(o, k)) continue;
+      let v = o[k];
+      if (omitted(v)) { i++; continue; }
+      if (v !== null && typeof v === 'object') {
+        const below = this.nested(o, i, k, v, at);
+        if (below?.text === undefined) return undefined;
+        v = below;
+      }
+      i++;
+      const next: Flat | undefined = (node.key === k ? node.next : node.more?.get(k))?.get(v);
+      node = next ?? (text === undefined ? undefined : this.add(node, k, v, at));
+      if (node === undefined) return undefined;
+    }
+    if (text !== undefined) node.text = text;
+    return node;
+  }
+
+  /** A new node below node, for key k and value v; undefined when the tries are full. */
+  private add(node: Flat, k: string, v: unknown, at: Slot): Flat | undefined {
+    if (this.flatNodes >= MAX_FLAT_NODES) return undefined;
+    let byValue: Map<unknown, Flat> | undefined;
+    if (node.key === undefined) { node.key = k; byValue = node.next = new Map(); }
+    else if (node.key === k) byValue = node.next!;
+    else {
+      node.more ??= new Map();
+      byValue = node.more.get(k);
+      if (!byValue) node.more.set(k, (byValue = new Map()));
+    }
+    const child: Flat = {};
+    byValue.set(v, child);
+    this.flatNodes++;
+    at.flatNodes++;
+    return child;
+  }
+
+  /** The node of a flat object held by key k (at position i) of an object at `at`, in its own place's trie. */
+  private nested(o: Record<string, unknown>, i: number, k: string, v: object, at: Slot): Flat | undefined {
+    if (Array.isArray(v) || typeof (v as { toJSON?: unknown }).toJSON === 'function') return undefined;
+    let e = at.byPosition[i];
+    if (e === undefined || e.key !== k) e = this.entry(at, i, k);
+    const below = e.at.flat;
+    return below && this.find(v as Record<string, unknown>, e.at, below);
+  }
+
+  /** A flat object's text: found by content, made (and kept) once per distinct content. */
+  private flatText(o: Record<string, unknown>, at: Slot, root: Flat): string | undefined {
+    const node = this.find(o, at, root);
+    const found = node?.text !== undefined;
+    if (!at.tally.count(found)) {
+      // Mostly one-off contents here: walked from now on.
+      this.flatNodes -= at.flatNodes;
+      at.flat = undefined;
+      at.flatNodes = 0;
+    }
+    if (found) return node!.text;
+    const pieces: string[] = [];
+    this.object(pieces, o, at);
+    const t = pieces.join('');
+    if (at.flat) this.find(o, at, at.flat, t);
+    return t;
   }
 
   /** The socket's text, its first line not indented, pushed onto out. */
   write(out: string[], s: ReportSocket): void {
-    const o = socketJson(s);
-    const depth = SOCKET_DEPTH;
-    const l = layout(depth);
-    let first = true;
-    for (const k in o) {
-      const v = o[k];
-      if (v === undefined || typeof v === 'function' || typeof v === 'symbol') continue;
-      out.push(first ? l.openObject : l.next, this.key(k));
-      if (MAPS_OF_SHARED.has(k) && v !== null && typeof v === 'object' && !Array.isArray(v) && typeof (v as { toJSON?: unknown }).toJSON !== 'function') {
-        this.mapOfShared(out, v as Record<string, unknown>, depth + 1);
-      } else if (SHARED.has(k)) {
-        this.shared(out, v, depth + 1);
-      } else {
-        this.value(out, v, depth + 1);
-      }
-      first = false;
-    }
-    out.push(first ? '{}' : l.closeObject);
+    this.object(out, socketJson(s), this.socket);
   }
 }
 

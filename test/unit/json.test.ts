@@ -49,8 +49,8 @@ describe('JSON output is the text JSON.stringify lays out', () => {
         hints: i % 3 ? [] : ['a "hint"', '</script>'],
         unknown: i % 4 ? [] : ['X', 'Y'],
         java: i % 5 ? [] : [{ api: 'native', call: 'X=1', origin: 'application', options: [], note: undefined }],
-        // Not plain data: JSON.stringify calls toJSON (a Date) and writes arrays' holes and undefined as null.
-        timer: (i % 6 ? undefined : { kind: 'keepalive', expiresMs: 5, retrans: 0, source: 'sockdiag', at: new Date(0), list: [1, undefined, () => 1] }) as never,
+        // Not plain data: JSON.stringify calls toJSON (a Date; one giving undefined leaves its key out) and writes arrays' holes and undefined as null.
+        timer: (i % 6 ? undefined : { kind: 'keepalive', expiresMs: 5, retrans: 0, source: 'sockdiag', at: new Date(0), list: [1, undefined, () => 1], gone: { toJSON: () => undefined } }) as never,
         uid: i % 7 ? undefined : 0,
         vanished: i === 3 ? true : undefined,
       });

@@ -7,7 +7,7 @@
 // listener's), and write the differences back as Java calls that compile on
 // the class they name (calls.ts), each verdict saying how sure it is and why.
 //
-// One piece on purpose (~600 lines): the role, the class ranking, the verdicts
+// One piece on purpose (~700 lines): the role, the class ranking, the verdicts
 // and the calls read the same per-socket facts and feed each other (a call is
 // spelled for the classes the ranking leaves; an accepted socket's verdicts are
 // its listener's); the concerns that stand alone live beside it: roles.ts,
@@ -16,8 +16,11 @@
 // Most sockets of a JVM are configured alike: the analysis of a socket is
 // computed once per distinct signature (every input it reads: role facts,
 // protocol, state, option values and what the kernel says of them, the fd's
-// flags, the listener) and its results (java calls, verdicts, hints, apis) are
-// shared, read-only, by every socket with that signature.
+// flags, the listener's own signature) and its results (java calls, verdicts,
+// hints, apis) are shared, read-only, by every socket with that signature.
+// Signatures are compared field by field (sameInputs), found by a hash: no
+// string per socket. Sockets accepted by listeners alike share one result that
+// names the listener by placeholder, made whole once per listener.
 import { mappings, type JavaGroup, type JavaOption, type JdkDefaultRow } from '../mappings.js';
 import { formatEndpoint } from '../model/addr.js';
 import type { Capture, Evidence, JavaCall, JavaCallAlternative, OptionValue, OptionVerdict, RawSocket, Report, ReportSocket, ReportStream, Role, Unobservable } from '../model/types.js';
@@ -42,18 +45,19 @@ interface Kind {
 
 /** What an analysis gives every socket of one signature: shared, read-only. */
 interface Result {
+  /** Numbers the result, for the signatures of the sockets a listener with it accepted. */
+  id: number;
   role: Role;
   roleConfidence: RoleInfo['confidence'];
-  roleNote: string;
   apis: string[];
   java: JavaCall[];
   verdicts: Record<string, OptionVerdict>;
   unobservable: Unobservable[];
   hints: string[];
   unknown: string[];
-  listener?: ReportSocket['listener'];
-  listenerCandidates?: ReportSocket['listenerCandidates'];
   classNote?: string;
+  /** Its verdicts and calls name the listener by LISTENER_NAME and LISTENER_FROM: a template, made whole per listener (forListener). */
+  perListener: boolean;
   /** For the sockets a listener accepted: its verdict and call per option, and the classes it can be. */
   calls: Map<string, JavaCall>;
   classes: string[];
@@ -74,16 +78,26 @@ function bufferIsChoice(f: Facts, name: string): boolean {
 }
 const EMPTY: string[] = [];
 
+/**
+ * An accepted socket's verdicts and calls name its listener ("inherited from listener fd 4 (...)"), and
+ * nothing else of it the analysis reads is the listener's own (its options are its signature's): sockets
+ * accepted by listeners of one signature share one result, with the listener named by these placeholders,
+ * replaced per listener. U+0001 is in no kernel, JDK or mapping text, and keeps the notes one-byte strings
+ * (a two-byte character, even replaced, leaves V8 a two-byte string: every JSON chunk with one would be).
+ */
+const LISTENER_NAME = '\u0001';
+const LISTENER_FROM: { fd: number; local: { address: string; port: number } } = { fd: -1, local: { address: LISTENER_NAME, port: -1 } };
+
 function kindsOf(ctx: Ctx, role: Role, family: 4 | 6): Kind[] {
   const key = `kinds|${role}|${family}`;
-  let ks = ctx.results.get(key) as Kind[] | undefined;
+  let ks = ctx.kinds.get(key) as Kind[] | undefined;
   if (!ks) {
     const rk = mappings().kinds[role];
     ks = rk.kinds.map((k) => ({
       kind: k.kind, api: k.api, group: k.group ?? rk.group, row: cachedJdkRow(ctx, k.kind, family),
       ...(k.listener ? { listener: { ...k.listener, row: cachedJdkRow(ctx, k.listener.kind, family) } } : {}),
     }));
-    ctx.results.set(key, ks);
+    ctx.kinds.set(key, ks);
   }
   return ks;
 }
@@ -104,6 +118,8 @@ interface Facts {
   bf: BufferFacts;
   /** The classes the ranking left (set by compute before the verdicts). */
   tied?: Kind[];
+  /** The verdicts or calls name the listener by placeholder (set by inheritedFromListener). */
+  perListener?: boolean;
 }
 
 /** What kind k would read for an option with no application call: its JDK row, its listener's (accepted), the kernel's. */
@@ -227,11 +243,15 @@ function inheritedFromListener(f: Facts, row: JavaOption, v: OptionValue, ctx: C
   // A keepalive time stored on the socket where its listener stores none: set after accept, to the same value.
   if (KEEPALIVE.has(row.option) && f.s.options[row.option]?.explicit === true && l.options[row.option]?.explicit === false) return undefined;
   const lver = lr.verdicts[row.option];
-  const where = `inherited from listener fd ${l.fd} (${formatEndpoint(l.local.address, l.local.port)})`;
+  // One listener: named by placeholders (the result is shared by the sockets of every listener like it); a
+  // SO_REUSEPORT group's candidates are in the signature, so are named as they are.
+  const named = f.ri.candidates === undefined;
+  if (named) f.perListener = true;
+  const where = `inherited from listener fd ${named ? LISTENER_NAME : `${l.fd} (${formatEndpoint(l.local.address, l.local.port)})`}`;
   if (!lver || lver.origin !== 'application') {
     return { origin: lver?.origin === 'jdk-default' ? 'jdk-default' : lver?.origin ?? 'kernel-default', ...(lver?.confidence ? { confidence: lver.confidence } : {}), note: where, ...(lver?.evidence ? { evidence: lver.evidence } : {}) };
   }
-  const from = { fd: l.fd, local: l.local };
+  const from = named ? LISTENER_FROM : { fd: l.fd, local: l.local };
   const base = lr.calls.get(row.option);
   const c: JavaCall = base
     ? { ...base, origin: 'inherited', options: [row.option], from, note: `inherited from the listener: the call belongs on the listener${row.option === 'SO_RCVBUF' ? ' (before bind, for the window scale)' : ''}` }
@@ -375,14 +395,11 @@ function compute(f: Facts, ctx: Ctx): Result {
   frameworkHints(s, r, ctx.sysctl, hints);
   const verdicts = verdictsObject(rows);
   const apis = [...new Set([...classes, ...rk.others.map((o) => o.k.api)])];
-  const l = ri.listener;
   return {
-    role: r, roleConfidence: ri.confidence, roleNote: ri.note,
+    id: ctx.resultCount++, role: r, roleConfidence: ri.confidence,
     apis: apis.length ? apis : mappings().kinds[r].kinds.map((k) => k.api),
     java: merge(java), verdicts, unobservable: mappings().unobservable[r], hints, unknown: unknown.length ? unknown : EMPTY,
-    listener: l ? { fd: l.fd, inode: l.inode, local: l.local } : undefined,
-    listenerCandidates: ri.candidates?.map((c) => ({ fd: c.fd, inode: c.inode, local: c.local })),
-    classNote: rk.note, calls, classes: apis,
+    classNote: rk.note, perListener: f.perListener === true, calls, classes: apis,
   };
 }
 
@@ -483,19 +500,71 @@ function jdkSets(f: Facts, k: Kind, name: string): boolean {
 
 // ---- signatures -------------------------------------------------------------
 
-/** Every input the analysis of s reads, as one string: equal strings, equal results. */
-function signature(s: RawSocket, ri: RoleInfo, bf: BufferFacts, boundV6: boolean, ctx: Ctx): string {
-  let k = `${ctx.roleIds.get(ri)}|${s.protocol}|${s.state}|${boundV6 ? 1 : 0}|${s.nonBlocking === undefined ? '' : s.nonBlocking.value ? 1 : 0}|`;
-  const u = s.userLocks;
-  if (u) k += `${u.rcvbuf ? 1 : 0}${u.sndbuf ? 1 : 0}${u.source}`;
-  k += `|${bf.info ? `${bf.perSegment[0] ?? ''}.${bf.cwnd}.${bf.grew}.${bf.nothingReceived}` : ''}|`;
+/**
+ * Every input the analysis of s reads beyond the capture's (ctx): its role facts (the listener by its
+ * result, which is its signature's), protocol, state, option values and what the kernel says of them,
+ * buffer locks, tcp_info's buffer facts, the fd's O_NONBLOCK. Equal inputs (sameInputs), equal results.
+ */
+interface Inputs {
+  s: RawSocket;
+  ri: RoleInfo;
+  lres: Result | undefined;
+  bf: BufferFacts;
+  boundV6: boolean;
+  res: Result;
+}
+
+const mix = (h: number, x: number): number => Math.imul(h ^ x, 0x01000193);
+
+/** A hash of the inputs that differ most between sockets, without building a string: sameInputs decides. */
+function inputHash(s: RawSocket, ri: RoleInfo, lres: Result | undefined): number {
+  let h = mix(mix(0x811c9dc5, ri.role.charCodeAt(0) + ri.role.length * 128), lres ? lres.id : -1);
+  h = mix(h, s.state.charCodeAt(0) + s.state.length * 128);
   const o = s.options;
   for (const n in o) {
-    const r = o[n]!;
-    const v = r.value;
-    k += `${n}=${typeof v === 'object' && v !== null ? `${v.enabled}/${v.seconds}` : v}${r.explicit === undefined ? '' : r.explicit ? '!' : '?'};`;
+    const v = o[n]!.value;
+    h = mix(h, typeof v === 'number' ? v | 0 : typeof v === 'string' ? v.length : v === null ? -2 : v.seconds);
   }
-  return k;
+  return h;
+}
+
+function sameValue(a: OptionValue | null, b: OptionValue | null): boolean {
+  return a === b || (typeof a === 'object' && a !== null && typeof b === 'object' && b !== null && a.enabled === b.enabled && a.seconds === b.seconds);
+}
+
+/**
+ * The role facts the analysis reads: not the note (each socket's own, per socket), nor which listener
+ * (named by placeholders) but for a SO_REUSEPORT group's candidates, which are named as they are.
+ */
+function sameRole(a: RoleInfo, b: RoleInfo): boolean {
+  if (a === b) return true;
+  if (a.role !== b.role || a.confidence !== b.confidence || !a.listenerGone !== !b.listenerGone) return false;
+  const x = a.candidates, y = b.candidates;
+  if (x === undefined || y === undefined) return x === y;
+  if (a.listener !== b.listener || x.length !== y.length) return false;
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
+}
+
+function sameInputs(e: Inputs, s: RawSocket, ri: RoleInfo, lres: Result | undefined, bf: BufferFacts, boundV6: boolean): boolean {
+  const t = e.s;
+  if (e.lres !== lres || e.boundV6 !== boundV6 || t.protocol !== s.protocol || t.state !== s.state || !sameRole(e.ri, ri)) return false;
+  if (t.nonBlocking?.value !== s.nonBlocking?.value) return false;
+  const u = t.userLocks, w = s.userLocks;
+  if (u !== w && (u === undefined || w === undefined || u.rcvbuf !== w.rcvbuf || u.sndbuf !== w.sndbuf || u.source !== w.source)) return false;
+  const c = e.bf;
+  if (c.info !== bf.info || c.cwnd !== bf.cwnd || c.grew !== bf.grew || c.nothingReceived !== bf.nothingReceived || c.perSegment.length !== bf.perSegment.length) return false;
+  for (let i = 0; i < bf.perSegment.length; i++) if (c.perSegment[i] !== bf.perSegment[i]) return false;
+  // The same options with the same readings (their order is read nowhere: rows go in mapping order).
+  const o = s.options, p = t.options;
+  let n = 0;
+  for (const k in o) {
+    const x = o[k]!, y = p[k];
+    if (y === undefined || x.explicit !== y.explicit || !sameValue(x.value, y.value)) return false;
+    n++;
+  }
+  for (const _k in p) n--;
+  return n === 0;
 }
 
 function factsOf(s: RawSocket, ri: RoleInfo, ctx: Ctx): Facts {
@@ -511,31 +580,76 @@ function factsOf(s: RawSocket, ri: RoleInfo, ctx: Ctx): Facts {
 }
 
 /** The shared result for s: computed once per signature (a listener's first, for the sockets it accepted). */
-function resultFor(s: RawSocket, ctx: Ctx): Result {
-  const ri = roleOf(s, ctx);
-  const f = factsOf(s, ri, ctx);
+function resultFor(s: RawSocket, ri: RoleInfo, ctx: Ctx): Result {
+  let lres: Result | undefined;
   if (ri.role === 'accepted') {
-    if (ri.listener) f.listener = resultFor(ri.listener, ctx);
-    for (const c of ri.candidates ?? []) resultFor(c, ctx);
+    if (ri.listener) lres = listenerResult(ri.listener, ctx);
+    for (const c of ri.candidates ?? []) listenerResult(c, ctx);
   }
-  const key = signature(s, ri, f.bf, f.boundV6, ctx);
-  let res = ctx.results.get(key) as Result | undefined;
+  const f = factsOf(s, ri, ctx);
+  const h = inputHash(s, ri, lres);
+  const bucket = ctx.results.get(h) as Inputs[] | undefined;
+  let res: Result | undefined;
+  if (bucket) for (const e of bucket) if (sameInputs(e, s, ri, lres, f.bf, f.boundV6)) { res = e.res; break; }
   if (!res) {
+    f.listener = lres;
     res = compute(f, ctx);
-    ctx.results.set(key, res);
+    const e: Inputs = { s, ri, lres, bf: f.bf, boundV6: f.boundV6, res };
+    if (bucket) bucket.push(e); else ctx.results.set(h, [e]);
   }
   if (ri.role === 'listening') ctx.listenerResults.set(s, res);
   return res;
 }
 
+function listenerResult(l: RawSocket, ctx: Ctx): Result {
+  return (ctx.listenerResults.get(l) as Result | undefined) ?? resultFor(l, roleOf(l, ctx), ctx);
+}
+
+/** A result whose verdicts and calls name the listener by placeholder, made whole for listener l (once per listener). */
+function forListener(res: Result, l: RawSocket, ctx: Ctx): Result {
+  let byListener = ctx.perListener.get(res) as Map<RawSocket, Result> | undefined;
+  if (!byListener) ctx.perListener.set(res, (byListener = new Map()));
+  let out = byListener.get(l);
+  if (out) return out;
+  const name = `${l.fd} (${formatEndpoint(l.local.address, l.local.port)})`;
+  const verdicts = { ...res.verdicts };
+  for (const k in verdicts) {
+    const v = verdicts[k]!;
+    if (v.note === undefined || !v.note.includes(LISTENER_NAME)) continue;
+    // Built as compute builds its verdicts (ordered): one object shape for the renderer.
+    const w = ordered(v, undefined);
+    w.note = v.note.replaceAll(LISTENER_NAME, name);
+    verdicts[k] = ctx.verdictCache ? shared(ctx.verdictCache, w) : w;
+  }
+  const from = { fd: l.fd, local: l.local };
+  const java = res.java.map((c) => {
+    if (c.from !== LISTENER_FROM) return c;
+    const d = Object.assign({}, c);
+    d.from = from;
+    return d;
+  });
+  out = { ...res, verdicts, java, perListener: false };
+  byListener.set(l, out);
+  return out;
+}
+
+/** A listener as the report names it: one object per listener. */
+function listenerRef(l: RawSocket, ctx: Ctx): NonNullable<ReportSocket['listener']> {
+  let r = ctx.listenerRefs.get(l);
+  if (!r) ctx.listenerRefs.set(l, (r = { fd: l.fd, inode: l.inode, local: l.local }));
+  return r;
+}
+
 function analyzeSocket(s: RawSocket, ctx: Ctx): ReportSocket {
-  const res = resultFor(s, ctx);
+  const ri = roleOf(s, ctx);
+  let res = resultFor(s, ri, ctx);
+  if (res.perListener) res = forListener(res, ri.listener!, ctx);
   // The RawSocket's fields in its own order, then the analysis: what {...s, role, ...} makes, without
   // the spread (V8 builds a spread-then-extended literal on a slow path that tenures every copy).
   const out = Object.assign({}, s) as ReportSocket;
   out.role = res.role;
   out.roleConfidence = res.roleConfidence;
-  out.roleNote = res.roleNote;
+  out.roleNote = ri.note;
   out.apis = res.apis;
   out.java = res.java;
   out.verdicts = res.verdicts;
@@ -547,8 +661,8 @@ function analyzeSocket(s: RawSocket, ctx: Ctx): ReportSocket {
     if (h) out.hints = [...res.hints, h];
   }
   out.unknown = res.unknown;
-  out.listener = res.listener;
-  out.listenerCandidates = res.listenerCandidates;
+  out.listener = ri.listener ? listenerRef(ri.listener, ctx) : undefined;
+  out.listenerCandidates = ri.candidates?.map((c) => listenerRef(c, ctx));
   out.classNote = res.classNote;
   return out;
 }

@@ -41,10 +41,8 @@ export interface Ctx {
   /** net.ipv4.tcp_wmem / tcp_rmem: min, default, max. */
   wmem: number[];
   rmem: number[];
-  /** Each socket's role (RoleInfo objects interned: equal facts, one object and one id). */
+  /** Each socket's role. */
   roles: Map<RawSocket, RoleInfo>;
-  roleIntern: Map<string, RoleInfo>;
-  roleIds: Map<RoleInfo, number>;
   /** per-capture caches: jdkRow by kind/family, kernel defaults by protocol. */
   rowCache: Map<string, JdkDefaultRow | undefined>;
   freshCache: Map<string, Record<string, OptionValue>>;
@@ -67,10 +65,18 @@ export interface Ctx {
   jdk: JdkDefaultRow[];
   /** mappings/inherited-options.json. */
   inherited: Set<string>;
-  /** The analysis of each distinct socket signature (analyze.ts): shared by every socket that has it. */
-  results: Map<string, unknown>;
+  /** The kinds a role and family can be (analyze.ts), built once. */
+  kinds: Map<string, unknown>;
+  /** The analysis of each distinct socket signature (analyze.ts), by a hash of its inputs: shared by every socket that has it. */
+  results: Map<number, unknown[]>;
+  /** Results numbered as they are made. */
+  resultCount: number;
   /** A listener's analysis, for the sockets it accepted. */
   listenerResults: Map<RawSocket, unknown>;
+  /** A result shared by the sockets of listeners alike, made whole per listener (analyze.ts forListener). */
+  perListener: Map<unknown, Map<RawSocket, unknown>>;
+  /** Each listener as the report names it (fd, inode, local), one object each. */
+  listenerRefs: Map<RawSocket, { fd: number; inode: number; local: RawSocket['local'] }>;
 }
 
 /** The caches and facts one capture's analysis shares between its sockets. */
@@ -88,7 +94,7 @@ export function context(capture: Capture): Ctx {
     portRange: range.length === 2 ? [range[0]!, range[1]!] : undefined,
     wmem: parseTriple(sc['net.ipv4.tcp_wmem']),
     rmem: parseTriple(sc['net.ipv4.tcp_rmem']),
-    roles: new Map(), roleIntern: new Map(), roleIds: new Map(),
+    roles: new Map(),
     rowCache: new Map(),
     freshCache: new Map(),
     sysTcp: sysDefaults(sc, true),
@@ -101,8 +107,12 @@ export function context(capture: Capture): Ctx {
     withSd: new Map(),
     jdk: capture.jdkDefaults ? withMeasured(capture.jdkDefaults.rows, mappings().jdk) : mappings().jdk,
     inherited: mappings().inherited,
+    kinds: new Map(),
     results: new Map(),
+    resultCount: 0,
     listenerResults: new Map(),
+    perListener: new Map(),
+    listenerRefs: new Map(),
     verdictCache: new Map(),
   };
   for (const l of capture.sockets) {

@@ -67,16 +67,8 @@ function inPortRange(port: number, ctx: Ctx): boolean | undefined {
 /** The role of s; computed once per socket. */
 export function roleOf(s: RawSocket, ctx: Ctx): RoleInfo {
   let r = ctx.roles.get(s);
-  if (!r) { r = intern(decide(s, ctx), ctx); ctx.roles.set(s, r); }
+  if (!r) { r = decide(s, ctx); ctx.roles.set(s, r); }
   return r;
-}
-
-/** Equal role facts are one object, with a number the analysis keys its shared results by. */
-function intern(r: RoleInfo, ctx: Ctx): RoleInfo {
-  const key = `${r.role}|${r.confidence}|${r.note}|${r.listener?.inode ?? ''}|${r.candidates?.map((l) => l.inode).join(',') ?? ''}|${r.listenerGone ? 1 : ''}`;
-  let have = ctx.roleIntern.get(key);
-  if (!have) { have = r; ctx.roleIntern.set(key, r); ctx.roleIds.set(r, ctx.roleIds.size); }
-  return have;
 }
 
 function decide(s: RawSocket, ctx: Ctx): RoleInfo {

@@ -25,14 +25,23 @@ const HEAD_MIN = 448, HEAD_MAX = 1088;
 /** TCP_INIT_CWND (include/net/tcp.h). */
 export const TCP_INIT_CWND = 10;
 
-/** The per-segment sizes tcp_sndbuf_expand may have used on a connection with these MSS readings, ascending. */
+/** perSegmentSizes by MSS: the connections of a host share a few MSS values (one array each, read-only). */
+const bySize = new Map<number, number[]>();
+const NONE: number[] = [];
+
+/** The per-segment sizes tcp_sndbuf_expand may have used on a connection with these MSS readings, ascending; shared, read-only. */
 export function perSegmentSizes(info: Pick<TcpInfo, 'sndMss' | 'advmss' | 'rcvMss'>): number[] {
   const mss = Math.max(info.sndMss, info.advmss, info.rcvMss);
-  if (!(mss > 0)) return [];
-  const lo = Math.ceil(Math.log2(mss + HEAD_MIN)), hi = Math.ceil(Math.log2(mss + HEAD_MAX)) + 1;
-  const out = new Set<number>();
-  for (let j = lo; j <= hi; j++) for (const c of SKB_OVERHEAD) out.add(2 ** j + c);
-  return [...out].sort((a, b) => a - b);
+  if (!(mss > 0)) return NONE;
+  let sizes = bySize.get(mss);
+  if (!sizes) {
+    const lo = Math.ceil(Math.log2(mss + HEAD_MIN)), hi = Math.ceil(Math.log2(mss + HEAD_MAX)) + 1;
+    const out = new Set<number>();
+    for (let j = lo; j <= hi; j++) for (const c of SKB_OVERHEAD) out.add(2 ** j + c);
+    sizes = [...out].sort((a, b) => a - b);
+    if (bySize.size < 4096) bySize.set(mss, sizes);
+  }
+  return sizes;
 }
 
 /** The congestion control's sndbuf_expand factor: BBR asks for 3 segments' room per cwnd, the others for 2. */

@@ -124,11 +124,9 @@ export async function loadProcessWalkInBackground(): Promise<BpfObject | undefin
   const build = taskFileOrder()[0]!;
   let obj: BpfObject;
   try {
-    obj = BpfObject.open(bpfObjectPath(), process.env.KNETSTAT_BTF ? { btfPath: VMLINUX_BTF } : {});
+    obj = openObject();
   } catch {
     return undefined;
-  } finally {
-    if (!process.env.KNETSTAT_BPF_OBJECT) releaseAsset(BPF_ASSET);
   }
   try {
     obj.setRodataU32('.rodata', 0);
@@ -142,6 +140,16 @@ export async function loadProcessWalkInBackground(): Promise<BpfObject | undefin
   }
 }
 
+/** The object, opened (not loaded). */
+function openObject(): BpfObject {
+  try {
+    return BpfObject.open(bpfObjectPath(), process.env.KNETSTAT_BTF ? { btfPath: VMLINUX_BTF } : {});
+  } finally {
+    // libbpf holds the file open from here on: an unpacked copy may go.
+    if (!process.env.KNETSTAT_BPF_OBJECT) releaseAsset(BPF_ASSET);
+  }
+}
+
 /**
  * The verifier gives up with EAGAIN when a signal arrives while it works (a
  * profiler's SIGPROF, a busy host): an object loads once, so it is opened
@@ -149,13 +157,7 @@ export async function loadProcessWalkInBackground(): Promise<BpfObject | undefin
  */
 function loadOnce(programs: string[], targetTgid: number): BpfObject {
   for (let attempt = 1; ; attempt++) {
-    let obj: BpfObject;
-    try {
-      obj = BpfObject.open(bpfObjectPath(), process.env.KNETSTAT_BTF ? { btfPath: VMLINUX_BTF } : {});
-    } finally {
-      // libbpf holds the file open from here on: an unpacked copy may go.
-      if (!process.env.KNETSTAT_BPF_OBJECT) releaseAsset(BPF_ASSET);
-    }
+    const obj = openObject();
     try {
       obj.setRodataU32('.rodata', targetTgid);
       obj.load(programs);

@@ -58,6 +58,8 @@ interface Result {
   classNote?: string;
   /** Its verdicts and calls name the listener by LISTENER_NAME and LISTENER_FROM: a template, made whole per listener (forListener). */
   perListener: boolean;
+  /** The hints of its sockets whose fd is non-blocking (nonBlockingHint added), made on first use. */
+  nonBlockingHints: string[] | undefined;
   /** For the sockets a listener accepted: its verdict and call per option, and the classes it can be. */
   calls: Map<string, JavaCall>;
   classes: string[];
@@ -399,7 +401,7 @@ function compute(f: Facts, ctx: Ctx): Result {
     id: ctx.resultCount++, role: r, roleConfidence: ri.confidence,
     apis: apis.length ? apis : mappings().kinds[r].kinds.map((k) => k.api),
     java: merge(java), verdicts, unobservable: mappings().unobservable[r], hints, unknown: unknown.length ? unknown : EMPTY,
-    classNote: rk.note, perListener: f.perListener === true, calls, classes: apis,
+    classNote: rk.note, perListener: f.perListener === true, nonBlockingHints: undefined, calls, classes: apis,
   };
 }
 
@@ -553,48 +555,55 @@ function sameInputs(e: Inputs, s: RawSocket, ri: RoleInfo, lres: Result | undefi
   const u = t.userLocks, w = s.userLocks;
   if (u !== w && (u === undefined || w === undefined || u.rcvbuf !== w.rcvbuf || u.sndbuf !== w.sndbuf || u.source !== w.source)) return false;
   const c = e.bf;
-  if (c.info !== bf.info || c.cwnd !== bf.cwnd || c.grew !== bf.grew || c.nothingReceived !== bf.nothingReceived || c.perSegment.length !== bf.perSegment.length) return false;
-  for (let i = 0; i < bf.perSegment.length; i++) if (c.perSegment[i] !== bf.perSegment[i]) return false;
+  if (c.info !== bf.info || c.cwnd !== bf.cwnd || c.grew !== bf.grew || c.nothingReceived !== bf.nothingReceived) return false;
+  // perSegmentSizes hands out one array per MSS: the same array, the same sizes.
+  if (c.perSegment !== bf.perSegment) {
+    if (c.perSegment.length !== bf.perSegment.length) return false;
+    for (let i = 0; i < bf.perSegment.length; i++) if (c.perSegment[i] !== bf.perSegment[i]) return false;
+  }
   // The same options with the same readings (their order is read nowhere: rows go in mapping order).
   const o = s.options, p = t.options;
   let n = 0;
   for (const k in o) {
     const x = o[k]!, y = p[k];
-    if (y === undefined || x.explicit !== y.explicit || !sameValue(x.value, y.value)) return false;
+    if (x !== y && (y === undefined || x.explicit !== y.explicit || !sameValue(x.value, y.value))) return false;
     n++;
   }
   for (const _k in p) n--;
   return n === 0;
 }
 
-function factsOf(s: RawSocket, ri: RoleInfo, ctx: Ctx): Facts {
-  const family: 4 | 6 = s.protocol.endsWith('6') ? 6 : 4;
-  const l = ri.role === 'accepted' ? ri.listener : undefined;
-  const v6 = s.options.IPV6_V6ONLY?.value;
+function factsOf(s: RawSocket, ri: RoleInfo, ctx: Ctx, bf: BufferFacts, boundV6: boolean): Facts {
   return {
-    s, ri, family, fresh: freshFor(ctx, s.protocol),
-    boundV6: v6 === 1 && boundToIPv6(s, l),
+    s, ri, family: s.protocol.endsWith('6') ? 6 : 4, fresh: freshFor(ctx, s.protocol), boundV6,
     tos: Number(s.options.IP_TOS?.value ?? 0),
-    bf: bufferFacts(s, ri.role === 'connected'),
+    bf,
   };
 }
+
+/** Each socket's buffer facts land here; a signature's first socket keeps a copy. */
+const bfScratch: BufferFacts = { perSegment: [], cwnd: 0, grew: undefined, nothingReceived: undefined, info: false };
 
 /** The shared result for s: computed once per signature (a listener's first, for the sockets it accepted). */
 function resultFor(s: RawSocket, ri: RoleInfo, ctx: Ctx): Result {
   let lres: Result | undefined;
   if (ri.role === 'accepted') {
     if (ri.listener) lres = listenerResult(ri.listener, ctx);
-    for (const c of ri.candidates ?? []) listenerResult(c, ctx);
+    if (ri.candidates) for (const c of ri.candidates) listenerResult(c, ctx);
   }
-  const f = factsOf(s, ri, ctx);
+  const bf = bufferFacts(s, ri.role === 'connected', bfScratch);
+  const v6 = s.options.IPV6_V6ONLY?.value;
+  const boundV6 = v6 === 1 && boundToIPv6(s, ri.role === 'accepted' ? ri.listener : undefined);
   const h = inputHash(s, ri, lres);
   const bucket = ctx.results.get(h) as Inputs[] | undefined;
   let res: Result | undefined;
-  if (bucket) for (const e of bucket) if (sameInputs(e, s, ri, lres, f.bf, f.boundV6)) { res = e.res; break; }
+  if (bucket) for (const e of bucket) if (sameInputs(e, s, ri, lres, bf, boundV6)) { res = e.res; break; }
   if (!res) {
+    const kept: BufferFacts = { perSegment: bf.perSegment, cwnd: bf.cwnd, grew: bf.grew, nothingReceived: bf.nothingReceived, info: bf.info };
+    const f = factsOf(s, ri, ctx, kept, boundV6);
     f.listener = lres;
     res = compute(f, ctx);
-    const e: Inputs = { s, ri, lres, bf: f.bf, boundV6: f.boundV6, res };
+    const e: Inputs = { s, ri, lres, bf: kept, boundV6, res };
     if (bucket) bucket.push(e); else ctx.results.set(h, [e]);
   }
   if (ri.role === 'listening') ctx.listenerResults.set(s, res);
@@ -616,10 +625,17 @@ function forListener(res: Result, l: RawSocket, ctx: Ctx): Result {
   for (const k in verdicts) {
     const v = verdicts[k]!;
     if (v.note === undefined || !v.note.includes(LISTENER_NAME)) continue;
-    // Built as compute builds its verdicts (ordered): one object shape for the renderer.
-    const w = ordered(v, undefined);
-    w.note = v.note.replaceAll(LISTENER_NAME, name);
-    verdicts[k] = ctx.verdictCache ? shared(ctx.verdictCache, w) : w;
+    // One object per template verdict and listener, whichever results share them (the renderer writes it once).
+    let byL = ctx.listenerVerdicts.get(v);
+    if (!byL) ctx.listenerVerdicts.set(v, (byL = new Map()));
+    let w = byL.get(l);
+    if (!w) {
+      // Built as compute builds its verdicts (ordered): one object shape for the renderer.
+      w = ordered(v, undefined);
+      w.note = v.note.replaceAll(LISTENER_NAME, name);
+      byL.set(l, w);
+    }
+    verdicts[k] = w;
   }
   const from = { fd: l.fd, local: l.local };
   const java = res.java.map((c) => {
@@ -628,7 +644,7 @@ function forListener(res: Result, l: RawSocket, ctx: Ctx): Result {
     d.from = from;
     return d;
   });
-  out = { ...res, verdicts, java, perListener: false };
+  out = { ...res, verdicts, java, perListener: false, nonBlockingHints: undefined };
   byListener.set(l, out);
   return out;
 }
@@ -656,9 +672,14 @@ function analyzeSocket(s: RawSocket, ctx: Ctx): ReportSocket {
   out.unobservable = res.unobservable;
   out.hints = res.hints;
   // The hint points to --observe: not where the observation saw this socket's reads (per socket: not part of the signature).
-  if (s.nonBlocking && !(s.observed && s.observed.reads > 0)) {
-    const h = nonBlockingHint(s, res.role, res.apis, ctx.capture.process.jvm, ctx.capture.notObserved !== undefined);
-    if (h) out.hints = [...res.hints, h];
+  // It reads of the socket only O_NONBLOCK (set: nonBlockingHint gives nothing otherwise): once per result.
+  if (s.nonBlocking?.value === true && !(s.observed && s.observed.reads > 0)) {
+    let hints = res.nonBlockingHints;
+    if (hints === undefined) {
+      const h = nonBlockingHint(s, res.role, res.apis, ctx.capture.process.jvm, ctx.capture.notObserved !== undefined);
+      res.nonBlockingHints = hints = h ? [...res.hints, h] : res.hints;
+    }
+    out.hints = hints;
   }
   out.unknown = res.unknown;
   out.listener = ri.listener ? listenerRef(ri.listener, ctx) : undefined;

@@ -21,15 +21,23 @@ export interface BufferFacts {
   info: boolean;
 }
 
-export function bufferFacts(s: RawSocket, connected: boolean): BufferFacts {
+const NO_INFO: readonly number[] = [];
+
+/** The facts into out (a scratch the caller reuses per socket, and copies where it keeps them), or a new object. */
+export function bufferFacts(s: RawSocket, connected: boolean, out: BufferFacts = { perSegment: [], cwnd: 0, grew: undefined, nothingReceived: undefined, info: false }): BufferFacts {
   const info = s.tcpInfo;
-  if (!info) return { perSegment: [], cwnd: 0, grew: undefined, nothingReceived: undefined, info: false };
+  if (!info) {
+    out.perSegment = NO_INFO as number[]; out.cwnd = 0; out.grew = undefined; out.nothingReceived = undefined; out.info = false;
+    return out;
+  }
   const syn = sentSyn(info, s.sendQ, s.state);
   const own = info.bytesAcked === undefined ? undefined : info.bytesAcked - (syn === true || (syn === undefined && connected) ? 1 : 0);
-  return {
-    perSegment: perSegmentSizes(info), cwnd: info.sndCwnd, grew: own === undefined ? undefined : own > 0,
-    nothingReceived: info.bytesReceived === undefined ? undefined : info.bytesReceived === 0, info: true,
-  };
+  out.perSegment = perSegmentSizes(info);
+  out.cwnd = info.sndCwnd;
+  out.grew = own === undefined ? undefined : own > 0;
+  out.nothingReceived = info.bytesReceived === undefined ? undefined : info.bytesReceived === 0;
+  out.info = true;
+  return out;
 }
 import type { Ctx, RoleInfo } from './context.js';
 

@@ -41,8 +41,6 @@ export interface Ctx {
   /** net.ipv4.tcp_wmem / tcp_rmem: min, default, max. */
   wmem: number[];
   rmem: number[];
-  /** Each socket's role. */
-  roles: Map<RawSocket, RoleInfo>;
   /** per-capture caches: jdkRow by kind/family, kernel defaults by protocol. */
   rowCache: Map<string, JdkDefaultRow | undefined>;
   freshCache: Map<string, Record<string, OptionValue>>;
@@ -75,6 +73,8 @@ export interface Ctx {
   listenerResults: Map<RawSocket, unknown>;
   /** A result shared by the sockets of listeners alike, made whole per listener (analyze.ts forListener). */
   perListener: Map<unknown, Map<RawSocket, unknown>>;
+  /** A placeholder verdict made whole for one listener (analyze.ts forListener): one object per verdict and listener. */
+  listenerVerdicts: Map<OptionVerdict, Map<RawSocket, OptionVerdict>>;
   /** Each listener as the report names it (fd, inode, local), one object each. */
   listenerRefs: Map<RawSocket, { fd: number; inode: number; local: RawSocket['local'] }>;
 }
@@ -94,7 +94,6 @@ export function context(capture: Capture): Ctx {
     portRange: range.length === 2 ? [range[0]!, range[1]!] : undefined,
     wmem: parseTriple(sc['net.ipv4.tcp_wmem']),
     rmem: parseTriple(sc['net.ipv4.tcp_rmem']),
-    roles: new Map(),
     rowCache: new Map(),
     freshCache: new Map(),
     sysTcp: sysDefaults(sc, true),
@@ -113,6 +112,7 @@ export function context(capture: Capture): Ctx {
     listenerResults: new Map(),
     perListener: new Map(),
     listenerRefs: new Map(),
+    listenerVerdicts: new Map(),
     verdictCache: new Map(),
   };
   for (const l of capture.sockets) {

@@ -20,10 +20,18 @@ const BY_ACCEPT = 'the kernel\'s byte accounting says the peer sent the SYN (tcp
 const CONNECTED_LIKELY: RoleInfo = { role: 'connected', confidence: 'likely', note: 'no listener on its local port, and a port connect() picks (in net.ipv4.ip_local_port_range)' };
 const CONNECTED_PEER: RoleInfo = { role: 'connected', confidence: 'likely', note: 'its peer in this process is on a listener\'s port: this end is the client' };
 
+const NONE: readonly RawSocket[] = [];
+
 /** Listeners that could have accepted s: same protocol and port, its address or a wildcard (the exact address first, as the kernel's lookup scores them). */
-function listenersFor(s: RawSocket, ctx: Ctx): RawSocket[] {
+function listenersFor(s: RawSocket, ctx: Ctx): readonly RawSocket[] {
   const all = ctx.listenersByPort.get(s.local.port);
-  if (!all) return [];
+  if (!all) return NONE;
+  // One listener on the port (the usual case): the list itself, or none, without building two.
+  if (all.length === 1) {
+    const l = all[0]!;
+    const a = l.local.address;
+    return l.protocol === s.protocol && (a === s.local.address || a === '0.0.0.0' || a === '::') ? all : NONE;
+  }
   const exact: RawSocket[] = [], wild: RawSocket[] = [];
   for (const l of all) {
     if (l.protocol !== s.protocol) continue;
@@ -47,7 +55,7 @@ function score(s: RawSocket, l: RawSocket, inherited: Set<string>): number {
 }
 
 /** The listener (or listeners, all equally good) whose options explain an accepted socket. */
-function attribute(s: RawSocket, ls: RawSocket[], ctx: Ctx): { listener: RawSocket; candidates?: RawSocket[] } {
+function attribute(s: RawSocket, ls: readonly RawSocket[], ctx: Ctx): { listener: RawSocket; candidates?: RawSocket[] } {
   if (ls.length === 1) return { listener: ls[0]! };
   let best = -1;
   let top: RawSocket[] = [];
@@ -59,19 +67,21 @@ function attribute(s: RawSocket, ls: RawSocket[], ctx: Ctx): { listener: RawSock
   return top.length > 1 ? { listener: top[0]!, candidates: top } : { listener: top[0]! };
 }
 
+/** An accepted socket's role with its listener (a literal, not a spread: one shape, no runtime copy). */
+function accepted(confidence: RoleInfo['confidence'], note: string, a: { listener: RawSocket; candidates?: RawSocket[] }): RoleInfo {
+  return a.candidates ? { role: 'accepted', confidence, note, listener: a.listener, candidates: a.candidates } : { role: 'accepted', confidence, note, listener: a.listener };
+}
+
 function inPortRange(port: number, ctx: Ctx): boolean | undefined {
   const r = ctx.portRange;
   return r ? port >= r[0] && port <= r[1] : undefined;
 }
 
-/** The role of s; computed once per socket. */
+/**
+ * The role of s. Not cached: analysis asks once per socket, and again only for listeners
+ * (for the sockets they accepted), whose role is a constant.
+ */
 export function roleOf(s: RawSocket, ctx: Ctx): RoleInfo {
-  let r = ctx.roles.get(s);
-  if (!r) { r = decide(s, ctx); ctx.roles.set(s, r); }
-  return r;
-}
-
-function decide(s: RawSocket, ctx: Ctx): RoleInfo {
   if (s.protocol.startsWith('udp')) return UDP;
   if (s.state === 'LISTEN') return LISTENING;
   if (s.state === 'CLOSE' && s.remote.port === 0) return UNCONNECTED;
@@ -86,14 +96,14 @@ function decide(s: RawSocket, ctx: Ctx): RoleInfo {
     const a = attribute(s, ls, ctx);
     const why = unexplained(s, a.listener, ctx);
     if (why) return { role: 'accepted', confidence: 'certain', note: `${BY_ACCEPT}; ${why}`, listenerGone: true };
-    return { role: 'accepted', confidence: 'certain', note: attributionNote(BY_ACCEPT, a, ls.length), ...a };
+    return accepted('certain', attributionNote(BY_ACCEPT, a, ls.length), a);
   }
   // No accounting (an older kernel, a source without tcp_info): the likely story.
   if (ls.length) {
     const a = attribute(s, ls, ctx);
     const why = unexplained(s, a.listener, ctx);
     if (why) return { role: 'accepted', confidence: 'likely', note: `a listener on its local port; ${why}`, listenerGone: true };
-    return { role: 'accepted', confidence: 'likely', note: attributionNote('a listener on its local port', a, ls.length), ...a };
+    return accepted('likely', attributionNote('a listener on its local port', a, ls.length), a);
   }
   const peer = ctx.peerOf(s);
   if (peer && peer.state !== 'LISTEN' && listenersFor(peer, ctx).length) return CONNECTED_PEER;

@@ -12,7 +12,8 @@
 //   plain node that does load it, so the test can fail;
 // - koffi.node is unpacked into a private directory and gone after the run,
 //   and only by a command that makes a native call (--version, --help and
-//   render load neither koffi nor fast-xml-parser nor ora).
+//   render load neither koffi nor fast-xml-parser nor ora; --version and --help
+//   no node:child_process, which commander gets lazily from the bundle).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -109,6 +110,23 @@ describe.skipIf(noBundle)(`dist/bundle.cjs and dist/start.cjs${noBundle ? ` (ski
     }
     expect(new Set(unbundled(['render', SNAPSHOTS[0]!, '-f', 'junit'])).has('fast-xml-parser')).toBe(true);
     expect(new Set(unbundled(['render', SNAPSHOTS[0]!, '-f', 'junit'])).has('koffi')).toBe(false);
+  });
+
+  it('--version and --help load no node:child_process (the bundle gives commander it lazily)', () => {
+    // A preload reports Node's own list of the built-in modules loaded by exit.
+    const dir = mkdtempSync(join(tmpdir(), 'kj-cp-'));
+    try {
+      const pre = join(dir, 'report.cjs');
+      writeFileSync(pre, "process.on('exit', () => process.stderr.write('child_process:' + process.moduleLoadList.includes('NativeModule child_process') + '\\n'));\n");
+      const loaded = (a: string[]) => /child_process:(\w+)/.exec(run([process.execPath, '-r', pre, ...a]).stderr)?.[1];
+      for (const file of [BUNDLE, START]) {
+        for (const a of [['--version'], ['--help']]) expect(loaded([file, ...a]), `${file} ${a.join(' ')}`).toBe('false');
+      }
+      // The control: the preload does see it when a script loads it.
+      expect(loaded(['-e', "require('node:child_process')"])).toBe('true');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('renders every sample snapshot in every format exactly as dist/', () => {

@@ -1,10 +1,11 @@
 // Bad input and faults: one line on stderr, the documented exit code, no
 // stack trace, nothing written to stdout or left behind.
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startJvm, type Jvm } from './helpers/jvm.js';
-import { runCli } from './helpers/cli.js';
+import { ROOT, startJvm, type Jvm } from './helpers/jvm.js';
+import { CLI, runCli } from './helpers/cli.js';
 
 function oneLine(stderr: string): string {
   const lines = stderr.trimEnd().split('\n');
@@ -59,6 +60,17 @@ describe('bad pids', () => {
     } finally {
       parent.kill('SIGKILL');
     }
+  });
+});
+
+describe('stderr gone', () => {
+  it('a warning to a stderr whose reader has gone (EPIPE): the exit code as usual, no crash', () => {
+    const snap = join(ROOT, 'samples', 'snapshots', 'not-observed.json');
+    // stderr a pipe whose reader has exited before the tool starts.
+    const gone = (cmd: string) => spawnSync('bash', ['-c', `exec 2> >(exec true); sleep 0.3; ${cmd} >/dev/null; echo "rc=$?"`], { encoding: 'utf8' }).stdout.trim();
+    expect(gone(`node ${CLI} render ${snap} -f json`)).toBe('rc=3'); // partial: the JVM was not observed
+    // The control: a write there without a handler crashes Node.
+    expect(gone(`node -e 'process.stderr.write("x\\n"); setTimeout(() => {}, 100)'`)).toBe('rc=1');
   });
 });
 

@@ -66,8 +66,9 @@ const SOCKET_DEPTH = 2;
  * - shared: objects shared by identity between sockets (one verdicts object,
  *   java array ... per signature): each one's text made once;
  * - flat: objects of strings, numbers, booleans or such objects (a reading,
- *   a verdict, userLocks): each one's text found by content (Flat below),
- *   shared or not, until the place proves to hold mostly one-off contents.
+ *   a verdict, userLocks): each one's text found by identity (the sources
+ *   share equal readings), then by content (Flat below), shared or not, until
+ *   the place proves to hold mostly one-off objects, or contents.
  * Objects at a place whose kind is 'entries' are of flat objects (options,
  * verdicts); 'socket' is the socket itself.
  */
@@ -163,11 +164,14 @@ class Slot {
   flat?: Flat;
   flatNodes = 0;
   readonly tally = new Tally();
+  /** kind flat, until given up: texts by object, while objects repeat. */
+  known?: Map<object, string>;
+  readonly knownTally = new Tally();
 
   constructor(readonly depth: number, readonly kind: Kind) {
     this.l = layout(depth);
     if (kind === 'shared') this.texts = new Map();
-    if (kind === 'flat') this.flat = {};
+    if (kind === 'flat') { this.flat = {}; this.known = new Map(); }
   }
 }
 
@@ -375,8 +379,18 @@ class SocketWriter {
     return below && this.find(v as Record<string, unknown>, e.at, below);
   }
 
-  /** A flat object's text: found by content, made (and kept) once per distinct content. */
-  private flatText(o: Record<string, unknown>, at: Slot, root: Flat): string | undefined {
+  /**
+   * A flat object's text: found by identity first (the sources share equal
+   * readings: one object in many sockets' options), then by content; made
+   * (and kept) once per distinct content.
+   */
+  private flatText(o: Record<string, unknown>, at: Slot, root: Flat): string {
+    const known = at.known;
+    if (known) {
+      const t = known.get(o);
+      if (!at.knownTally.count(t !== undefined)) at.known = undefined; // one object per socket here
+      if (t !== undefined) return t;
+    }
     const node = this.find(o, at, root);
     const found = node?.text !== undefined;
     if (!at.tally.count(found)) {
@@ -384,12 +398,16 @@ class SocketWriter {
       this.flatNodes -= at.flatNodes;
       at.flat = undefined;
       at.flatNodes = 0;
+      at.known = undefined;
     }
-    if (found) return node!.text;
-    const pieces: string[] = [];
-    this.object(pieces, o, at);
-    const t = pieces.join('');
-    if (at.flat) this.find(o, at, at.flat, t);
+    let t = node?.text;
+    if (t === undefined) {
+      const pieces: string[] = [];
+      this.object(pieces, o, at);
+      t = pieces.join('');
+      if (at.flat) this.find(o, at, at.flat, t);
+    }
+    if (at.known && at.known.size < MAX_CACHED) at.known.set(o, t);
     return t;
   }
 

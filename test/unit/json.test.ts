@@ -61,6 +61,26 @@ describe('JSON output is the text JSON.stringify lays out', () => {
     expect(renderJsonString(r)).toBe(referenceJson(r));
   });
 
+  it('for objects met again by identity (shared readings), among one-off ones, at places that give either up', () => {
+    const report = analyze(sample('servers.json'));
+    const base = report.sockets[0]!;
+    const same = { value: 1, source: 'bpf' as const, explicit: true };
+    const linger = { value: { enabled: true, seconds: 5 }, source: 'bpf' as const };
+    const local = { address: '127.0.0.1', port: 8080 };
+    const sockets: ReportSocket[] = [];
+    for (let i = 0; i < 600; i++) {
+      sockets.push({
+        ...base,
+        fd: i,
+        // Identity hits all along (A, L), misses all along (B), hits then misses (C: one object for 100 sockets, then new ones).
+        options: { A: same, B: { value: i, source: 'bpf' }, C: i < 100 ? same : { value: 1, source: 'bpf', explicit: i % 2 === 0 }, L: linger },
+        local: i % 2 ? local : { address: '127.0.0.1', port: i },
+      });
+    }
+    const r: Report = { ...report, sockets };
+    expect(renderJsonString(r)).toBe(referenceJson(r));
+  });
+
   it('for more distinct objects than the writer keeps texts of', () => {
     const cap = JSON.parse(readFileSync(join(ROOT, 'samples', 'snapshots', 'servers.json'), 'utf8')).capture as Capture;
     const report = analyze(cap);

@@ -70,7 +70,9 @@ const SOCKET_DEPTH = 2;
  *   share equal readings), then by content (Flat below), shared or not, until
  *   the place proves to hold mostly one-off objects, or contents.
  * Objects at a place whose kind is 'entries' are of flat objects (options,
- * verdicts); 'socket' is the socket itself.
+ * verdicts), each one's text kept by identity while objects repeat (the bpf
+ * source gives sockets of equal options one object); 'socket' is the socket
+ * itself.
  */
 type Kind = 'plain' | 'shared' | 'flat' | 'entries' | 'socket';
 
@@ -164,14 +166,16 @@ class Slot {
   flat?: Flat;
   flatNodes = 0;
   readonly tally = new Tally();
-  /** kind flat, until given up: texts by object, while objects repeat. */
+  /** kinds flat and entries, until given up: texts by object, while objects repeat; entries: their characters. */
   known?: Map<object, string>;
+  knownChars = 0;
   readonly knownTally = new Tally();
 
   constructor(readonly depth: number, readonly kind: Kind) {
     this.l = layout(depth);
     if (kind === 'shared') this.texts = new Map();
-    if (kind === 'flat') { this.flat = {}; this.known = new Map(); }
+    if (kind === 'flat') this.flat = {};
+    if (kind === 'flat' || kind === 'entries') this.known = new Map();
   }
 }
 
@@ -258,7 +262,32 @@ class SocketWriter {
   private text(v: object, at: Slot): string | undefined {
     if (at.texts) return this.shared(v, at, at.texts);
     if (at.flat && !Array.isArray(v)) return this.flatText(v as Record<string, unknown>, at, at.flat);
+    if (at.known && at.kind === 'entries') return this.knownText(v, at, at.known);
     return undefined;
+  }
+
+  /**
+   * An object of entries (options) as one text, kept by identity while objects
+   * repeat (the bpf source gives sockets of equal options one object);
+   * undefined once the place proves to hold one object per socket: walked.
+   */
+  private knownText(v: object, at: Slot, known: Map<object, string>): string | undefined {
+    let t = known.get(v);
+    if (!at.knownTally.count(t !== undefined)) {
+      at.known = undefined;
+      this.cachedChars -= at.knownChars;
+    }
+    if (t !== undefined || !at.known) return t;
+    const pieces: string[] = [];
+    if (Array.isArray(v)) this.array(pieces, v, at);
+    else this.object(pieces, v as Record<string, unknown>, at);
+    t = pieces.join('');
+    if (known.size < MAX_CACHED && this.cachedChars + t.length <= MAX_CACHED_CHARS) {
+      known.set(v, t);
+      at.knownChars += t.length;
+      this.cachedChars += t.length;
+    }
+    return t;
   }
 
   private array(out: string[], a: unknown[], at: Slot): void {

@@ -61,7 +61,7 @@ describe('JSON output is the text JSON.stringify lays out', () => {
     expect(renderJsonString(r)).toBe(referenceJson(r));
   });
 
-  it('for objects met again by identity (shared readings), among one-off ones, at places that give either up', () => {
+  it('for objects met again by identity (shared readings and options), among one-off ones, at places that give either up', () => {
     const report = analyze(sample('servers.json'));
     const base = report.sockets[0]!;
     const same = { value: 1, source: 'bpf' as const, explicit: true };
@@ -77,6 +77,9 @@ describe('JSON output is the text JSON.stringify lays out', () => {
         local: i % 2 ? local : { address: '127.0.0.1', port: i },
       });
     }
+    // Whole options objects met again (the bpf source shares them), among distinct ones, then for every socket.
+    const options = sockets[1]!.options;
+    for (let i = 0; i < 600; i++) sockets.push({ ...base, fd: 1000 + i, options: i < 300 && i % 3 ? { ...options } : options });
     const r: Report = { ...report, sockets };
     expect(renderJsonString(r)).toBe(referenceJson(r));
   });

@@ -13,7 +13,8 @@
 // - koffi.node is unpacked into a private directory and gone after the run,
 //   and only by a command that makes a native call (--version, --help and
 //   render load neither koffi nor fast-xml-parser nor ora; --version and --help
-//   no node:child_process, which commander gets lazily from the bundle).
+//   no node:child_process, which commander gets lazily from the bundle; a run
+//   that writes nothing to stderr never makes process.stderr).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -124,6 +125,29 @@ describe.skipIf(noBundle)(`dist/bundle.cjs and dist/start.cjs${noBundle ? ` (ski
       }
       // The control: the preload does see it when a script loads it.
       expect(loaded(['-e', "require('node:child_process')"])).toBe('true');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('makes process.stderr only when something is written there, and then with its error handler', () => {
+    // A preload wraps Node's getter: whether the stream was made, and its 'error' listeners at exit.
+    const dir = mkdtempSync(join(tmpdir(), 'kj-stderr-'));
+    try {
+      const pre = join(dir, 'spy.cjs');
+      writeFileSync(pre, "const d = Object.getOwnPropertyDescriptor(process, 'stderr'); let made = false;\n"
+        + "Object.defineProperty(process, 'stderr', { configurable: true, enumerable: true, get() { made = true; return d.get.call(process); } });\n"
+        + "process.on('exit', () => require('fs').writeSync(2, `stderr:${made}:${made ? process.stderr.listenerCount('error') : 0}\\n`));\n");
+      const spied = (a: string[]) => /stderr:(\w+:\d+)/.exec(run([process.execPath, '-r', pre, ...a]).stderr)?.[1];
+      const quiet = [['--version'], ['--help'], ['render', SNAPSHOTS[1]!, '-f', 'json'], ['render', SNAPSHOTS[1]!]];
+      // A report without -q, stderr a pipe: whether to show a spinner is decided without the stream.
+      const report = (file: string) => /stderr:(\w+:\d+)/.exec(run(['sh', '-c', 'exec "$@" "$$" --any -f json', 'sh', process.execPath, '-r', pre, file]).stderr)?.[1];
+      for (const file of [BUNDLE, START, CLI]) {
+        for (const a of quiet) expect(spied([file, ...a]), `${file} ${a.join(' ')}`).toBe('false:0');
+        expect(report(file), `${file}: a report`).toBe('false:0');
+        // The control: a run that warns makes it, with the tool's handler on it.
+        expect(spied([file, 'render', join(ROOT, 'samples', 'snapshots', 'not-observed.json'), '-f', 'json'])).toBe('true:1');
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

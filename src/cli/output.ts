@@ -35,8 +35,26 @@ function why(err: unknown): string {
 
 // Node writes stderr synchronously on Linux (file, pipe, terminal alike) and
 // reports a failed write as an 'error' event: stderr gone (a full disk, a
-// closed pipe) leaves nothing to tell, and must not crash the tool.
-process.stderr.on('error', () => { /* nothing left to tell */ });
+// closed pipe) leaves nothing to tell, and must not crash the tool. Node makes
+// process.stderr at its first use (1–2 ms: a stream over a file, pipe or
+// terminal, which a run that says nothing never needs): the handler is
+// attached then, whoever asks first (ours, ora, Node's own warnings).
+const ignore = () => { /* nothing left to tell */ };
+const made = Object.getOwnPropertyDescriptor(process, 'stderr');
+if (made?.get && made.configurable) {
+  let attached = false;
+  Object.defineProperty(process, 'stderr', {
+    configurable: true,
+    enumerable: made.enumerable,
+    get() {
+      const s = made.get!.call(process) as NodeJS.WriteStream;
+      if (!attached) { attached = true; s.on('error', ignore); }
+      return s;
+    },
+  });
+} else {
+  process.stderr.on('error', ignore);
+}
 
 /** One line on stderr: "knetstat-java: <text>", the text made safe for a terminal. Never throws. */
 export function stderrLine(text: string): void {

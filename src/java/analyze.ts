@@ -722,5 +722,5 @@ export function analyze(capture: Capture): Report {
 
 /** The report with its sockets analysed as they are read (analyzeSockets): for renderers that stream. */
 export function analyzeStream(capture: Capture): ReportStream {
-  return { ...capture, sockets: analyzeSockets(capture), defaults: defaultsOf(capture) };
+  return { ...capture, sockets: analyzeSockets(capture), socketCount: capture.sockets.length, defaults: defaultsOf(capture) };
 }

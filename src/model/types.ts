@@ -360,4 +360,6 @@ export interface Report extends Omit<Capture, 'sockets'> {
 /** A Report whose sockets may come one at a time (java/analyze.ts analyzeStream): read once, in order, by a renderer that streams. */
 export interface ReportStream extends Omit<Report, 'sockets'> {
   sockets: Iterable<ReportSocket>;
+  /** How many sockets `sockets` gives, when known before they are read (a renderer may choose how to write by it). */
+  socketCount?: number;
 }

@@ -1,5 +1,7 @@
 // The JSON report: the contract CI users parse (see README "JSON"). Streamed
-// socket by socket so a 50,000-socket report is never held twice in memory.
+// socket by socket so a 50,000-socket report is never held twice in memory;
+// up to NATIVE_UP_TO sockets, each written by JSON.stringify, beyond it by the
+// caching writer below (the same bytes either way).
 // One piece: the writer's caches (texts by identity, by content, by entry)
 // and the walk that fills and reads them are one design, kept together.
 import type { ReportSocket, ReportStream } from '../model/types.js';
@@ -452,8 +454,21 @@ const NEXT_SOCKET = `,${layout(SOCKET_DEPTH).nl}`;
 /** Sockets per chunk: a chunk is one string of ~50 KB (8 sockets of ~6.5 KB), below V8's large-object size. */
 const BATCH = 8;
 
+/**
+ * Up to this many sockets, JSON.stringify writes each one (re-indented for its
+ * depth: a JSON text's only line breaks are its layout's): the writer's caches
+ * pay for themselves over many sockets, and a cold writer takes ~10 ms before
+ * they do, where JSON.stringify needs no warming (a 100-socket report ~9 ms
+ * faster; even at ~1,000 sockets, slower from ~3,000: bench/results.md).
+ */
+export const NATIVE_UP_TO = 500;
+const SOCKET_INDENT = layout(SOCKET_DEPTH).nl;
+
+/** How renderJson writes sockets: 'auto' by their number; the others for tests. */
+export type JsonWriter = 'auto' | 'native' | 'cached';
+
 /** Streams: each socket is written as it comes (analyzeStream(capture) gives them one at a time) and not kept. */
-export function* renderJson(r: ReportStream): Generator<string> {
+export function* renderJson(r: ReportStream, how: JsonWriter = 'auto'): Generator<string> {
   const top = {
     pid: r.process.pid, process: r.process, host: r.host, tool: r.tool, capturedAt: r.capturedAt,
     formatVersion: r.formatVersion, sources: r.sources, partial: r.partial, exited: r.exited, missing: r.missing,
@@ -463,12 +478,15 @@ export function* renderJson(r: ReportStream): Generator<string> {
   };
   const opening = JSON.stringify(top, null, 2);
   yield `${opening.slice(0, -2)},\n  "sockets": [`;
-  const writer = new SocketWriter();
+  const count = Array.isArray(r.sockets) ? r.sockets.length : r.socketCount;
+  const native = how === 'native' || (how === 'auto' && count !== undefined && count <= NATIVE_UP_TO);
+  const writer = native ? undefined : new SocketWriter();
   const parts: string[] = [];
   let n = 0;
   for (const s of r.sockets) {
-    parts.push(n === 0 ? layout(SOCKET_DEPTH).nl : NEXT_SOCKET);
-    writer.write(parts, s);
+    parts.push(n === 0 ? SOCKET_INDENT : NEXT_SOCKET);
+    if (writer) writer.write(parts, s);
+    else parts.push(JSON.stringify(socketJson(s), null, 2).replaceAll('\n', SOCKET_INDENT));
     if (++n % BATCH === 0) {
       yield parts.join('');
       parts.length = 0;

@@ -11,7 +11,6 @@ import type { Capture, Report, ReportSocket } from '../../src/model/types.js';
 import { expectSameJson, join_, referenceJson } from '../helpers/json.js';
 import { ROOT } from '../helpers/root.js';
 
-const renderJsonString = (r: Report) => join_(renderJson(r));
 const sample = (f: string) => JSON.parse(readFileSync(join(ROOT, 'samples', 'snapshots', f), 'utf8')).capture as Capture;
 
 describe('JSON output is the text JSON.stringify lays out', () => {
@@ -58,7 +57,7 @@ describe('JSON output is the text JSON.stringify lays out', () => {
     // The same objects at two depths: a reading object also as a whole field.
     odd.push({ ...base, fd: 99, listener: shared as never, options: { A: shared, B: shared } });
     const r: Report = { ...report, sockets: odd };
-    expect(renderJsonString(r)).toBe(referenceJson(r));
+    for (const how of ['native', 'cached'] as const) expect(join_(renderJson(r, how)), how).toBe(referenceJson(r));
   });
 
   it('for objects met again by identity (shared readings and options), among one-off ones, at places that give either up', () => {
@@ -81,7 +80,7 @@ describe('JSON output is the text JSON.stringify lays out', () => {
     const options = sockets[1]!.options;
     for (let i = 0; i < 600; i++) sockets.push({ ...base, fd: 1000 + i, options: i < 300 && i % 3 ? { ...options } : options });
     const r: Report = { ...report, sockets };
-    expect(renderJsonString(r)).toBe(referenceJson(r));
+    for (const how of ['native', 'cached'] as const) expect(join_(renderJson(r, how)), how).toBe(referenceJson(r));
   });
 
   it('for more distinct objects than the writer keeps texts of', () => {
@@ -95,6 +94,6 @@ describe('JSON output is the text JSON.stringify lays out', () => {
       sockets.push({ ...base, fd: i, options });
     }
     const r: Report = { ...report, sockets };
-    expect(renderJsonString(r)).toBe(referenceJson(r));
+    for (const how of ['native', 'cached'] as const) expect(join_(renderJson(r, how)), how).toBe(referenceJson(r));
   });
 });

@@ -323,6 +323,26 @@ describe('item 2: -o writes what it should and replaces nothing else', () => {
     expect(statSync(fresh).mode & 0o777).toBe(0o644); // 0666 & ~022
   });
 
+  it('the signal handlers are installed before the temporary file exists (a signal in between would leave it)', () => {
+    const dir = scratch('sig-order', 'root');
+    try {
+      const snap = join(ROOT, 'samples', 'snapshots', 'servers.json');
+      const log = join(dir, 'strace.txt');
+      const r = spawnSync('strace', ['-f', '-o', log, '-e', 'trace=rt_sigaction,openat', process.execPath, TOOL, 'render', snap, '-o', join(dir, 'out.txt')], { encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      const lines = readFileSync(log, 'utf8').split('\n');
+      const created = lines.findIndex((l) => /openat\(.*\.out\.txt\.[0-9a-f]+\.tmp".*O_EXCL/.test(l));
+      expect(created, 'the temporary file was created').toBeGreaterThan(0);
+      for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+        const handled = lines.findIndex((l) => new RegExp(`rt_sigaction\\(${sig}, \\{sa_handler=0x`).test(l));
+        expect(handled, `${sig} caught`).toBeGreaterThan(-1);
+        expect(handled, `${sig} caught before the file exists`).toBeLessThan(created);
+      }
+    } finally {
+      removeAll(dir);
+    }
+  });
+
   it.each(['SIGTERM', 'SIGINT'] as const)('%s while the file is being written removes the temporary file and ends as the signal', async (signal) => {
     const dir = scratch(`sig-${signal}`, 'root');
     try {

@@ -224,26 +224,32 @@ async function writeReplacing(t: Replace, chunks: Iterable<string>, kind: Output
   const fail = (err: unknown): never => { throw new UsageError(`cannot write ${t.path}: ${why(err)}`, { cause: err }); };
   let tmp = '';
   let fd = -1;
-  for (let attempt = 0; fd < 0; attempt++) {
-    // Web Crypto's global (loaded on first use): node:crypto at import would cost every start-up.
-    tmp = join(dir, `.${basename(t.path)}.${Buffer.from(globalThis.crypto.getRandomValues(new Uint8Array(8))).toString('hex')}.tmp`);
-    try {
-      fd = openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600);
-    } catch (err) {
-      if (fsCode(err) !== 'EEXIST' || attempt >= 4) fail(err);
-    }
-  }
-  const mine = fstatSync(fd);
-  let open = true;
+  let mine: Stats | undefined;
+  let open = false;
   const undo = () => {
     if (open) { try { closeSync(fd); } catch { /* closing is all that is left */ } open = false; }
+    if (!mine) return; // nothing made yet
     try {
       const st = lstatSync(tmp);
       if (st.dev === mine.dev && st.ino === mine.ino) unlinkSync(tmp);
     } catch { /* already gone */ }
   };
+  // Registered before the file exists: until a handler is installed a signal kills at once, and a
+  // file made before it would stay. Once installed, a signal is handled between two steps of this
+  // function, never between the file's creation and `mine`, which are one synchronous step.
   const unregister = onInterrupt(undo);
   try {
+    for (let attempt = 0; fd < 0; attempt++) {
+      // Web Crypto's global (loaded on first use): node:crypto at import would cost every start-up.
+      tmp = join(dir, `.${basename(t.path)}.${Buffer.from(globalThis.crypto.getRandomValues(new Uint8Array(8))).toString('hex')}.tmp`);
+      try {
+        fd = openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600);
+      } catch (err) {
+        if (fsCode(err) !== 'EEXIST' || attempt >= 4) fail(err);
+      }
+    }
+    open = true;
+    mine = fstatSync(fd);
     lastYield = Date.now();
     for (const c of chunks) {
       await breathe();

@@ -188,10 +188,12 @@ export async function probeJdkDefaults(target: ProbeTarget, captureFn: (pid: num
   // Read after java.home was: a process that changed users since is run as the later (never the higher) one.
   const as = processCredentials(target.pid);
   runAsArgv(as); // refused before anything is created when this user may not run as the owner
-  const priv = privateClassDir(as);
-  const unregister = onInterrupt(priv.remove);
+  // Registered before the directory exists: a signal between its creation and a handler would leave it.
+  let priv: ReturnType<typeof privateClassDir> | undefined;
+  const unregister = onInterrupt(() => priv?.remove());
   const rows: JdkDefaultRow[] = [];
   try {
+    priv = privateClassDir(as);
     for (const v4stack of [false, true]) {
       const pass: JdkDefaultRow[] = [];
       const lab = await runLab(java, priv.dir, as, v4stack);
@@ -224,7 +226,7 @@ export async function probeJdkDefaults(target: ProbeTarget, captureFn: (pid: num
     }
   } finally {
     unregister();
-    priv.remove();
+    priv?.remove();
   }
   return rows;
 }

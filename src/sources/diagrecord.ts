@@ -94,6 +94,8 @@ export function mergeDiagRecord(sock: RawSocket, rec: DiagRecord): boolean {
   for (const [name, reading] of Object.entries(diagOptions(rec))) {
     const prev = sock.options[name];
     if (prev && prev.value !== null) continue;
+    // The first source's options object may be shared by sockets of equal options (bpf's are): written into a copy.
+    if (!added) sock.options = { ...sock.options };
     sock.options[name] = reading;
     added = true;
   }

@@ -114,9 +114,12 @@ export class KnetstatSource implements Source {
       if (!sock.sources.includes('knetstat')) sock.sources = [...sock.sources, 'knetstat'];
       seen.add(inode);
       if (!row.full) return;
+      let own = false;
       for (const [name, reading] of Object.entries(optionReadings(row, format))) {
         const prev = sock.options[name];
         if (prev && prev.value !== null) continue; // a richer source already read it
+        // Another source's options object may be shared by sockets of equal options: written into a copy.
+        if (!own) { sock.options = { ...sock.options }; own = true; }
         sock.options[name] = note ? { ...reading, note: reading.note ? `${reading.note}; ${note}` : note } : reading;
       }
       if (row.protocol.startsWith('tcp')) sock.diag = row.diag;

@@ -224,6 +224,25 @@ describe('KnetstatSource', () => {
     if (!a.ok) expect(a.reason).toMatch(/module is not loaded.*native\/README\.md/);
   });
 
+  it('fills what another source left unread into a copy of its options, which sockets of equal options share', async () => {
+    const dir = 'ours';
+    const fds = fdsOf(dir);
+    // Two TCP listeners as another source gave them: one shared, read-only options object, SO_RCVBUF unread.
+    const { sockets: known } = await collect(dir);
+    const listeners = [...known.values()].filter((s) => s.state === 'LISTEN' && s.protocol === 'tcp').slice(0, 2);
+    expect(listeners).toHaveLength(2);
+    const shared = Object.freeze({ SO_RCVBUF: { value: null, source: 'pidfd' as const, error: 'EBADF' } });
+    const sockets = new Map<number, RawSocket>();
+    for (const l of listeners) sockets.set(l.inode, { ...l, options: shared, sources: ['pidfd'] });
+    await new KnetstatSource(procRoot(dir, 4242)).collect({ target: { pid: 4242, fds }, sockets });
+    for (const l of listeners) {
+      const s = sockets.get(l.inode)!;
+      expect(s.options).not.toBe(shared);
+      expect(s.options.SO_RCVBUF).toEqual(l.options.SO_RCVBUF);
+    }
+    expect(shared.SO_RCVBUF.value).toBeNull();
+  });
+
   it('our format: joins rows by the Inode column', async () => {
     const { sockets, result, fds } = await collect('ours');
     expect(result.status).toEqual({ name: 'knetstat', used: true });

@@ -280,16 +280,21 @@ class SocketWriter {
       this.cachedChars -= at.knownChars;
     }
     if (t !== undefined || !at.known) return t;
-    const pieces: string[] = [];
-    if (Array.isArray(v)) this.array(pieces, v, at);
-    else this.object(pieces, v as Record<string, unknown>, at);
-    t = pieces.join('');
+    t = this.whole(v, at);
     if (known.size < MAX_CACHED && this.cachedChars + t.length <= MAX_CACHED_CHARS) {
       known.set(v, t);
       at.knownChars += t.length;
       this.cachedChars += t.length;
     }
     return t;
+  }
+
+  /** v's text as one string, walked at this place (for a text that is kept). */
+  private whole(v: object, at: Slot): string {
+    const pieces: string[] = [];
+    if (Array.isArray(v)) this.array(pieces, v, at);
+    else this.object(pieces, v as Record<string, unknown>, at);
+    return pieces.join('');
   }
 
   private array(out: string[], a: unknown[], at: Slot): void {
@@ -344,10 +349,7 @@ class SocketWriter {
   private shared(v: object, at: Slot, texts: Map<object, string>): string {
     let t = texts.get(v);
     if (t === undefined) {
-      const pieces: string[] = [];
-      if (Array.isArray(v)) this.array(pieces, v, at);
-      else this.object(pieces, v as Record<string, unknown>, at);
-      t = pieces.join('');
+      t = this.whole(v, at);
       if (this.cached < MAX_CACHED && this.cachedChars + t.length <= MAX_CACHED_CHARS) {
         texts.set(v, t);
         this.cached++;
@@ -433,9 +435,7 @@ class SocketWriter {
     }
     let t = node?.text;
     if (t === undefined) {
-      const pieces: string[] = [];
-      this.object(pieces, o, at);
-      t = pieces.join('');
+      t = this.whole(o, at);
       if (at.flat) this.find(o, at, at.flat, t);
     }
     if (at.known && at.known.size < MAX_CACHED) at.known.set(o, t);

@@ -7,6 +7,7 @@
 // two alternating. Needs root (pidfd, setns, ip netns).
 //
 //   node bench/lookup.js [--target 1000] [--noise 20000] [--reps 11]
+import './cleanenv.js'; // the environment a host's root shell has (see there)
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

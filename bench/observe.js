@@ -11,6 +11,7 @@
 // which bench/run.js keeps). Needs root or the JVM's user; run after `npm run build`.
 //
 //   node bench/observe.js [--reps 3] [--window 5] [--clients 2] [--no-write]
+import './cleanenv.js'; // the environment a host's root shell has (see there)
 import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';

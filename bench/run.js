@@ -9,6 +9,7 @@
 // previous run's section). Prints a table and writes bench/results.md.
 //
 //   node bench/run.js [--sizes 1000,10000,50000] [--reps 5] [--noise 100000] [--no-strace] [--no-profile]
+import { envNote, removed } from './cleanenv.js';
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, readlinkSync, writeFileSync, rmSync, existsSync } from 'node:fs';
 import { cpus, totalmem, release, loadavg, tmpdir } from 'node:os';
@@ -267,7 +268,7 @@ L.push('## Machine', '');
 L.push(`- nproc: ${m.nproc}; CPU: ${m.model}; memory: ${m.memGiB} GiB; kernel ${m.kernel}; node ${m.node}; ${m.java}; ${m.ss}`);
 L.push(`- load average (1/5/15 min) at start: ${load0.map(f2).join(' / ')}; at end: ${load1.map(f2).join(' / ')}${load0[0] > 0.3 || load1[0] > 1.5 ? ' — **other load was present on the 2 cores during the run: figures are noisy**' : ''}`);
 L.push(`- fd limit for the target JVM: ${RAISE ? `raised to ${WANT_NOFILE} with prlimit` : `prlimit refused (no CAP_SYS_RESOURCE here): hard limit ${hardNofile()}, so sizes above ${FD_CAP} were capped to ${FD_CAP}`}`);
-L.push('- each figure: median of several runs, alternating tool and ss; output to /dev/null; `/usr/bin/time -f "%e %U %S %M"`; syscalls from a separate `strace -c -f` run', '');
+L.push('- each figure: median of several runs, alternating tool and ss; output to /dev/null; `/usr/bin/time -f "%e %U %S %M"`; syscalls from a separate `strace -c -f` run', `- ${envNote()}`, '');
 L.push('## knetstat-java <pid> --format json vs ss -tanuipeim', '');
 L.push('| sockets (asked → held) | reported | tool wall s | tool CPU s (user+sys) | tool peak RSS MB | ss wall s | ss CPU s | ss peak RSS MB | wall ratio tool/ss | tool syscalls/socket | ss syscalls/socket | JSON MB |');
 L.push('|---|---|---|---|---|---|---|---|---|---|---|---|');

@@ -8,6 +8,7 @@
 // everything from "## Notes" on, so the section survives it).
 //
 //   node bench/startup.js [--reps 15] [--no-write]
+import { envNote, removed } from './cleanenv.js';
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -61,8 +62,8 @@ if os.waitstatus_to_exitcode(status) != 0:
     sys.stderr.write(err.decode(errors="replace")); sys.exit(1)
 print(wall * 1000, (ru.ru_utime + ru.ru_stime) * 1000)
 `;
-function timeOnce(cmd) {
-  const r = spawnSync('python3', ['-c', RUNNER, ...cmd], { encoding: 'utf8' });
+function timeOnce(cmd, env = process.env) {
+  const r = spawnSync('python3', ['-c', RUNNER, ...cmd], { encoding: 'utf8', env });
   if (r.status !== 0) throw new Error(`${cmd.join(' ')} failed: ${r.stderr}`);
   const [wall, cpu] = r.stdout.trim().split(' ').map(Number);
   return { wall, cpu };
@@ -76,6 +77,8 @@ async function main() {
   try {
     const cases = [
       { name: '`node -e 0`', rows: [{ name: 'node -e 0', cmd: [NODE, '-e', '0'] }] },
+      // For the record only: the same start in the caller's environment (see cleanenv.js).
+      ...(Object.keys(removed).length ? [{ name: 'callers', rows: [{ name: 'node -e 0, caller\'s environment', cmd: [NODE, '-e', '0'], env: { ...process.env, ...removed } }] }] : []),
       // auto (the bpf source as root: its object's load is a fixed cost) and the pidfd source.
       ...[['--version'], ['--help'], ...labs.map((l) => [String(l.pid), '-f', 'json', '-q']), [String(labs[1].pid), '-f', 'json', '-q', '--source', 'pidfd']].map((a, i) => ({
         name: i < 2 ? `\`${a.join(' ')}\`` : `\`<pid> ${a.slice(1).join(' ')}\`, ${labs[Math.min(i - 2, 1)].sockets} sockets`,
@@ -83,26 +86,28 @@ async function main() {
       })),
     ];
     const all = cases.flatMap((c) => c.rows);
-    for (const r of all) { r.wall = []; r.cpu = []; timeOnce(r.cmd); } // warm the page cache
+    for (const r of all) { r.wall = []; r.cpu = []; timeOnce(r.cmd, r.env); } // warm the page cache
     for (let i = 0; i < REPS; i++) {
       for (const r of all) {
-        const t = timeOnce(r.cmd);
+        const t = timeOnce(r.cmd, r.env);
         r.wall.push(t.wall);
         r.cpu.push(t.cpu);
       }
     }
     const node = cases[0].rows[0];
     const base = { wall: median(node.wall), cpu: median(node.cpu) };
+    const callers = cases.find((c) => c.name === 'callers')?.rows[0];
     const cell = (r, k) => `${median(r[k]).toFixed(0)} ms (×${(median(r[k]) / base[k]).toFixed(2)})`;
     const lines = [];
     lines.push(`| command | ${variants.map((v) => `${v.name} wall | ${v.name} CPU`).join(' | ')} |`, `|---|${variants.map(() => '---|---|').join('')}`);
-    for (const c of cases.slice(1)) lines.push(`| ${c.name} | ${c.rows.map((r) => `${cell(r, 'wall')} | ${cell(r, 'cpu')}`).join(' | ')} |`);
+    for (const c of cases.slice(1).filter((c) => c.name !== 'callers')) lines.push(`| ${c.name} | ${c.rows.map((r) => `${cell(r, 'wall')} | ${cell(r, 'cpu')}`).join(' | ')} |`);
     const load1 = loadavg();
     const text = [
       `## Start-up (bench/startup.js, \`npm run bench:startup\`)`,
       '',
       `Generated on ${new Date().toISOString()}; node ${process.version}; median of ${REPS} runs each, round-robin over every command below in the same run; wall time from spawn to exit and CPU time (user + sys, wait4), output to /dev/null.`,
       `Ratios are to \`node -e 0\` (${base.wall.toFixed(0)} ms wall, ${base.cpu.toFixed(0)} ms CPU). Reports: a SocketLab JVM with ${labs[0].sockets} sockets, a ManySockets JVM with ${labs[1].sockets}. Load average at start ${load0.map((x) => x.toFixed(2)).join(' / ')}, at end ${load1.map((x) => x.toFixed(2)).join(' / ')}${Math.max(load0[0], load1[0]) > 0.5 ? ' — **other load was present: figures are noisy**' : ''}.`,
+      `${envNote()}${callers ? ` In the caller's environment \`node -e 0\` takes ${median(callers.wall).toFixed(0)} ms wall (${median(callers.cpu).toFixed(0)} ms CPU): every ratio below would look better by that much added to both sides.` : ''}`,
       '',
       ...lines,
       '',

@@ -101,11 +101,23 @@ const common = {
  */
 const WRAP_HEAD = '(function (exports, require, module, __filename, __dirname) {';
 const WRAP_TAIL = '\n})';
+const VERSION = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
 const START = `#!/usr/bin/env node
 'use strict';
 // The knetstat-java command of the npm package (scripts/bundle.mjs writes this file):
 // dist/bundle.cjs compiled with its V8 code cache, bundle.cjs.cache, when this Node accepts it.
-const { readFileSync } = require('node:fs');
+const { readFileSync, writeSync } = require('node:fs');
+// \`--version\` alone, answered as the CLI answers it (src/cli/main.ts) without reading and
+// compiling the bundle (~6 ms of ~8). A write that fails with nothing written (EPIPE, EAGAIN...)
+// is left to the CLI, which handles each (a line this short, under PIPE_BUF, is written whole or not at all).
+const args = process.argv.slice(2);
+if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
+  const line = Buffer.from(${JSON.stringify(`${VERSION}
+`)});
+  let done = 0;
+  try { while (done < line.length) done += writeSync(1, line, done); } catch { /* the CLI below */ }
+  if (done > 0) return;
+}
 const { createRequire } = require('node:module');
 const { join } = require('node:path');
 const { Script } = require('node:vm');

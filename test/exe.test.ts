@@ -56,6 +56,16 @@ function stable(x: unknown): unknown {
 
 /** A command that makes native calls (koffi): a report on the process itself (no JVM needed). */
 const nativeCall = (cmd: string[]) => ['sh', '-c', 'exec "$@" "$$" --any -q -f json', 'sh', ...cmd];
+/**
+ * A preload (node -r) that wraps Node's getter of process[stream]: `made` says whether the
+ * stream was made; `line`, a JavaScript expression over it, is written to fd 2 at exit.
+ */
+function streamSpy(stream: 'stdout' | 'stderr', line: string): string {
+  return `const d = Object.getOwnPropertyDescriptor(process, '${stream}'); let made = false;\n`
+    + `Object.defineProperty(process, '${stream}', { configurable: true, enumerable: true, get() { made = true; return d.get.call(process); } });\n`
+    + `process.on('exit', () => require('fs').writeSync(2, ${line} + '\\n'));\n`;
+}
+
 /** Files a run opened (strace), without the ones it only looked for. */
 function opened(cmd: string[], env: NodeJS.ProcessEnv = process.env): string[] {
   const r = run(['strace', '-f', '-e', 'trace=open,openat', ...cmd], env);
@@ -135,9 +145,7 @@ describe.skipIf(noBundle)(`dist/bundle.cjs and dist/start.cjs${noBundle ? ` (ski
     const dir = mkdtempSync(join(tmpdir(), 'kj-stderr-'));
     try {
       const pre = join(dir, 'spy.cjs');
-      writeFileSync(pre, "const d = Object.getOwnPropertyDescriptor(process, 'stderr'); let made = false;\n"
-        + "Object.defineProperty(process, 'stderr', { configurable: true, enumerable: true, get() { made = true; return d.get.call(process); } });\n"
-        + "process.on('exit', () => require('fs').writeSync(2, `stderr:${made}:${made ? process.stderr.listenerCount('error') : 0}\\n`));\n");
+      writeFileSync(pre, streamSpy('stderr', "`stderr:${made}:${made ? process.stderr.listenerCount('error') : 0}`"));
       const spied = (a: string[]) => /stderr:(\w+:\d+)/.exec(run([process.execPath, '-r', pre, ...a]).stderr)?.[1];
       const quiet = [['--version'], ['--help'], ['render', SNAPSHOTS[1]!, '-f', 'json'], ['render', SNAPSHOTS[1]!]];
       // A report without -q, stderr a pipe: whether to show a spinner is decided without the stream.
@@ -148,6 +156,58 @@ describe.skipIf(noBundle)(`dist/bundle.cjs and dist/start.cjs${noBundle ? ` (ski
         // The control: a run that warns makes it, with the tool's handler on it.
         expect(spied([file, 'render', join(ROOT, 'samples', 'snapshots', 'not-observed.json'), '-f', 'json'])).toBe('true:1');
       }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('makes process.stdout for no command whose standard output is not a terminal (help, the version, reports are written to fd 1)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kj-stdout-'));
+    try {
+      const pre = join(dir, 'spy.cjs');
+      writeFileSync(pre, streamSpy('stdout', '`stdout:${made}`'));
+      const spied = (a: string[], stdout: 'pipe' | 'null') => {
+        const r = spawnSync(process.execPath, ['-r', pre, ...a], { encoding: 'utf8', stdio: ['ignore', stdout === 'pipe' ? 'pipe' : 'ignore', 'pipe'], timeout: 60_000 });
+        return { made: /stdout:(\w+)/.exec(r.stderr)?.[1], out: r.stdout, code: r.status };
+      };
+      for (const file of [BUNDLE, CLI]) {
+        for (const a of [['--version'], ['--help'], ['check', '--help'], ['render', SNAPSHOTS[1]!, '-f', 'json'], ['render', SNAPSHOTS[1]!]]) {
+          for (const to of ['pipe', 'null'] as const) {
+            const r = spied([file, ...a], to);
+            expect(r.made, `${file} ${a.join(' ')} > ${to}`).toBe('false');
+            expect(r.code).toBe(0);
+            if (to === 'pipe') expect(r.out).toBe(runCli(a).stdout);
+          }
+        }
+      }
+      // The control: Node's own console.log makes it.
+      expect(spied(['-e', 'console.log(1)'], 'pipe').made).toBe('true');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('start.cjs answers --version (and -V) without reading the bundle, and the bundle answers when that write fails', () => {
+    for (const a of ['--version', '-V']) {
+      const files = opened([process.execPath, START, a]);
+      expect(files.filter((l) => l.includes('bundle.cjs')), a).toEqual([]);
+      expect(run([process.execPath, START, a]).stdout).toBe(runCli(['--version']).stdout);
+    }
+    // With more arguments it is the CLI's: commander says what is wrong.
+    expect(opened([process.execPath, START, '--version', 'x']).some((l) => l.includes('bundle.cjs'))).toBe(true);
+    // A stdout whose reader has gone (a pipe with its read end closed): start.cjs's write fails with
+    // nothing written, the bundle runs, meets EPIPE and ends quietly with 0, as for any command.
+    const dir = mkdtempSync(join(tmpdir(), 'kj-version-'));
+    try {
+      const trace = join(dir, 'strace.txt');
+      const closed = "import os, subprocess, sys\nr, w = os.pipe()\nos.close(r)\nprint('rc=%d' % subprocess.run(sys.argv[1:], stdout=w).returncode)";
+      const r = run(['python3', '-c', closed, 'strace', '-f', '-e', 'trace=openat,write', '-o', trace, process.execPath, START, '--version']);
+      expect(r.stdout.trim()).toBe('rc=0');
+      const lines = readFileSync(trace, 'utf8').split('\n');
+      const epipe = lines.flatMap((l, i) => (l.includes(`write(1, ${JSON.stringify(runCli(['--version']).stdout)}`) && / = -1 EPIPE/.test(l) ? [i] : []));
+      expect(epipe).toHaveLength(2); // start.cjs's, then the CLI's
+      const firstFail = epipe[0]!;
+      expect(lines.findIndex((l) => /bundle\.cjs"/.test(l))).toBeGreaterThan(firstFail);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -380,6 +440,16 @@ describe.skipIf(noExe)(`dist/knetstat-java: what the environment cannot do${noEx
     const looked = (cmd: string[]) => run(['strace', '-f', '-e', 'trace=open,openat,stat,newfstatat,access', ...cmd], env).stderr.includes(dir);
     expect(looked([process.execPath, '-e', 'new Intl.Segmenter()']), 'control: node looks there').toBe(true);
     expect(looked([EXE, '--version'])).toBe(false);
+  });
+
+  it('ignores NODE_EXTRA_CA_CERTS (Node would build its certificate store with that file at every start; the tool speaks no TLS)', () => {
+    const certs = join(work, 'extra-ca.pem');
+    writeFileSync(certs, '');
+    const env = { ...process.env, NODE_EXTRA_CA_CERTS: certs };
+    const looked = (cmd: string[]) => run(['strace', '-f', '-e', 'trace=open,openat', ...cmd], env).stderr.includes(certs);
+    expect(looked([process.execPath, '-e', '0']), 'control: node reads it').toBe(true);
+    expect(looked([EXE, '--version'])).toBe(false);
+    expect(looked([EXE, 'render', SNAPSHOTS[0]!, '-f', 'json'])).toBe(false);
   });
 
   it('never reaches NODE_REPL_EXTERNAL_MODULE (a module node runs instead of its REPL on a terminal): a SEA runs its main script', () => {

@@ -7,12 +7,13 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { TOOL } from '../version.js';
 import { exitFor } from './exit.js';
+import { stdoutText } from './output.js';
 
 export async function main(argv: string[]): Promise<void> {
   try {
     const args = argv.slice(2);
     if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
-      process.stdout.write(`${TOOL.version}\n`);
+      stdoutText(`${TOOL.version}\n`);
       return;
     }
     const { buildProgram } = await import('./program.js');

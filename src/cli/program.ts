@@ -7,6 +7,7 @@ import { UsageError } from '../errors.js';
 import { formats } from '../render/index.js';
 import { TOOL } from '../version.js';
 import { addCaptureOptions, formatOption, outputOption, type CaptureFlags, type ReportFlags } from './options.js';
+import { mayBeTerminal, stdoutText } from './output.js';
 
 type RootFlags = ReportFlags & { all?: boolean; allProcesses?: boolean };
 type CheckFlags = ReportFlags & { policy?: string; expect?: string[]; snapshot?: string; allJvms?: boolean };
@@ -26,7 +27,16 @@ function rootCommand(): Command {
     .addOption(outputOption())
     .showSuggestionAfterError(true)
     .exitOverride()
-    .configureOutput({ outputError: () => { /* main() prints one line */ } })
+    .configureOutput({
+      outputError: () => { /* main() prints one line */ },
+      // Help goes to fd 1 as a report does: process.stdout would be made (Node's stream
+      // modules, ~2.5 ms of a start) only to learn that it is not a terminal. No styles are
+      // configured, so colour support decides nothing but whether commander strips them.
+      writeOut: stdoutText,
+      // undefined, as commander's own answer off a terminal (its types say number): its default width.
+      getOutHelpWidth: () => (mayBeTerminal(1) && process.stdout.isTTY ? process.stdout.columns : undefined as unknown as number),
+      getOutHasColors: () => mayBeTerminal(1) && process.stdout.isTTY && process.stdout.hasColors(),
+    })
     .action(async (pid: string | undefined, flags: RootFlags) => {
       if (pid === undefined && flags.observe !== undefined) throw new UsageError('--observe needs the pid of the JVM to observe');
       process.exitCode = pid === undefined

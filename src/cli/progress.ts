@@ -5,8 +5,8 @@
 // (a terminal, no CI, no --quiet), not by how long the capture turns out: a
 // capture that becomes long still gets its spinner from its first progress on,
 // and a run without a terminal never loads ora.
-import { fstatSync } from 'node:fs';
 import type { Ora } from 'ora';
+import { mayBeTerminal } from './output.js';
 
 export interface Progress {
   update: (done: number, total: number) => void;
@@ -15,19 +15,10 @@ export interface Progress {
   stop: () => void;
 }
 
-/** Whether fd 2 is a character device (every terminal is): asked without making process.stderr, which a pipe or a file never needs. */
-function stderrMayBeTerminal(): boolean {
-  try {
-    return fstatSync(2).isCharacterDevice();
-  } catch {
-    return false;
-  }
-}
-
 export function progressWanted(quiet?: boolean): boolean {
   // A terminal that reports no width (serial consoles, `script` without stty)
   // would make ora clear an unbounded number of lines: no spinner there.
-  return !quiet && !process.env.CI && stderrMayBeTerminal() && process.stderr.isTTY === true && (process.stderr.columns ?? 0) > 0;
+  return !quiet && !process.env.CI && mayBeTerminal(2) && process.stderr.isTTY === true && (process.stderr.columns ?? 0) > 0;
 }
 
 export async function progressReporter(quiet?: boolean, label = 'reading sockets'): Promise<Progress> {

@@ -123,6 +123,28 @@ describe.skipIf(noBundle)(`dist/bundle.cjs and dist/start.cjs${noBundle ? ` (ski
     expect(new Set(unbundled(['render', SNAPSHOTS[0]!, '-f', 'junit'])).has('koffi')).toBe(false);
   });
 
+  it('a capture through bpf starts the object\'s load before the command line is read, and the capture takes that load (src/cli/early.ts)', () => {
+    const traced = (cmd: string[]) => {
+      const r = run(['strace', '-f', '-e', 'trace=openat,bpf', ...cmd]);
+      return { code: r.code, opened: r.stderr.split('\n').filter((l) => /openat\(.*knetstat\.bpf\.o/.test(l) && !/ENOENT/.test(l)).length, loads: r.stderr.split('\n').filter((l) => /BPF_PROG_LOAD.*BPF_PROG_TYPE_TRACING/.test(l) && !/= -1/.test(l)).length };
+    };
+    // The executable unpacks the object into its private directory under another name: its loads count.
+    for (const tool of [[process.execPath, BUNDLE], [process.execPath, START], ...(noExe ? [] : [[EXE]])]) {
+      const name = tool.at(-1)!;
+      const exe = tool.length === 1;
+      // A report: one object opened and loaded, not a second one by the capture.
+      expect(traced(nativeCall(tool)), name).toMatchObject({ code: 0, loads: 1, ...(exe ? {} : { opened: 1 }) });
+      // A format the command's action refuses (exit 2, one line): the load had started before it looked.
+      expect(traced(['sh', '-c', 'exec "$@" "$$" -f bogus', 'sh', ...tool]), name).toMatchObject({ code: 2, ...(exe ? { loads: 1 } : { opened: 1 }) });
+      // Other sources and help: no object at all.
+      for (const a of [['--source', 'pidfd'], ['--help']]) {
+        expect(traced(['sh', '-c', 'exec "$@" "$$" --any -q -f json ' + a.join(' '), 'sh', ...tool]), `${name} ${a.join(' ')}`).toMatchObject({ code: 0, opened: 0, loads: 0 });
+      }
+    }
+    // The control: without the preamble (dist/, tsc) the load starts at the capture, after the action's check.
+    expect(traced(['sh', '-c', 'exec "$@" "$$" -f bogus', 'sh', process.execPath, CLI])).toMatchObject({ code: 2, opened: 0 });
+  });
+
   it('--version and --help load no node:child_process (the bundle gives commander it lazily)', () => {
     // A preload reports Node's own list of the built-in modules loaded by exit.
     const dir = mkdtempSync(join(tmpdir(), 'kj-cp-'));

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { files, texts } from 'knetstat:assets';
 import { installAssetProvider } from '../assets.js';
 import { installPackageLoader } from '../packages.js';
+import { startEarly } from '../cli/early.js';
 
 // In the bundle, import.meta.url is dist/bundle.cjs.
 const dir = fileURLToPath(new URL('./bundle-assets/', import.meta.url));
@@ -25,3 +26,6 @@ installAssetProvider({
 
 // Bundled in, loaded at first use (src/packages.ts).
 installPackageLoader({ koffi: () => require('koffi'), 'fast-xml-parser': () => require('fast-xml-parser') });
+
+// A capture through the bpf source starts loading its object now (src/cli/early.ts).
+startEarly(process.argv.slice(2));

@@ -9,6 +9,7 @@ import { files, texts } from 'knetstat:assets';
 import { installAssetProvider, type AssetProvider } from '../assets.js';
 import { HELPER_COMMAND, HELPER_MODE_ARG, runHelper } from '../observe/helper.js';
 import { installPackageLoader } from '../packages.js';
+import { startEarly } from '../cli/early.js';
 import { PrivateDir } from './private-dir.js';
 
 // Node reads these before any JavaScript runs; the build (scripts/sea.mjs)
@@ -72,3 +73,6 @@ installPackageLoader({
   },
   'fast-xml-parser': () => require('fast-xml-parser'),
 });
+
+// A capture through the bpf source starts loading its object now (src/cli/early.ts).
+startEarly(process.argv.slice(2));

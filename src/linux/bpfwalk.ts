@@ -114,12 +114,32 @@ export function loadObject(programs: string[], targetTgid = 0): BpfObject {
   throw refused;
 }
 
+/** A background load started by startProcessWalkLoad(), until loadProcessWalkInBackground() takes it. */
+let started: Promise<BpfObject | undefined> | undefined;
+
+/**
+ * Starts the background load now, for a run about to capture through this
+ * source (the bundles' preambles, src/cli/early.ts): the next
+ * loadProcessWalkInBackground() takes it instead of starting its own. Does
+ * nothing where the source cannot run.
+ */
+export function startProcessWalkLoad(): void {
+  if (started || bpfUnavailable()) return;
+  started = backgroundLoad();
+}
+
 /**
  * The process walk loaded on a worker thread (BpfObject.loadInBackground),
  * the build likelier to load only: undefined when anything fails, and the
  * caller loads with loadObject(), which says why.
  */
-export async function loadProcessWalkInBackground(): Promise<BpfObject | undefined> {
+export function loadProcessWalkInBackground(): Promise<BpfObject | undefined> {
+  const early = started;
+  started = undefined;
+  return early ?? backgroundLoad();
+}
+
+async function backgroundLoad(): Promise<BpfObject | undefined> {
   if (process.env.KNETSTAT_LIBBPF_DEBUG === '1') return undefined; // libbpf's messages wanted: the synchronous load prints them
   const build = taskFileOrder()[0]!;
   let obj: BpfObject;

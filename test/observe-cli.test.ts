@@ -16,7 +16,7 @@ import { readSnapshot } from '../src/snapshot/file.js';
 import { CLI, runCli } from './helpers/cli.js';
 import { junitparser, xmllint } from './helpers/junit.js';
 import { ROOT, WORK } from './helpers/jvm.js';
-import { entries, JDKS, jvmTmp, startLab, type Lab } from './helpers/observe.js';
+import { cwdTrigger, entries, JDKS, jvmTmp, startLab, type Lab } from './helpers/observe.js';
 
 const dir = mkdtempSync(join(WORK, 'observe-cli-'));
 const labs: Lab[] = [];
@@ -38,7 +38,7 @@ async function lab(jdk = JDKS[0]!): Promise<Lab & { truth: Truth[]; by: (id: str
 /** What observing leaves in the JVM's /tmp and cwd beyond its attach socket: nothing. */
 function leftovers(pid: number): string[] {
   return [...entries(jvmTmp(pid)).keys()].filter((n) => n.startsWith('knetstat-') || n.startsWith('.attach_pid') || /^\d{4}_\d\d_\d\d_/.test(n))
-    .concat(readdirSync(`/proc/${pid}/cwd`).filter((n) => n.startsWith('.attach_pid')));
+    .concat(cwdTrigger(pid));
 }
 
 describe.each(JDKS)('check --observe on $name: soTimeout', (jdk) => {

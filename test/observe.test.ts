@@ -20,7 +20,7 @@ import { applyObservation, observe, type ObserveOptions, type ObserveRun } from 
 import { Chunk, chunkHeader } from '../src/observe/jfr/recording.js';
 import { CLI, runCli } from './helpers/cli.js';
 import { ROOT, WORK } from './helpers/jvm.js';
-import { alive, baseRuntime, CHECKOUT_IN_TMP, compileHttpClientPool, entries, JDKS, jvmTmp, startLab, TEST_UID, type Jdk, type Lab } from './helpers/observe.js';
+import { alive, baseRuntime, CHECKOUT_IN_TMP, compileHttpClientPool, cwdTrigger, entries, JDKS, jvmTmp, startLab, TEST_UID, type Jdk, type Lab } from './helpers/observe.js';
 
 const labs: Lab[] = [];
 afterAll(async () => { await Promise.all(labs.map((l) => l.stop())); });
@@ -149,7 +149,7 @@ describe.each(JDKS)('--observe on $name', (jdk) => {
     // settings, no recording, no JFR repository.
     const after = entries(jvmTmp(l.pid));
     expect([...after.keys()].filter((n) => !tmpBefore.has(n))).toEqual([`.java_pid${l.pid}`]);
-    expect(readdirSync(`/proc/${l.pid}/cwd`).filter((n) => n.startsWith('.attach_pid'))).toEqual([]);
+    expect(cwdTrigger(l.pid)).toEqual([]);
     expect(cap.observation!.effects.join('\n')).toMatch(/repository .* removed after it/);
 
     // Without --observe: the fd is non-blocking exactly where a timed read happened (JDK 13+).
@@ -193,7 +193,7 @@ describe.each(JDKS)('--observe on $name', (jdk) => {
     expect(JSON.parse(cli.stdout).notObserved).toMatchObject({ kind: 'no-sigquit' });
     expect(JSON.parse(cli.stdout).observation).toBeUndefined();
     expect(cli.stderr).toMatch(/warning: not observed: process \d+ has no attach listener and does not handle SIGQUIT/);
-    expect(readdirSync(`/proc/${l.pid}/cwd`).filter((n) => n.startsWith('.attach_pid'))).toEqual([]);
+    expect(cwdTrigger(l.pid)).toEqual([]);
     l.send('burst 1');
     await l.next('DONE');
     expect(alive(l.pid)).toBe(true);

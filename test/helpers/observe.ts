@@ -3,7 +3,7 @@
 // as /tmp is then exactly what the test inspects through /proc/<pid>/root),
 // as another uid (setpriv), in a given working directory.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, lstatSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, lstatSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, startJvm, WORK, type Jvm, type StartOptions } from './jvm.js';
 import { frameworkClasspath } from './frameworks.js';
@@ -112,6 +112,17 @@ export function entries(dir: string): Map<string, number> {
 /** The JVM's own /tmp, from here. */
 export function jvmTmp(pid: number): string {
   return `/proc/${pid}/root/tmp`;
+}
+
+/**
+ * The attach trigger of this JVM in its working directory, if there: its own name only
+ * (.attach_pid<its pid in its namespace>). Labs share a working directory (/ for a checkout
+ * under /tmp, see wrapper()), where another test's attach to another JVM may have its own
+ * trigger for a moment.
+ */
+export function cwdTrigger(pid: number): string[] {
+  const nspid = /^NSpid:.*?(\d+)\s*$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? String(pid);
+  return readdirSync(`/proc/${pid}/cwd`).filter((n) => n === `.attach_pid${nspid}`);
 }
 
 /** A JDK runtime image with java.base only (no jdk.jfr), made once with jlink. */

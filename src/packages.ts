@@ -4,7 +4,8 @@
 // node_modules when the tool runs from files (dist/, an npm install); the
 // bundles' preamble (src/bundle/) installs a loader that returns the copies
 // bundled in. (ora, the spinner, is ESM-only and imported dynamically where
-// the spinner starts: src/cli/progress.ts.)
+// the spinner starts: src/cli/progress.ts.) Node's own modules that cost a
+// start: src/builtins.ts.
 import { createRequire } from 'node:module';
 import type Koffi from 'koffi';
 import type * as FastXmlParser from 'fast-xml-parser';
@@ -35,3 +36,4 @@ export function load<K extends keyof Packages>(name: K): Packages[K] {
   loaded[name] = fresh;
   return fresh;
 }
+

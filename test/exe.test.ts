@@ -145,18 +145,24 @@ describe.skipIf(noBundle)(`dist/bundle.cjs and dist/start.cjs${noBundle ? ` (ski
     expect(traced(['sh', '-c', 'exec "$@" "$$" -f bogus', 'sh', process.execPath, CLI])).toMatchObject({ code: 2, opened: 0 });
   });
 
-  it('--version and --help load no node:child_process (the bundle gives commander it lazily)', () => {
-    // A preload reports Node's own list of the built-in modules loaded by exit.
+  it('--version, --help, renders and reports load none of Node\'s child_process, net, stream and v8 (commander and the tool load them at first use)', () => {
+    // A preload reports which of those built-in modules were loaded by exit (Node's own list), on fd 2
+    // (process.stderr, a pipe here, would load net and stream itself).
     const dir = mkdtempSync(join(tmpdir(), 'kj-cp-'));
     try {
       const pre = join(dir, 'report.cjs');
-      writeFileSync(pre, "process.on('exit', () => process.stderr.write('child_process:' + process.moduleLoadList.includes('NativeModule child_process') + '\\n'));\n");
-      const loaded = (a: string[]) => /child_process:(\w+)/.exec(run([process.execPath, '-r', pre, ...a]).stderr)?.[1];
+      writeFileSync(pre, "process.on('exit', () => require('fs').writeSync(2, 'builtins:' + ['child_process', 'net', 'stream', 'v8'].filter((m) => process.moduleLoadList.includes('NativeModule ' + m)).join(',') + ';\\n'));\n");
+      const loaded = (cmd: string[]) => /builtins:([\w,]*);/.exec(run(cmd).stderr)?.[1];
+      // (dist/, run as ES modules, gets stream from Node's own ES module loader.)
       for (const file of [BUNDLE, START]) {
-        for (const a of [['--version'], ['--help']]) expect(loaded([file, ...a]), `${file} ${a.join(' ')}`).toBe('false');
+        for (const a of [['--version'], ['--help'], ['render', SNAPSHOTS[1]!, '-f', 'json']]) expect(loaded([process.execPath, '-r', pre, file, ...a]), `${file} ${a.join(' ')}`).toBe('');
+        // A report on this process (bpf, then pidfd): nothing spawned, no address to validate, a small capture.
+        for (const a of [[], ['--source', 'pidfd']]) {
+          expect(loaded(['sh', '-c', `exec "$@" "$$" --any -q -f json ${a.join(' ')}`, 'sh', process.execPath, '-r', pre, file]), `${file} report ${a.join(' ')}`).toBe('');
+        }
       }
-      // The control: the preload does see it when a script loads it.
-      expect(loaded(['-e', "require('node:child_process')"])).toBe('true');
+      // The control: the preload does see them when a script loads them.
+      expect(loaded([process.execPath, '-r', pre, '-e', "require('node:child_process'); require('node:v8')"])).toBe('child_process,net,stream,v8');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,11 +1,11 @@
 // Which processes hold a socket: one pass over /proc/*/fd building
 // inode -> holders, and `knetstat-java owner <inode>|<[addr:]port>`.
-import { isIPv4, isIPv6 } from 'node:net';
 import { TargetError, UsageError } from '../errors.js';
 import { javaHomeFromMaps, mainClassOf } from '../java/jvm.js';
 import { allPids, cmdlineOrUndefined, comm, readProcFileOrUndefined, realUid, socketFds, status, userName } from '../linux/proc.js';
 import { PROTOCOLS, readProcNet } from '../linux/procnet.js';
 import type { Endpoint, Protocol } from '../model/types.js';
+import { builtin } from '../builtins.js';
 
 export interface SocketHolder {
   pid: number;
@@ -91,7 +91,8 @@ export function parseOwnerQuery(text: string): OwnerQuery {
     const address = m[1] ?? m[2] ?? '';
     if (port > 65535) throw new UsageError(`not a port: ${m[3]} (ports are 0..65535)`);
     if (address === '' || address === '*') return { port };
-    if (!isIPv4(address) && !isIPv6(address)) throw new UsageError(`not an IP address: '${address}' (e.g. 127.0.0.1:8080 or [::1]:8080)`);
+    const net = builtin('node:net');
+    if (!net.isIPv4(address) && !net.isIPv6(address)) throw new UsageError(`not an IP address: '${address}' (e.g. 127.0.0.1:8080 or [::1]:8080)`);
     return { port, address };
   }
   throw new UsageError(`not a socket inode or [address:]port: '${text}' (e.g. 123456, 8080, 127.0.0.1:8080, [::1]:8080)`);

@@ -13,7 +13,6 @@
 // environment; nothing is compiled at run time and no cache is reused. The
 // probe JVM is short-lived, bound to loopback, and killed at the end or on
 // SIGINT/SIGTERM; the target itself is never touched.
-import { spawn } from 'node:child_process';
 import { chmodSync, chownSync, closeSync, constants, existsSync, fchownSync, mkdtempSync, openSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -23,6 +22,7 @@ import { ProbeError } from '../errors.js';
 import { readRegularFile, writeAll } from '../linux/files.js';
 import { processCredentials, runAsArgv, type Credentials } from '../linux/privdrop.js';
 import { mappings, type JdkDefaultRow } from '../mappings.js';
+import { builtin } from '../builtins.js';
 import type { Capture, OptionValue } from '../model/types.js';
 
 /** SocketLab ids -> the kind names analyze.ts uses. */
@@ -127,7 +127,7 @@ async function runLab(java: string, dir: string, as: Credentials, v4stack: boole
     ...KINDS.filter((k) => k[1]).map(([id, kind]) => `${id}:${kind}`),
   ];
   // A clean environment: nothing of ours (JAVA_TOOL_OPTIONS, _JAVA_OPTIONS, LD_*) reaches the probe.
-  const p = spawn(wrapper!, args, { cwd: dir, env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8', HOME: dir }, stdio: ['pipe', 'pipe', 'ignore'] });
+  const p = builtin('node:child_process').spawn(wrapper!, args, { cwd: dir, env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8', HOME: dir }, stdio: ['pipe', 'pipe', 'ignore'] });
   const exited = new Promise<void>((r) => p.once('exit', () => r()));
   const stop = async () => {
     if (p.exitCode === null && p.signalCode === null) { p.kill('SIGKILL'); await exited; }

@@ -5,11 +5,11 @@
 //  - upstream knetstat: no Inode column (sources/knetstat.ts joins its rows to
 //    /proc/<pid>/net/tcp... by address and state).
 // The renderer of these tables (render/knetstat.ts) uses the same facts.
-import { isIPv4, isIPv6 } from 'node:net';
 import { FormatError } from '../errors.js';
 import { addressBytes, formatIPv6 } from '../model/addr.js';
 import type { Diag, Endpoint, Protocol, TcpInfo } from '../model/types.js';
 import { stateOfKnetstatCode } from './inet.js';
+import { builtin } from '../builtins.js';
 
 /**
  * Whether /proc/net/{tcp,tcp6,udp,udp6} list a socket in this state with this
@@ -132,8 +132,9 @@ function parseEndpoint(token: string, where: string): Endpoint {
   const address = m[1] ?? m[2]!;
   const port = m[3] === '*' ? 0 : Number(m[3]);
   if (port > 65535) throw new FormatError(`${where}: bad port in '${token}'`);
-  if (isIPv4(address)) return { address, port };
-  const bytes = isIPv6(address) ? addressBytes(address, 6) : undefined;
+  const net = builtin('node:net');
+  if (net.isIPv4(address)) return { address, port };
+  const bytes = net.isIPv6(address) ? addressBytes(address, 6) : undefined;
   if (bytes) return { address: formatIPv6(bytes), port };
   throw new FormatError(`${where}: bad address in '${token}'`);
 }

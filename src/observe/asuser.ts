@@ -11,9 +11,10 @@
 // cwd, and its own process group (a terminal's Ctrl-C reaches the tool only,
 // which then cleans up through the helper); when the tool dies the helper
 // sees its stdin close, removes the trigger file if it made one, and exits.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readAssetText } from '../assets.js';
 import { ObserveError } from '../errors.js';
+import { builtin } from '../builtins.js';
 import { runAsArgv } from '../linux/privdrop.js';
 import { HELPER_COMMAND } from './helper.js';
 
@@ -56,7 +57,7 @@ export class AsUser {
   private dead: Error | undefined;
   private constructor(readonly creds: TargetCreds) {
     const [cmd, ...pre] = runAsArgv(creds, 'observe-helper');
-    this.child = spawn(cmd!, [...pre, ...helperCommand()], {
+    this.child = builtin('node:child_process').spawn(cmd!, [...pre, ...helperCommand()], {
       cwd: '/', env: {}, detached: true, stdio: ['pipe', 'pipe', 'pipe'],
     });
     this.child.stdout!.on('data', (d: Buffer) => this.onData(d));

@@ -1,5 +1,5 @@
 // The young generation of a large capture, for every source that holds one.
-import { setFlagsFromString } from 'node:v8';
+import { builtin } from '../builtins.js';
 
 /**
  * A capture of thousands of sockets keeps every RawSocket until the report is
@@ -20,5 +20,5 @@ let fixed = false;
 export function leanYoungGeneration(sockets: number): void {
   if (fixed || sockets < LEAN_YOUNG_GENERATION_FROM) return;
   fixed = true;
-  setFlagsFromString('--semi-space-growth-factor=1');
+  builtin('node:v8').setFlagsFromString('--semi-space-growth-factor=1');
 }

@@ -13,7 +13,7 @@ const SRC = join(ROOT, 'src');
 
 /** Lowest first; a module may import its own layer and those below. Folders end in '/'. */
 const LAYERS: string[][] = [
-  ['errors.ts', 'version.ts', 'schema.ts', 'cleanup.ts', 'assets.ts', 'packages.ts'],
+  ['errors.ts', 'version.ts', 'schema.ts', 'cleanup.ts', 'assets.ts', 'packages.ts', 'builtins.ts'],
   ['model/'],
   ['mappings.ts'],
   ['linux/'],
@@ -59,7 +59,9 @@ export function importsOf(text: string): Mod['imports'] {
     const allTypes = !!braces && braces[1]!.split(',').map((x) => x.trim()).filter(Boolean).every((x) => x.startsWith('type '));
     out.push({ spec: m[4]!, typeOnly: !!m[2] || allTypes });
   }
-  for (const m of text.matchAll(/\bimport\(\s*['"]([^'"]+)['"]\s*\)/g)) out.push({ spec: m[1]!, typeOnly: false });
+  for (const m of text.matchAll(/(\btypeof\s+)?\bimport\(\s*['"]([^'"]+)['"]\s*\)/g)) out.push({ spec: m[2]!, typeOnly: !!m[1] });
+  // Node's modules loaded at first use (src/builtins.ts) are imports of those modules.
+  for (const m of text.matchAll(/\bbuiltin\(\s*['"](node:[^'"]+)['"]\s*\)/g)) out.push({ spec: m[1]!, typeOnly: false });
   return out;
 }
 
@@ -137,6 +139,9 @@ describe('the checks can fail', () => {
         { spec: './a.js', typeOnly: false }, { spec: '../c.js', typeOnly: true }, { spec: './d.js', typeOnly: false },
         { spec: './e.js', typeOnly: true }, { spec: './g.js', typeOnly: false }, { spec: './f.js', typeOnly: false },
       ]);
+    // A type of another module's shape is type-only; a module loaded at first use (src/builtins.ts) is an import.
+    expect(importsOf("type T = typeof import('node:v8');\nconst p = builtin('node:child_process').spawn('x');"))
+      .toEqual([{ spec: 'node:v8', typeOnly: true }, { spec: 'node:child_process', typeOnly: false }]);
   });
 });
 

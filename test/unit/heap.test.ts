@@ -2,17 +2,17 @@
 // pidfd and the bpf source call it). Checked on V8 itself, in a child Node:
 // survivors piling up make the new space grow unless it is frozen.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { transformSync } from 'esbuild';
+import { buildSync } from 'esbuild';
 import { afterAll, describe, expect, it } from 'vitest';
 
-// The module as JavaScript for the child (it imports only node:v8): no build needed.
+// The module as JavaScript for the child (with src/builtins.ts, through which it loads node:v8): no build needed.
 const work = mkdtempSync(join(tmpdir(), 'speed-heap-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 const HEAP = join(work, 'heap.mjs');
-writeFileSync(HEAP, transformSync(readFileSync(join(resolve(import.meta.dirname, '..', '..'), 'src', 'sources', 'heap.ts'), 'utf8'), { loader: 'ts', format: 'esm' }).code);
+writeFileSync(HEAP, buildSync({ entryPoints: [join(resolve(import.meta.dirname, '..', '..'), 'src', 'sources', 'heap.ts')], bundle: true, platform: 'node', format: 'esm', write: false }).outputFiles[0]!.text);
 
 /** New space size (bytes) after keeping many small objects alive, having told heap.ts about `sockets` sockets. */
 function newSpaceAfterSurvivors(sockets: number): number {

@@ -112,8 +112,7 @@ const { readFileSync, writeSync } = require('node:fs');
 // is left to the CLI, which handles each (a line this short, under PIPE_BUF, is written whole or not at all).
 const args = process.argv.slice(2);
 if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
-  const line = Buffer.from(${JSON.stringify(`${VERSION}
-`)});
+  const line = Buffer.from(${JSON.stringify(`${VERSION}\n`)});
   let done = 0;
   try { while (done < line.length) done += writeSync(1, line, done); } catch { /* the CLI below */ }
   if (done > 0) return;

@@ -36,4 +36,3 @@ export function load<K extends keyof Packages>(name: K): Packages[K] {
   loaded[name] = fresh;
   return fresh;
 }
-

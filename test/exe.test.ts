@@ -66,6 +66,18 @@ function streamSpy(stream: 'stdout' | 'stderr', line: string): string {
     + `process.on('exit', () => require('fs').writeSync(2, ${line} + '\\n'));\n`;
 }
 
+/** Runs fn with the path of a preload (node -r) holding code, in a directory removed afterwards. */
+function withPreload(code: string, fn: (pre: string) => void): void {
+  const dir = mkdtempSync(join(tmpdir(), 'kj-preload-'));
+  try {
+    const pre = join(dir, 'preload.cjs');
+    writeFileSync(pre, code);
+    fn(pre);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** Files a run opened (strace), without the ones it only looked for. */
 function opened(cmd: string[], env: NodeJS.ProcessEnv = process.env): string[] {
   const r = run(['strace', '-f', '-e', 'trace=open,openat', ...cmd], env);
@@ -148,10 +160,7 @@ describe.skipIf(noBundle)(`dist/bundle.cjs and dist/start.cjs${noBundle ? ` (ski
   it('--version, --help, renders and reports load none of Node\'s child_process, net, stream and v8 (commander and the tool load them at first use)', () => {
     // A preload reports which of those built-in modules were loaded by exit (Node's own list), on fd 2
     // (process.stderr, a pipe here, would load net and stream itself).
-    const dir = mkdtempSync(join(tmpdir(), 'kj-cp-'));
-    try {
-      const pre = join(dir, 'report.cjs');
-      writeFileSync(pre, "process.on('exit', () => require('fs').writeSync(2, 'builtins:' + ['child_process', 'net', 'stream', 'v8'].filter((m) => process.moduleLoadList.includes('NativeModule ' + m)).join(',') + ';\\n'));\n");
+    withPreload("process.on('exit', () => require('fs').writeSync(2, 'builtins:' + ['child_process', 'net', 'stream', 'v8'].filter((m) => process.moduleLoadList.includes('NativeModule ' + m)).join(',') + ';\\n'));\n", (pre) => {
       const loaded = (cmd: string[]) => /builtins:([\w,]*);/.exec(run(cmd).stderr)?.[1];
       // (dist/, run as ES modules, gets stream from Node's own ES module loader.)
       for (const file of [BUNDLE, START]) {
@@ -163,17 +172,12 @@ describe.skipIf(noBundle)(`dist/bundle.cjs and dist/start.cjs${noBundle ? ` (ski
       }
       // The control: the preload does see them when a script loads them.
       expect(loaded([process.execPath, '-r', pre, '-e', "require('node:child_process'); require('node:v8')"])).toBe('child_process,net,stream,v8');
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('makes process.stderr only when something is written there, and then with its error handler', () => {
     // A preload wraps Node's getter: whether the stream was made, and its 'error' listeners at exit.
-    const dir = mkdtempSync(join(tmpdir(), 'kj-stderr-'));
-    try {
-      const pre = join(dir, 'spy.cjs');
-      writeFileSync(pre, streamSpy('stderr', "`stderr:${made}:${made ? process.stderr.listenerCount('error') : 0}`"));
+    withPreload(streamSpy('stderr', "`stderr:${made}:${made ? process.stderr.listenerCount('error') : 0}`"), (pre) => {
       const spied = (a: string[]) => /stderr:(\w+:\d+)/.exec(run([process.execPath, '-r', pre, ...a]).stderr)?.[1];
       const quiet = [['--version'], ['--help'], ['render', SNAPSHOTS[1]!, '-f', 'json'], ['render', SNAPSHOTS[1]!]];
       // A report without -q, stderr a pipe: whether to show a spinner is decided without the stream.
@@ -184,16 +188,11 @@ describe.skipIf(noBundle)(`dist/bundle.cjs and dist/start.cjs${noBundle ? ` (ski
         // The control: a run that warns makes it, with the tool's handler on it.
         expect(spied([file, 'render', join(ROOT, 'samples', 'snapshots', 'not-observed.json'), '-f', 'json'])).toBe('true:1');
       }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('makes process.stdout for no command whose standard output is not a terminal (help, the version, reports are written to fd 1)', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'kj-stdout-'));
-    try {
-      const pre = join(dir, 'spy.cjs');
-      writeFileSync(pre, streamSpy('stdout', '`stdout:${made}`'));
+    withPreload(streamSpy('stdout', '`stdout:${made}`'), (pre) => {
       const spied = (a: string[], stdout: 'pipe' | 'null') => {
         const r = spawnSync(process.execPath, ['-r', pre, ...a], { encoding: 'utf8', stdio: ['ignore', stdout === 'pipe' ? 'pipe' : 'ignore', 'pipe'], timeout: 60_000 });
         return { made: /stdout:(\w+)/.exec(r.stderr)?.[1], out: r.stdout, code: r.status };
@@ -210,9 +209,7 @@ describe.skipIf(noBundle)(`dist/bundle.cjs and dist/start.cjs${noBundle ? ` (ski
       }
       // The control: Node's own console.log makes it.
       expect(spied(['-e', 'console.log(1)'], 'pipe').made).toBe('true');
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('start.cjs answers --version (and -V) without reading the bundle, and the bundle answers when that write fails', () => {

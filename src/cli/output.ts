@@ -21,7 +21,7 @@ import {
 import { basename, dirname, join } from 'node:path';
 import { onInterrupt } from '../cleanup.js';
 import { UsageError, errnoText, fsCode } from '../errors.js';
-import { O_CLOEXEC, encodeUtf8, fileKind, writeAll } from '../linux/files.js';
+import { O_CLOEXEC, deviceNumber, encodeUtf8, fileKind, writeAll } from '../linux/files.js';
 import { status } from '../linux/proc.js';
 import { safeChunk, terminalText, type OutputKind } from '../render/terminal.js';
 
@@ -99,14 +99,15 @@ function ourTerminals(): Set<number> {
  * (5:0, always the caller's own terminal), or a pseudo-terminal (136-143, whoever's it is).
  */
 function harmlessDevice(rdev: number): 'sink' | 'terminal' | undefined {
-  const major = Math.floor(rdev / 256) & 0xfff, minor = (rdev & 0xff) | ((rdev >>> 12) & ~0xff);
+  const { major, minor } = deviceNumber(rdev);
   if ((major === 1 && (minor === 3 || minor === 5 || minor === 7)) || (major === 5 && minor === 0)) return 'sink';
   if (major >= 136 && major <= 143) return 'terminal';
   return undefined;
 }
 
 function devName(rdev: number): string {
-  return `${Math.floor(rdev / 256) & 0xfff}:${(rdev & 0xff) | ((rdev >>> 12) & ~0xff)}`;
+  const { major, minor } = deviceNumber(rdev);
+  return `${major}:${minor}`;
 }
 
 /** Opens a FIFO or device for writing, checking that what was opened is what was looked at. */
@@ -283,7 +284,7 @@ async function writeReplacing(t: Replace, chunks: Iterable<string>, kind: Output
 export function mayBeTerminal(fd: number): boolean {
   try {
     const st = fstatSync(fd);
-    return st.isCharacterDevice() && (Math.floor(st.rdev / 256) & 0xfff) !== 1;
+    return st.isCharacterDevice() && deviceNumber(st.rdev).major !== 1;
   } catch {
     return false;
   }

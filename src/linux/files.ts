@@ -108,6 +108,11 @@ const sleeper = new Int32Array(new SharedArrayBuffer(4));
 let scratch = Buffer.allocUnsafe(0);
 const SCRATCH_MAX = 4 << 20;
 
+/** A device number (st_rdev) as the kernel encodes it for user space (new_encode_dev: include/linux/kdev_t.h). */
+export function deviceNumber(rdev: number): { major: number; minor: number } {
+  return { major: Math.floor(rdev / 256) & 0xfff, minor: (rdev & 0xff) | ((rdev >>> 12) & ~0xff) };
+}
+
 /**
  * s as UTF-8, in memory that is reused by the next call (copy it to keep it):
  * a chunk is encoded into the same buffer each time, not into a new one.

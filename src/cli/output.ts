@@ -80,6 +80,8 @@ export interface OutputOptions {
 type Direct = { kind: 'fd'; fd: number; name: string; close: boolean };
 type Replace = { kind: 'replace'; path: string; existing?: Stats };
 
+const STDOUT: Direct = { kind: 'fd', fd: 1, name: 'standard output', close: false };
+
 const FD_ALIAS = /^\/(?:dev\/fd|proc\/self\/fd)\/(\d+)$/;
 
 function refuse(file: string, what: string): never {
@@ -129,7 +131,7 @@ function openInto(file: string, st: Stats): Direct {
 }
 
 function target(file: string | undefined): Direct | Replace {
-  if (!file || file === '-' || file === '/dev/stdout') return { kind: 'fd', fd: 1, name: 'standard output', close: false };
+  if (!file || file === '-' || file === '/dev/stdout') return STDOUT;
   if (file === '/dev/stderr') return { kind: 'fd', fd: 2, name: 'standard error', close: false };
   const alias = FD_ALIAS.exec(file);
   if (alias) {
@@ -202,16 +204,22 @@ function writeChunk(fd: number, kind: OutputKind, c: string): void {
 }
 
 /** Writes chunks into an fd we hold; EPIPE ends quietly. */
+/** One chunk into an fd we hold: false when its reader has gone (EPIPE, which ends the output quietly). */
+function directChunk(t: Direct, kind: OutputKind, c: string): boolean {
+  try {
+    writeChunk(t.fd, kind, c);
+    return true;
+  } catch (err) {
+    if (fsCode(err) === 'EPIPE') { if (t.fd === 1) stdoutGone = true; return false; }
+    throw new UsageError(`cannot write ${t.name}: ${why(err)}`, { cause: err });
+  }
+}
+
 async function writeDirect(t: Direct, chunks: Iterable<string>, kind: OutputKind): Promise<void> {
   try {
     for (const c of chunks) {
       await breathe();
-      try {
-        writeChunk(t.fd, kind, c);
-      } catch (err) {
-        if (fsCode(err) === 'EPIPE') { if (t.fd === 1) stdoutGone = true; return; }
-        throw new UsageError(`cannot write ${t.name}: ${why(err)}`, { cause: err });
-      }
+      if (!directChunk(t, kind, c)) return;
     }
   } finally {
     if (t.close) {
@@ -295,13 +303,7 @@ export function mayBeTerminal(fd: number): boolean {
  * (never through process.stdout, which costs a start ~2.5 ms): a reader gone ends it quietly.
  */
 export function stdoutText(text: string): void {
-  if (stdoutGone) return;
-  try {
-    writeChunk(1, 'text', text);
-  } catch (err) {
-    if (fsCode(err) === 'EPIPE') { stdoutGone = true; return; }
-    throw new UsageError(`cannot write standard output: ${why(err)}`, { cause: err });
-  }
+  if (!stdoutGone) directChunk(STDOUT, 'text', text);
 }
 
 /**

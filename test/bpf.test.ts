@@ -99,11 +99,16 @@ describe.each(JDKS)('a seeded option mix on $name', ({ name, env }) => {
 
   it('the kernel flags say exactly what the program set', () => {
     let checked = 0;
+    let ambiguous = 0;
     for (const w of jvm.ready.sockets) {
       // TCP and UDP number their ports apart: a datagram socket and a listener may share one.
       const udp = /Datagram|Multicast/.test(w.kind);
-      const s = bpf.sockets.find((x: any) => x.protocol.startsWith(udp ? 'udp' : 'tcp') && x.local.port === w.local && x.remote.port === w.remote);
-      expect(s, `${w.id} ${w.kind} ${w.local}->${w.remote}`).toBeTruthy();
+      const found = bpf.sockets.filter((x: any) => x.protocol.startsWith(udp ? 'udp' : 'tcp') && x.local.port === w.local && x.remote.port === w.remote);
+      expect(found.length, `${w.id} ${w.kind} ${w.local}->${w.remote}`).toBeGreaterThan(0);
+      // The program records ports, not addresses: 127.0.0.1:P and ::1:P may both be bound (ephemeral
+      // ports of the two families collide now and then), and then which one it set cannot be told.
+      if (found.length > 1) { ambiguous++; continue; }
+      const s = found[0];
       const set = new Set<string>(w.set);
       const at = `${w.id} (${w.kind})`;
       expect(s.userLocks, at).toEqual({ rcvbuf: set.has('SO_RCVBUF'), sndbuf: set.has('SO_SNDBUF'), source: 'bpf' });
@@ -121,6 +126,7 @@ describe.each(JDKS)('a seeded option mix on $name', ({ name, env }) => {
       }
     }
     expect(checked).toBeGreaterThan(400);
+    expect(ambiguous).toBeLessThanOrEqual(4);
   });
 });
 

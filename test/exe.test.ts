@@ -138,8 +138,10 @@ describe.skipIf(noBundle)(`dist/bundle.cjs and dist/start.cjs${noBundle ? ` (ski
   it('a capture through bpf starts the object\'s load before the command line is read, and the capture takes that load (src/cli/early.ts)', () => {
     const traced = (cmd: string[]) => {
       const r = run(['strace', '-f', '-e', 'trace=openat,bpf', ...cmd]);
-      return { code: r.code, opened: r.stderr.split('\n').filter((l) => /openat\(.*knetstat\.bpf\.o/.test(l) && !/ENOENT/.test(l)).length, loads: r.stderr.split('\n').filter((l) => /BPF_PROG_LOAD.*BPF_PROG_TYPE_TRACING/.test(l) && !/= -1/.test(l)).length };
+      return { code: r.code, opened: r.stderr.split('\n').filter((l) => /openat\(.*knetstat\.bpf\.o/.test(l) && !/ENOENT/.test(l)).length, loads: r.stderr.split('\n').filter((l) => /BPF_PROG_LOAD.*BPF_PROG_TYPE_(TRACING|SYSCALL)/.test(l) && !/= -1/.test(l)).length };
     };
+    // A load is libbpf's (a tracing program per walk) or the kernel loader's (one syscall program,
+    // which loads the walks from inside the kernel, unseen by strace).
     // The executable unpacks the object into its private directory under another name: its loads count.
     for (const tool of [[process.execPath, BUNDLE], [process.execPath, START], ...(noExe ? [] : [[EXE]])]) {
       const name = tool.at(-1)!;

@@ -201,7 +201,7 @@ export function walkProcess(pid: number, obj?: BpfObject): Walk {
     try {
       return decodeWalk(o.readIter('knetstat_task_file', { pid }), 'task_file iterator');
     } catch (err) {
-      if (!(err instanceof SysError) || err.syscall !== 'bpf_program__attach_iter' || (err.code !== E2BIG && err.code !== EINVAL)) throw err;
+      if (!(err instanceof SysError) || err.syscall !== 'bpf_link_create' || (err.code !== E2BIG && err.code !== EINVAL)) throw err;
     }
     // A kernel without task iterator parameters (< 6.1): filter in the program.
     o.close();

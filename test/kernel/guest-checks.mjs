@@ -874,8 +874,53 @@ async function bpf() {
     report(ok, `bpf-iter-${it}`, `${lines.length} objects, ours among them (${mine.trim()})${ok ? '' : `: ${JSON.stringify(lines.slice(0, 2))}`}`);
   }
   lib.close(o);
+  await kernelLoader();
   server.close();
   udp.close();
+}
+
+/**
+ * The tool's own object as a capture loads it: through libbpf's generated
+ * loader, run by this kernel (linux/bpfloader.ts), and the same walk with
+ * libbpf's own load (KNETSTAT_BPF_LOADER=libbpf) for comparison: the same
+ * sockets, record for record (this process's sockets hold still meanwhile).
+ */
+const STABLE_FIELDS = ['inode', 'fd', 'family', 'protocol', 'state', 'rcvbuf', 'sndbuf', 'userlocks', 'keepopen', 'linger', 'lingertime',
+  'reuse', 'reuseport', 'v6only', 'nonagle', 'priority', 'tos', 'mark', 'keepalive_time', 'user_mss', 'mss_clamp', 'ca_name', 'file_flags', 'max_ack_backlog'];
+
+async function kernelLoader() {
+  if (!existsSync(`${ROOT}/dist/linux/bpfwalk.js`)) {
+    console.log('KTEST SKIP bpf-kernel-loader dist/ not built (npm run build)');
+    return;
+  }
+  const { loadObject, walkProcess } = await import(`${ROOT}/dist/linux/bpfwalk.js`);
+  const walk = (env) => {
+    if (env) process.env.KNETSTAT_BPF_LOADER = env;
+    else delete process.env.KNETSTAT_BPF_LOADER;
+    const o = loadObject(['knetstat_task_file']);
+    const by = o.loadedBy;
+    const w = walkProcess(process.pid, o);
+    const h = loadObject(['knetstat_tcp', 'knetstat_udp', 'knetstat_owners']);
+    const hostBy = h.loadedBy;
+    h.close();
+    // What the program read from each socket through CO-RE, not the clock or counters.
+    const recs = w.socks.map((r) => STABLE_FIELDS.map((f) => String(r[f])).join(' ')).sort();
+    return { by, hostBy, recs };
+  };
+  let k, l;
+  try {
+    k = walk();
+    l = walk('libbpf');
+  } catch (e) {
+    report(false, 'bpf-kernel-loader', String(e.message).split('\n')[0]);
+    return;
+  } finally {
+    delete process.env.KNETSTAT_BPF_LOADER;
+  }
+  console.log(`KTEST BPF-FACT loader=${k.by} (task_file), ${k.hostBy} (tcp, udp, owners)`);
+  const same = JSON.stringify(k.recs) === JSON.stringify(l.recs);
+  report(k.by === 'kernel loader' && k.hostBy === 'kernel loader' && l.by === 'libbpf' && same && k.recs.length >= 2, 'bpf-kernel-loader',
+    `loaded by ${k.by} / ${k.hostBy} (libbpf asked: ${l.by}), ${k.recs.length} sockets of this process${same ? ', the same as libbpf\'s load' : `; libbpf's load: ${l.recs.length}`}`);
 }
 
 function timewait() {

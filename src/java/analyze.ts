@@ -23,7 +23,8 @@
 // names the listener by placeholder, made whole once per listener.
 import { mappings, type JavaGroup, type JavaOption, type JdkDefaultRow } from '../mappings.js';
 import { formatEndpoint } from '../model/addr.js';
-import type { Capture, Evidence, JavaCall, JavaCallAlternative, OptionValue, OptionVerdict, RawSocket, Report, ReportSocket, ReportStream, Role, Unobservable } from '../model/types.js';
+import type { Capture, Evidence, JavaCall, JavaCallAlternative, ListenerTemplate, OptionValue, OptionVerdict, RawSocket, Report, ReportSocket, ReportStream, Role, Unobservable } from '../model/types.js';
+import { LISTENER_TEMPLATE } from '../model/types.js';
 import { bufferFacts, judgeBuffer, type BufferFacts } from './buffers.js';
 import { merge, show, spell, tiedCall } from './calls.js';
 import { cachedJdkRow, context, freshFor, type Ctx, type RoleInfo } from './context.js';
@@ -622,6 +623,9 @@ function forListener(res: Result, l: RawSocket, ctx: Ctx): Result {
   if (out) return out;
   const name = `${l.fd} (${formatEndpoint(l.local.address, l.local.port)})`;
   const verdicts = { ...res.verdicts };
+  // The template it was made from, for a renderer that writes the template once per report (render/json.ts).
+  const link: ListenerTemplate = { template: res.verdicts, placeholder: LISTENER_NAME, name };
+  Object.defineProperty(verdicts, LISTENER_TEMPLATE, { value: link });
   for (const k in verdicts) {
     const v = verdicts[k]!;
     if (v.note === undefined || !v.note.includes(LISTENER_NAME)) continue;

@@ -165,7 +165,7 @@ function openObject(): BpfObject {
   try {
     return BpfObject.open(bpfObjectPath(), process.env.KNETSTAT_BTF ? { btfPath: VMLINUX_BTF } : {});
   } finally {
-    // libbpf holds the file open from here on: an unpacked copy may go.
+    // The object is in memory from here on (BpfObject.open read it): an unpacked copy may go.
     if (!process.env.KNETSTAT_BPF_OBJECT) releaseAsset(BPF_ASSET);
   }
 }

@@ -12,6 +12,20 @@ import type { NotObserved, Observation, Observed } from './observed.js';
  */
 export const FORMAT_VERSION = 1;
 
+/**
+ * On a verdicts object made for one listener from a shared template
+ * (java/analyze.ts forListener): the template, whose notes name the listener
+ * by placeholder, and the name that stands in for it. A renderer may write the
+ * template once and fill the name in (render/json.ts). A non-enumerable
+ * symbol: JSON, spreads and for...in never see it.
+ */
+export const LISTENER_TEMPLATE = Symbol('knetstat.listenerTemplate');
+export interface ListenerTemplate {
+  template: Record<string, OptionVerdict>;
+  placeholder: string;
+  name: string;
+}
+
 export type Protocol = 'tcp' | 'tcp6' | 'udp' | 'udp6';
 /** The sources, in the order --source lists them (sources/index.ts has a row for each). */
 export const SOURCE_NAMES = ['bpf', 'pidfd', 'knetstat', 'sockdiag', 'procfs'] as const;

@@ -4,7 +4,8 @@
 // caching writer below (the same bytes either way).
 // One piece: the writer's caches (texts by identity, by content, by entry)
 // and the walk that fills and reads them are one design, kept together.
-import type { ReportSocket, ReportStream } from '../model/types.js';
+import type { ListenerTemplate, ReportSocket, ReportStream } from '../model/types.js';
+import { LISTENER_TEMPLATE } from '../model/types.js';
 
 /**
  * A socket as the report prints it. Optional fields are undefined when absent
@@ -186,6 +187,20 @@ const hasOwn = Object.prototype.hasOwnProperty;
 /** Whether JSON leaves the value of a key out. */
 const omitted = (v: unknown) => v === undefined || typeof v === 'function' || typeof v === 'symbol';
 
+/** How many times placeholder occurs in the strings (keys and values) of v and what it holds. */
+function placeholders(v: unknown, placeholder: string): number {
+  if (typeof v === 'string') return v.split(placeholder).length - 1;
+  if (typeof v !== 'object' || v === null) return 0;
+  let n = 0;
+  for (const k in v) {
+    if (!hasOwn.call(v, k)) continue;
+    const x = (v as Record<string, unknown>)[k];
+    if (omitted(x)) continue;
+    n += placeholders(k, placeholder) + placeholders(x, placeholder);
+  }
+  return n;
+}
+
 /** One flat string of two (a cons string would be copied again into each text holding it). */
 const flatConcat = (a: string, b: string) => [a, b].join('');
 
@@ -208,6 +223,8 @@ class SocketWriter {
   private cachedChars = 0;
   private flatNodes = 0;
   private readonly quoted = new Map<string, string>();
+  /** A listener template's text cut at its placeholders (null: not usable, see filledIn). */
+  private readonly templates = new Map<object, string[] | null>();
   private readonly socket = new Slot(SOCKET_DEPTH, 'socket');
 
   private str(s: string): string {
@@ -349,7 +366,7 @@ class SocketWriter {
   private shared(v: object, at: Slot, texts: Map<object, string>): string {
     let t = texts.get(v);
     if (t === undefined) {
-      t = this.whole(v, at);
+      t = this.filledIn(v, at, texts) ?? this.whole(v, at);
       if (this.cached < MAX_CACHED && this.cachedChars + t.length <= MAX_CACHED_CHARS) {
         texts.set(v, t);
         this.cached++;
@@ -357,6 +374,29 @@ class SocketWriter {
       }
     }
     return t;
+  }
+
+  /**
+   * The text of an object made for one listener from a template (its notes
+   * name the listener by a placeholder; LISTENER_TEMPLATE): the template's
+   * text, made once, with the listener's name filled in (JSON escapes a
+   * string character by character, so the escaped name goes where the
+   * escaped placeholder is). Undefined when the template's text holds the
+   * escaped placeholder anywhere else than in place of it (a string holding
+   * its escape as text): v is walked.
+   */
+  private filledIn(v: object, at: Slot, texts: Map<object, string>): string | undefined {
+    const link = (v as { [LISTENER_TEMPLATE]?: ListenerTemplate })[LISTENER_TEMPLATE];
+    if (link === undefined) return undefined;
+    let parts = this.templates.get(link.template);
+    if (parts === undefined) {
+      const t = texts.get(link.template) ?? this.whole(link.template, at);
+      const escaped = JSON.stringify(link.placeholder).slice(1, -1);
+      parts = t.split(escaped);
+      if (parts.length - 1 !== placeholders(link.template, link.placeholder)) parts = null;
+      this.templates.set(link.template, parts);
+    }
+    return parts === null ? undefined : parts.join(JSON.stringify(link.name).slice(1, -1));
   }
 
   /**

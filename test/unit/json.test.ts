@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { analyze } from '../../src/java/analyze.js';
 import { renderJson } from '../../src/render/json.js';
-import type { Capture, Report, ReportSocket } from '../../src/model/types.js';
+import type { Capture, ListenerTemplate, OptionVerdict, Report, ReportSocket } from '../../src/model/types.js';
+import { LISTENER_TEMPLATE } from '../../src/model/types.js';
 import { expectSameJson, join_, referenceJson } from '../helpers/json.js';
 import { ROOT } from '../helpers/root.js';
 
@@ -95,5 +96,48 @@ describe('JSON output is the text JSON.stringify lays out', () => {
     }
     const r: Report = { ...report, sockets };
     for (const how of ['native', 'cached'] as const) expect(join_(renderJson(r, how)), how).toBe(referenceJson(r));
+  });
+
+  /** Verdicts made for one listener from a template, as java/analyze.ts forListener makes them. */
+  const forListener = (template: Record<string, OptionVerdict>, name: string, link: Partial<ListenerTemplate> = {}) => {
+    const v: Record<string, OptionVerdict> = {};
+    for (const [k, t] of Object.entries(template)) v[k] = t.note?.includes('\u0001') ? { ...t, note: t.note.replaceAll('\u0001', name) } : t;
+    Object.defineProperty(v, LISTENER_TEMPLATE, { value: { template, placeholder: '\u0001', name, ...link } });
+    return v;
+  };
+
+  it('for verdicts made per listener from a template (their text: the template\'s, the name filled in), names JSON escapes included', () => {
+    const report = analyze(sample('servers.json'));
+    const base = report.sockets[0]!;
+    const template: Record<string, OptionVerdict> = {
+      SO_RCVBUF: { origin: 'application', confidence: 'certain', note: 'inherited from listener fd \u0001', evidence: 'value' },
+      TCP_NODELAY: { origin: 'jdk-default', note: 'inherited from listener fd \u0001' },
+      SO_KEEPALIVE: { origin: 'kernel-default' },
+    };
+    // The name as formatEndpoint gives it, and with what JSON must escape (a quote, a backslash, a control character).
+    const names = ['11 (127.0.0.1:8080)', '12 ([::1]:8080)', '13 ("x"\\y\n)'];
+    const sockets: ReportSocket[] = [];
+    for (let i = 0; i < 700; i++) sockets.push({ ...base, fd: i, verdicts: forListener(template, names[i % 3]!) });
+    // A template whose text holds the placeholder's escape as text, too: walked instead (still the same bytes).
+    const tricky = { ...template, X: { origin: 'application' as const, note: 'literally \\u0001 here' } };
+    for (let i = 0; i < 20; i++) sockets.push({ ...base, fd: 1000 + i, verdicts: forListener(tricky, names[i % 3]!) });
+    const r: Report = { ...report, sockets };
+    for (const how of ['native', 'cached'] as const) expect(join_(renderJson(r, how)), how).toBe(referenceJson(r));
+  });
+
+  it('fills the name into the template\'s text rather than walking the object (the link is what says so)', () => {
+    const report = analyze(sample('servers.json'));
+    const base = report.sockets[0]!;
+    const template: Record<string, OptionVerdict> = { SO_RCVBUF: { origin: 'application', note: 'inherited from listener fd \u0001' } };
+    const sockets: ReportSocket[] = [];
+    for (let i = 0; i < 600; i++) {
+      const v = forListener(template, '11 (127.0.0.1:8080)');
+      // The object says otherwise than its template: only the writer that walks it writes this.
+      v.SO_RCVBUF = { origin: 'application', note: 'walked' };
+      sockets.push({ ...base, fd: i, verdicts: v });
+    }
+    const text = join_(renderJson({ ...report, sockets }, 'cached'));
+    expect(text).toContain('"note": "inherited from listener fd 11 (127.0.0.1:8080)"');
+    expect(text).not.toContain('walked');
   });
 });

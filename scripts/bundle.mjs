@@ -102,14 +102,13 @@ const common = {
 const WRAP_HEAD = '(function (exports, require, module, __filename, __dirname) {';
 const WRAP_TAIL = '\n})';
 const VERSION = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
-const START = `#!/usr/bin/env node
-'use strict';
-// The knetstat-java command of the npm package (scripts/bundle.mjs writes this file):
-// dist/bundle.cjs compiled with its V8 code cache, bundle.cjs.cache, when this Node accepts it.
-const { readFileSync, writeSync } = require('node:fs');
-// \`--version\` alone, answered as the CLI answers it (src/cli/main.ts) without reading and
-// compiling the bundle (~6 ms of ~8). A write that fails with nothing written (EPIPE, EAGAIN...)
-// is left to the CLI, which handles each (a line this short, under PIPE_BUF, is written whole or not at all).
+/**
+ * The start of dist/start.cjs and of the executable's main script (scripts/sea.mjs):
+ * \`--version\` alone, answered as the CLI answers it (src/cli/main.ts) without reading and
+ * compiling the bundle (~6 ms of ~8). A write that fails with nothing written (EPIPE, EAGAIN...)
+ * is left to the CLI, which handles each (a line this short, under PIPE_BUF, is written whole or not at all).
+ */
+export const VERSION_ALONE = `const { readFileSync, writeSync } = require('node:fs');
 const args = process.argv.slice(2);
 if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
   const line = Buffer.from(${JSON.stringify(`${VERSION}\n`)});
@@ -117,7 +116,12 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
   try { while (done < line.length) done += writeSync(1, line, done); } catch { /* the CLI below */ }
   if (done > 0) return;
 }
-const { createRequire } = require('node:module');
+`;
+const START = `#!/usr/bin/env node
+'use strict';
+// The knetstat-java command of the npm package (scripts/bundle.mjs writes this file):
+// dist/bundle.cjs compiled with its V8 code cache, bundle.cjs.cache, when this Node accepts it.
+${VERSION_ALONE}const { createRequire } = require('node:module');
 const { join } = require('node:path');
 const { Script } = require('node:vm');
 const file = join(__dirname, 'bundle.cjs');
@@ -163,14 +167,21 @@ script.runInThisContext()(mod.exports, createRequire(file), mod, file, dirname(f
 })();
 `;
 
-function writeStart(outfile) {
-  const start = join(dist, 'start.cjs');
-  writeFileSync(start, START);
-  chmodSync(start, 0o755);
+/** outfile.cache: the code cache of outfile wrapped as WRAP_HEAD/WRAP_TAIL say, made after CACHE_RUNS. */
+function makeCache(outfile) {
   rmSync(`${outfile}.cache`, { force: true });
   const r = spawnSync(process.execPath, ['-e', MAKE_CACHE, outfile, root, JSON.stringify(CACHE_RUNS)], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } });
   if (r.status !== 0) throw new Error(`bundle: making the code cache failed: ${r.stderr}`);
 }
+
+function writeStart(outfile) {
+  const start = join(dist, 'start.cjs');
+  writeFileSync(start, START);
+  chmodSync(start, 0o755);
+  makeCache(outfile);
+}
+
+export { WRAP_HEAD, WRAP_TAIL };
 
 export async function bundle({ sea = false } = {}) {
   const assets = collectAssets(root);
@@ -187,6 +198,7 @@ export async function bundle({ sea = false } = {}) {
   const result = await build({ ...common, ...extra, stdin, outfile, plugins: [plugin(assets, sea)] });
   const binaries = assets.filter((a) => a.binary);
   if (sea) {
+    makeCache(outfile);
     writeFileSync(join(dist, 'sea', 'assets.json'), `${JSON.stringify(Object.fromEntries(binaries.map((a) => [a.name, a.file])), null, 1)}\n`);
   } else {
     writeStart(outfile);

@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 // npm run build:exe: dist/knetstat-java, one executable for hosts without Node
 // (Node's single executable application support, Node >= 20.12 for assets).
-//  1. bundle dist/ into one CommonJS main script (scripts/bundle.mjs --sea);
-//  2. node --experimental-sea-config: main script + assets -> a preparation blob;
+//  1. bundle dist/ into one CommonJS script (scripts/bundle.mjs --sea), with its
+//     V8 code cache made after the runs start.cjs's is made after;
+//  2. node --experimental-sea-config: a small main script (LAUNCH below), the
+//     bundle and its cache as assets, and the bundle's own assets -> a
+//     preparation blob;
 //  3. copy this Node's binary, strip its debug info, blank the names of the
 //     environment variables through which the environment could make it load
 //     code (below), inject the blob with postject, check the result.
@@ -11,7 +14,7 @@ import { chmodSync, copyFileSync, existsSync, readFileSync, renameSync, rmSync, 
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bundle } from './bundle.mjs';
+import { bundle, VERSION_ALONE, WRAP_HEAD, WRAP_TAIL } from './bundle.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dist = join(root, 'dist');
@@ -63,6 +66,24 @@ function blank(bin, name) {
   bin[hits[0]] = 0;
 }
 
+/**
+ * The executable's main script: what dist/start.cjs is to the npm package.
+ * `--version` alone is answered before the bundle is touched; otherwise the
+ * bundle, an asset, is compiled with its code cache, another asset, made
+ * after the runs that make start.cjs's (a report's analysis and renderers
+ * arrive compiled; Node's own SEA code cache covers the top level only), and
+ * run as CommonJS with this script's require (Node's builtins: the bundle
+ * carries everything else) and the executable as its file.
+ */
+const LAUNCH = `'use strict';
+${VERSION_ALONE}const { getAsset, getRawAsset } = require('node:sea');
+const { Script } = require('node:vm');
+const script = new Script(${JSON.stringify(WRAP_HEAD)} + getAsset('knetstat-java.cjs', 'utf8') + ${JSON.stringify(WRAP_TAIL)},
+  { filename: __filename, cachedData: Buffer.from(getRawAsset('knetstat-java.cjs.cache')) });
+const mod = { exports: {} };
+script.runInThisContext()(mod.exports, require, mod, __filename, __dirname);
+`;
+
 function have(cmd) {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 }
@@ -76,14 +97,16 @@ async function main() {
 
   const { outfile, assets } = await bundle({ sea: true });
   const blob = join(seaDir, 'sea-prep.blob');
+  const launch = join(seaDir, 'launch.cjs');
+  writeFileSync(launch, LAUNCH);
   const config = {
-    main: outfile,
+    main: launch,
     output: blob,
     disableExperimentalSEAWarning: true,
     useSnapshot: false,
-    // V8's code cache for the main script: parsed and compiled at build time.
-    useCodeCache: true,
-    assets: JSON.parse(readFileSync(join(seaDir, 'assets.json'), 'utf8')),
+    // The main script is a few lines: the bundle's own cache is an asset.
+    useCodeCache: false,
+    assets: { ...JSON.parse(readFileSync(join(seaDir, 'assets.json'), 'utf8')), 'knetstat-java.cjs': outfile, 'knetstat-java.cjs.cache': `${outfile}.cache` },
   };
   writeFileSync(join(seaDir, 'sea-config.json'), `${JSON.stringify(config, null, 1)}\n`);
   const prep = spawnSync(process.execPath, ['--experimental-sea-config', join(seaDir, 'sea-config.json')], { encoding: 'utf8' });

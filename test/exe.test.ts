@@ -417,6 +417,44 @@ describe.skipIf(noChroot)(`dist/knetstat-java on a host without Node${noChroot ?
   });
 });
 
+describe.skipIf(noExe)(`dist/knetstat-java: its main script${noExe ? ` (skipped: ${noExe})` : ''}`, () => {
+  const SEA_BUNDLE = join(ROOT, 'dist', 'sea', 'main.cjs');
+
+  it('runs the bundle it carries with the code cache the build made, which this Node (the executable\'s) accepts', () => {
+    const launch = readFileSync(join(ROOT, 'dist', 'sea', 'launch.cjs'), 'utf8');
+    const head = JSON.parse(/new Script\((".*?") \+ getAsset/.exec(launch)![1]!);
+    const tail = JSON.parse(/getAsset\('knetstat-java\.cjs', 'utf8'\) \+ (".*?"),/.exec(launch)![1]!);
+    const probe = `const vm = require('node:vm'), fs = require('node:fs');
+      const s = new vm.Script(${JSON.stringify(head)} + fs.readFileSync(${JSON.stringify(SEA_BUNDLE)}, 'utf8') + ${JSON.stringify(tail)}, { filename: '/x', cachedData: fs.readFileSync(${JSON.stringify(`${SEA_BUNDLE}.cache`)}) });
+      console.log(s.cachedDataRejected);`;
+    expect(run([process.execPath, '-e', probe]).stdout.trim()).toBe('false');
+    // The assets it names are the ones built in: the same text and cache as dist/sea/.
+    const config = JSON.parse(readFileSync(join(ROOT, 'dist', 'sea', 'sea-config.json'), 'utf8'));
+    expect(config).toMatchObject({ main: join(ROOT, 'dist', 'sea', 'launch.cjs'), assets: { 'knetstat-java.cjs': SEA_BUNDLE, 'knetstat-java.cjs.cache': `${SEA_BUNDLE}.cache` } });
+  });
+
+  it('answers --version itself, and leaves it to the CLI when that write fails (a closed pipe: exit 0, quietly)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kj-exe-version-'));
+    try {
+      const trace = join(dir, 'strace.txt');
+      const closed = "import os, subprocess, sys\nr, w = os.pipe()\nos.close(r)\nprint('rc=%d' % subprocess.run(sys.argv[1:], stdout=w, stderr=subprocess.DEVNULL).returncode)";
+      const r = run(['python3', '-c', closed, 'strace', '-f', '-e', 'trace=write', '-o', trace, EXE, '--version']);
+      expect(r.stdout.trim()).toBe('rc=0');
+      const epipe = readFileSync(trace, 'utf8').split('\n').filter((l) => l.includes(`write(1, ${JSON.stringify(runCli(['--version']).stdout)}`) && / = -1 EPIPE/.test(l));
+      expect(epipe).toHaveLength(2); // the main script's, then the CLI's
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('says the same --version, -V and --help as dist/, and what dist/ says of a bad option', () => {
+    for (const a of [['--version'], ['-V'], ['--help'], ['check', '--help'], ['--no-such-option']]) {
+      const e = run([EXE, ...a]), d = runCli(a);
+      expect({ code: e.code, stdout: e.stdout, stderr: e.stderr }, a.join(' ')).toEqual({ code: d.code, stdout: d.stdout, stderr: d.stderr });
+    }
+  });
+});
+
 describe.skipIf(noExe)(`dist/knetstat-java: what the environment cannot do${noExe ? ` (skipped: ${noExe})` : ''}`, () => {
   let work: string;
   beforeAll(() => { work = mkdtempSync(join(tmpdir(), 'exe-env-')); });

@@ -332,7 +332,7 @@ if (rows.length >= 2) {
 L.push('');
 if (rows.some((r) => r.bp)) {
   L.push('## The bpf source (in process, medians; bench/bpfphases.js)', '');
-  L.push('One iterator walk over the target\'s files reads every socket; no fd is duplicated and no option asked for. Fixed cost: loading the object (libbpf reads the kernel\'s BTF, CO-RE, the verifier).', '');
+  L.push('One iterator walk over the target\'s files reads every socket; no fd is duplicated and no option asked for. Fixed cost: loading the object (the kernel runs the loader libbpf writes for it: CO-RE against the kernel\'s own BTF, the verifier; libbpf\'s own load, which parses that BTF, only where this fails).', '');
   L.push('| sockets | load ms | walk + read() ms | µs/socket | decode ms | to the model ms | µs/socket | capture (bpf) ms | µs/socket | capture (pidfd) ms | µs/socket | pidfd/bpf | ss -tanuipeim ms | bpf capture/ss | CLI wall s: bpf / pidfd |');
   L.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows.filter((x) => x.bp)) {

@@ -16,7 +16,7 @@
 //   no node:child_process, which commander gets lazily from the bundle; a run
 //   that writes nothing to stderr never makes process.stderr).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -238,6 +238,15 @@ describe.skipIf(noBundle)(`dist/bundle.cjs and dist/start.cjs${noBundle ? ` (ski
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('names every error class as written (the bundle keeps no function names: an error\'s name is its class\'s)', () => {
+    const src = execFileSync('grep', ['-rhoE', 'class [A-Za-z_$][A-Za-z0-9_$]* extends [A-Za-z_$]*Error\\b', join(ROOT, 'src')], { encoding: 'utf8' });
+    const errors = [...new Set(src.trim().split('\n').map((l) => l.split(' ')[1]!))];
+    expect(errors).toEqual(expect.arrayContaining(['KnetstatError', 'UsageError', 'SysError']));
+    const bundle = readFileSync(BUNDLE, 'utf8');
+    // `Name=class extends ...` takes its name from the binding; `class Name` has its own.
+    expect(errors.filter((n) => !new RegExp(`(?:[^\\w$]${n}=class\\b|\\bclass ${n}\\b)`).test(bundle))).toEqual([]);
   });
 
   it('renders every sample snapshot in every format exactly as dist/', () => {

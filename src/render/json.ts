@@ -223,7 +223,7 @@ class SocketWriter {
   private cachedChars = 0;
   private flatNodes = 0;
   private readonly quoted = new Map<string, string>();
-  /** A listener template's text cut at its placeholders (null: not usable, see filledIn). */
+  /** A listener template's text cut at its placeholders (null: not usable, see filled). */
   private readonly templates = new Map<object, string[] | null>();
   private readonly socket = new Slot(SOCKET_DEPTH, 'socket');
 
@@ -334,6 +334,12 @@ class SocketWriter {
       if (e === undefined || e.key !== k) e = this.entry(at, i, k);
       i++;
       if (typeof v === 'object' && v !== null && typeof (v as { toJSON?: unknown }).toJSON !== 'function') {
+        const f = e.at.texts ? this.filled(v, e.at, e.at.texts) : undefined;
+        if (f) {
+          out.push(n++ === 0 ? e.first : e.next);
+          this.pushFilled(out, f);
+          continue;
+        }
         const t = this.text(v, e.at);
         if (t !== undefined) this.entryText(out, e, n++ === 0, t);
         else {
@@ -366,7 +372,8 @@ class SocketWriter {
   private shared(v: object, at: Slot, texts: Map<object, string>): string {
     let t = texts.get(v);
     if (t === undefined) {
-      t = this.filledIn(v, at, texts) ?? this.whole(v, at);
+      const f = this.filled(v, at, texts);
+      t = f ? f.parts.join(f.name) : this.whole(v, at);
       if (this.cached < MAX_CACHED && this.cachedChars + t.length <= MAX_CACHED_CHARS) {
         texts.set(v, t);
         this.cached++;
@@ -377,26 +384,33 @@ class SocketWriter {
   }
 
   /**
-   * The text of an object made for one listener from a template (its notes
-   * name the listener by a placeholder; LISTENER_TEMPLATE): the template's
-   * text, made once, with the listener's name filled in (JSON escapes a
-   * string character by character, so the escaped name goes where the
-   * escaped placeholder is). Undefined when the template's text holds the
-   * escaped placeholder anywhere else than in place of it (a string holding
-   * its escape as text): v is walked.
+   * An object made for one listener from a template (its notes name the
+   * listener by a placeholder; LISTENER_TEMPLATE): the template's text cut at
+   * the escaped placeholder (made once per template), and the escaped name to
+   * put between the pieces (JSON escapes a string character by character, so
+   * the escaped name goes where the escaped placeholder is). Undefined when v
+   * is no such object, or the template's text holds the escaped placeholder
+   * anywhere else than in place of it (a string holding its escape as text):
+   * v is walked.
    */
-  private filledIn(v: object, at: Slot, texts: Map<object, string>): string | undefined {
+  private filled(v: object, at: Slot, texts: Map<object, string>): { parts: string[]; name: string } | undefined {
     const link = (v as { [LISTENER_TEMPLATE]?: ListenerTemplate })[LISTENER_TEMPLATE];
     if (link === undefined) return undefined;
     let parts = this.templates.get(link.template);
     if (parts === undefined) {
       const t = texts.get(link.template) ?? this.whole(link.template, at);
-      const escaped = JSON.stringify(link.placeholder).slice(1, -1);
-      parts = t.split(escaped);
+      parts = t.split(JSON.stringify(link.placeholder).slice(1, -1));
       if (parts.length - 1 !== placeholders(link.template, link.placeholder)) parts = null;
       this.templates.set(link.template, parts);
     }
-    return parts === null ? undefined : parts.join(JSON.stringify(link.name).slice(1, -1));
+    return parts === null ? undefined : { parts, name: JSON.stringify(link.name).slice(1, -1) };
+  }
+
+  /** filled()'s pieces and name, pushed in turn: the object's text without making it one string (one per listener, kept, it would be). */
+  private pushFilled(out: string[], f: { parts: string[]; name: string }): void {
+    const { parts, name } = f;
+    out.push(parts[0]!);
+    for (let i = 1; i < parts.length; i++) out.push(name, parts[i]!);
   }
 
   /**

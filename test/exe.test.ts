@@ -150,6 +150,11 @@ describe.skipIf(noBundle)(`dist/bundle.cjs and dist/start.cjs${noBundle ? ` (ski
       expect(traced(nativeCall(tool)), name).toMatchObject({ code: 0, loads: 1, ...(exe ? {} : { opened: 1 }) });
       // A format the command's action refuses (exit 2, one line): the load had started before it looked.
       expect(traced(['sh', '-c', 'exec "$@" "$$" -f bogus', 'sh', ...tool]), name).toMatchObject({ code: 2, ...(exe ? { loads: 1 } : { opened: 1 }) });
+      // The executable opens the object from its own memory: its one private directory is koffi.node's.
+      if (exe) {
+        const r = run(['strace', '-f', '-e', 'trace=mkdir,mkdirat', ...nativeCall(tool)]);
+        expect(r.stderr.split('\n').filter((l) => /mkdir(at)?\(.*knetstat-java-/.test(l) && / = 0$/.test(l)), name).toHaveLength(1);
+      }
       // Other sources and help: no object at all.
       for (const a of [['--source', 'pidfd'], ['--help']]) {
         expect(traced(['sh', '-c', 'exec "$@" "$$" --any -q -f json ' + a.join(' '), 'sh', ...tool]), `${name} ${a.join(' ')}`).toMatchObject({ code: 0, opened: 0, loads: 0 });
@@ -310,7 +315,7 @@ describe.skipIf(noChroot)(`dist/knetstat-java on a host without Node${noChroot ?
     expect(inChroot(['sh', '-c', `test -e ${process.execPath} && echo present`]).stdout).toBe('');
   });
 
-  it('reads through the bpf source with the object it carries (libbpf.so.1 from the host\'s iproute2), unpacked for the load and gone after', () => {
+  it('reads through the bpf source with the object it carries (libbpf.so.1 from the host\'s iproute2), opened from inside it, and leaves no file', () => {
     const { exe } = prepare();
     const r = inChroot([exe, String(jvm.pid), '-f', 'json', '-q', '--source', 'bpf']);
     expect(r.code, r.stderr).toBe(0);

@@ -6,7 +6,7 @@
 // them (src/sources/bpf.ts converts them the way getsockopt does).
 import { accessSync, constants } from 'node:fs';
 import { release } from 'node:os';
-import { assetPath, hasAsset, releaseAsset } from '../assets.js';
+import { assetPath, hasAsset, readAsset } from '../assets.js';
 import { SysError } from '../errors.js';
 import { decodeWalk, type Walk } from './bpfrecord.js';
 import { ERRNO } from './inet.js';
@@ -23,7 +23,7 @@ import { readSysctls } from './sysctl.js';
  * another (tests).
  */
 const BPF_ASSET = 'dist/bpf/knetstat.bpf.o';
-/** Where the object is on disk (the single executable unpacks it into its private directory, until released). */
+/** Where the object is on disk, for a caller that wants a file (tests; the single executable would unpack it into its private directory). A capture reads its bytes (openObject). */
 export function bpfObjectPath(): string {
   return process.env.KNETSTAT_BPF_OBJECT ?? assetPath(BPF_ASSET);
 }
@@ -160,14 +160,11 @@ async function backgroundLoad(): Promise<BpfObject | undefined> {
   }
 }
 
-/** The object, opened (not loaded). */
+/** The object, opened (not loaded): its bytes, from inside the bundle or the executable (never unpacked to a file), or the package's file. */
 function openObject(): BpfObject {
-  try {
-    return BpfObject.open(bpfObjectPath(), process.env.KNETSTAT_BTF ? { btfPath: VMLINUX_BTF } : {});
-  } finally {
-    // The object is in memory from here on (BpfObject.open read it): an unpacked copy may go.
-    if (!process.env.KNETSTAT_BPF_OBJECT) releaseAsset(BPF_ASSET);
-  }
+  const opts = process.env.KNETSTAT_BTF ? { btfPath: VMLINUX_BTF } : {};
+  const env = process.env.KNETSTAT_BPF_OBJECT;
+  return env ? BpfObject.open(env, opts) : BpfObject.fromImage(readAsset(BPF_ASSET), BPF_ASSET, opts);
 }
 
 /**

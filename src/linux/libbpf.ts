@@ -202,8 +202,6 @@ export class BpfObject {
   }
 
   static open(path: string, opts: { btfPath?: string } = {}): BpfObject {
-    const l = libbpf();
-    if (!l.ok) throw new SysError('dlopen', ENOENT, l.reason);
     let image: Buffer;
     try {
       image = readFileSync(path);
@@ -211,8 +209,15 @@ export class BpfObject {
       const code = -((err as NodeJS.ErrnoException).errno ?? -ENOENT);
       throw new SysError('open', code, `cannot open ${path}: ${errnoName(code)}`);
     }
+    return BpfObject.fromImage(image, path, opts);
+  }
+
+  /** An object from its bytes (what: its name in messages); libbpf keeps no reference to the file it came from. */
+  static fromImage(image: Buffer, what: string, opts: { btfPath?: string } = {}): BpfObject {
+    const l = libbpf();
+    if (!l.ok) throw new SysError('dlopen', ENOENT, l.reason);
     const o = new BpfObject(l.api, image, opts.btfPath);
-    o.obj = o.openImage(path);
+    o.obj = o.openImage(what);
     return o;
   }
 

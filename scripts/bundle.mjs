@@ -88,7 +88,7 @@ const common = {
   minifySyntax: true,
   // Function and class names as written cost a __name() call per function at load (~1,000: 1-2 ms
   // of every start); nothing reads them but stack traces and profiles (KNETSTAT_BUNDLE_READABLE keeps
-  // them). test/exe.test.ts checks that the bundle renames no class (an error's name is its class's).
+  // them). test/exe.test.ts checks that every error class keeps its name (an error's name is its class's).
   keepNames: !!process.env.KNETSTAT_BUNDLE_READABLE,
   logLevel: 'warning',
   metafile: true,

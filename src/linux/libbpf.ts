@@ -307,7 +307,6 @@ export class BpfObject {
     const finish = (rc: number): boolean => {
       libc.close(progFd);
       libc.close(mapFd);
-      void ctx;
       const fds = loader.loaderFds(ctx, initial.length, order.length);
       // The programs hold their maps: the maps' own fds are not needed.
       for (const fd of fds.maps) if (fd >= 0) libc.close(fd);
@@ -421,7 +420,7 @@ export class BpfObject {
         opts.writeUInt32LE(linfoLen, 16);
       }
       const link = this.a.attachIter(prog, opts);
-      // libbpf's name for the same syscall: callers tell a refused link by one name.
+      // Named by the syscall both paths make: callers tell a refused link by it.
       if (!link) fail('bpf_link_create', libc.errno(), `cannot attach ${program}`);
       linkFd = this.a.linkFd(link);
       destroy = () => this.a.linkDestroy(link);

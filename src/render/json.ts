@@ -406,7 +406,7 @@ class SocketWriter {
     return parts === null ? undefined : { parts, name: JSON.stringify(link.name).slice(1, -1) };
   }
 
-  /** filled()'s pieces and name, pushed in turn: the object's text without making it one string (one per listener, kept, it would be). */
+  /** filled()'s pieces with the name between them, pushed in turn: no string is made (and kept) per listener. */
   private pushFilled(out: string[], f: { parts: string[]; name: string }): void {
     const { parts, name } = f;
     out.push(parts[0]!);

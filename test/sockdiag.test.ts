@@ -488,9 +488,10 @@ describe('lookupSockdiag cost: the target\'s sockets, not the host\'s', () => {
     // Exact lookups: one request and one reply per socket, in one sendto, before and after.
     expect(lio1).toEqual(lio0);
     expect(lio1).toMatchObject({ sendto: 1, requests: sockets.size, messages: sockets.size, records: sockets.size });
-    // The dump: every socket of the namespace, the 5,000 new ones included.
+    // The dump: every socket of the namespace, the 5,000 new ones included (at least those and ours:
+    // not "5,000 more than before", since other test files' sockets come and go meanwhile).
     expect(eio1.records).toBeGreaterThanOrEqual(held + sockets.size);
-    expect(eio1.records - eio0.records).toBeGreaterThan(held * 0.9);
+    expect(eio0.records).toBeGreaterThanOrEqual(sockets.size);
     expect(eio1.messages).toBeGreaterThan(lio1.messages * 500);
   });
 

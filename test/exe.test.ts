@@ -142,7 +142,7 @@ describe.skipIf(noBundle)(`dist/bundle.cjs and dist/start.cjs${noBundle ? ` (ski
     };
     // A load is libbpf's (a tracing program per walk) or the kernel loader's (one syscall program,
     // which loads the walks from inside the kernel, unseen by strace).
-    // The executable unpacks the object into its private directory under another name: its loads count.
+    // The executable opens the object from its own memory (no file of that name): its loads count.
     for (const tool of [[process.execPath, BUNDLE], [process.execPath, START], ...(noExe ? [] : [[EXE]])]) {
       const name = tool.at(-1)!;
       const exe = tool.length === 1;

@@ -104,27 +104,62 @@ const common = {
  */
 const WRAP_HEAD = '(function (exports, require, module, __filename, __dirname) {';
 const WRAP_TAIL = '\n})';
-const VERSION = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
+/**
+ * What the CLI (dist/cli/main.js) prints for each command line that asks only
+ * for a fixed text: `--version`/`-V`, and `--help`/`-h` of the program and of
+ * each command, written off a terminal (commander wraps help at a terminal's
+ * width, at 80 columns anywhere else). Each run must exit 0 with nothing on
+ * stderr, or the build stops.
+ */
+export async function fixedAnswers() {
+  const { buildProgram } = await import(join(dist, 'cli', 'program.js'));
+  const lines = [['--version'], ['-V'], ['--help'], ['-h']];
+  for (const c of buildProgram().commands) lines.push([c.name(), '--help'], [c.name(), '-h']);
+  return lines.map((args) => {
+    const r = spawnSync(process.execPath, [join(dist, 'cli', 'main.js'), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } });
+    if (r.status !== 0 || r.stderr !== '' || r.stdout === '') throw new Error(`bundle: knetstat-java ${args.join(' ')}: exit ${r.status}, ${r.stderr}`);
+    return { args, text: r.stdout };
+  });
+}
+
 /**
  * The start of dist/start.cjs and of the executable's main script (scripts/sea.mjs):
- * \`--version\` alone, answered as the CLI answers it (src/cli/main.ts) without reading and
- * compiling the bundle (~6 ms of ~8). A write that fails with nothing written (EPIPE, EAGAIN...)
- * is left to the CLI, which handles each (a line this short, under PIPE_BUF, is written whole or not at all).
+ * a command line of fixedAnswers() answered with the CLI's own text, without reading
+ * and compiling the bundle (~6 ms of ~8 for --version, ~8 of ~9 for --help: measured). The
+ * version line goes to any stdout; help only to a pipe or /dev/null, where commander
+ * too would wrap at 80 columns, and where a text under PIPE_BUF (checked here) is
+ * written whole or not at all: a write that fails with nothing written (EPIPE,
+ * EAGAIN...) is left to the CLI, which handles each. Anything else (a terminal, a
+ * file, a socket) is the CLI's.
  */
-export const VERSION_ALONE = `const { readFileSync, writeSync } = require('node:fs');
+export function answeredAlone(answers) {
+  const PIPE_BUF = 4096;
+  const table = answers.map(({ args, text }) => {
+    if (Buffer.byteLength(text) > PIPE_BUF) throw new Error(`bundle: the answer to ${args.join(' ')} is over PIPE_BUF (${PIPE_BUF} bytes): it could be half-written`);
+    const anywhere = args.length === 1 && (args[0] === '--version' || args[0] === '-V');
+    return `${JSON.stringify(args.join('\0'))}: [${anywhere ? 1 : 0}, ${JSON.stringify(text)}]`;
+  });
+  return `const { fstatSync, readFileSync, writeSync } = require('node:fs');
 const args = process.argv.slice(2);
-if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
-  const line = Buffer.from(${JSON.stringify(`${VERSION}\n`)});
+const fixed = args.length <= 2 ? ({ __proto__: null, ${table.join(', ')} })[args.join('\\0')] : undefined;
+let whole = fixed !== undefined && fixed[0] === 1;
+if (fixed !== undefined && !whole) {
+  // 259: /dev/null's device number (major 1, minor 3).
+  try { const st = fstatSync(1); whole = st.isFIFO() || (st.isCharacterDevice() && st.rdev === 259); } catch { /* the CLI below */ }
+}
+if (whole) {
+  const text = Buffer.from(fixed[1]);
   let done = 0;
-  try { while (done < line.length) done += writeSync(1, line, done); } catch { /* the CLI below */ }
+  try { while (done < text.length) done += writeSync(1, text, done); } catch { /* the CLI below */ }
   if (done > 0) return;
 }
 `;
-const START = `#!/usr/bin/env node
+}
+const start = (alone) => `#!/usr/bin/env node
 'use strict';
 // The knetstat-java command of the npm package (scripts/bundle.mjs writes this file):
 // dist/bundle.cjs compiled with its V8 code cache, bundle.cjs.cache, when this Node accepts it.
-${VERSION_ALONE}const { createRequire } = require('node:module');
+${alone}const { createRequire } = require('node:module');
 const { join } = require('node:path');
 const { Script } = require('node:vm');
 const file = join(__dirname, 'bundle.cjs');
@@ -191,10 +226,10 @@ function makeCache(outfile, seaAssets) {
   if (r.status !== 0) throw new Error(`bundle: making the code cache failed: ${r.stderr}`);
 }
 
-function writeStart(outfile) {
-  const start = join(dist, 'start.cjs');
-  writeFileSync(start, START);
-  chmodSync(start, 0o755);
+async function writeStart(outfile) {
+  const file = join(dist, 'start.cjs');
+  writeFileSync(file, start(answeredAlone(await fixedAnswers())));
+  chmodSync(file, 0o755);
   makeCache(outfile);
 }
 
@@ -226,7 +261,7 @@ export async function bundle({ sea = false } = {}) {
       mkdirSync(dirname(join(dir, a.name)), { recursive: true });
       copyFileSync(a.file, join(dir, a.name));
     }
-    writeStart(outfile);
+    await writeStart(outfile);
   }
   writeFileSync(`${outfile}.meta.json`, JSON.stringify(result.metafile));
   writeFileSync(`${outfile}.LICENSES.txt`, licenses(result.metafile));

@@ -3,7 +3,7 @@
 // (Node's single executable application support, Node >= 20.12 for assets).
 //  1. bundle dist/ into one CommonJS script (scripts/bundle.mjs --sea), with its
 //     V8 code cache made after the runs start.cjs's is made after;
-//  2. node --experimental-sea-config: a small main script (LAUNCH below), the
+//  2. node --experimental-sea-config: a small main script (launch() below), the
 //     bundle and its cache as assets, and the bundle's own assets -> a
 //     preparation blob;
 //  3. copy this Node's binary, strip its debug info, blank the names of the
@@ -14,7 +14,7 @@ import { chmodSync, copyFileSync, existsSync, readFileSync, renameSync, rmSync, 
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bundle, VERSION_ALONE, WRAP_HEAD, WRAP_TAIL } from './bundle.mjs';
+import { answeredAlone, bundle, fixedAnswers, WRAP_HEAD, WRAP_TAIL } from './bundle.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dist = join(root, 'dist');
@@ -68,15 +68,16 @@ function blank(bin, name) {
 
 /**
  * The executable's main script: what dist/start.cjs is to the npm package.
- * `--version` alone is answered before the bundle is touched; otherwise the
+ * `--version` and `--help` alone are answered before the bundle is touched
+ * (answeredAlone in scripts/bundle.mjs); otherwise the
  * bundle, an asset, is compiled with its code cache, another asset, made
  * after the runs that make start.cjs's (a report's analysis and renderers
  * arrive compiled; Node's own SEA code cache covers the top level only), and
  * run as CommonJS with this script's require (Node's builtins: the bundle
  * carries everything else) and the executable as its file.
  */
-const LAUNCH = `'use strict';
-${VERSION_ALONE}const { getAsset, getRawAsset } = require('node:sea');
+const launch = (alone) => `'use strict';
+${alone}const { getAsset, getRawAsset } = require('node:sea');
 const { Script } = require('node:vm');
 const script = new Script(${JSON.stringify(WRAP_HEAD)} + getAsset('knetstat-java.cjs', 'utf8') + ${JSON.stringify(WRAP_TAIL)},
   { filename: __filename, cachedData: Buffer.from(getRawAsset('knetstat-java.cjs.cache')) });
@@ -97,10 +98,10 @@ async function main() {
 
   const { outfile, assets } = await bundle({ sea: true });
   const blob = join(seaDir, 'sea-prep.blob');
-  const launch = join(seaDir, 'launch.cjs');
-  writeFileSync(launch, LAUNCH);
+  const main = join(seaDir, 'launch.cjs');
+  writeFileSync(main, launch(answeredAlone(await fixedAnswers())));
   const config = {
-    main: launch,
+    main,
     output: blob,
     disableExperimentalSEAWarning: true,
     useSnapshot: false,

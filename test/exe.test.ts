@@ -84,6 +84,50 @@ function opened(cmd: string[], env: NodeJS.ProcessEnv = process.env): string[] {
   return r.stderr.split('\n').filter((l) => /openat?\(/.test(l) && !/ENOENT/.test(l));
 }
 
+/**
+ * cmd run (under strace) with a stdout whose reader has gone: a pipe with its read end closed.
+ * Its exit code, strace's lines, and the lines that wrote text to fd 1 and met EPIPE.
+ */
+function closedPipe(cmd: string[], text: string): { rc: number; lines: string[]; epipe: number[] } {
+  const dir = mkdtempSync(join(tmpdir(), 'kj-epipe-'));
+  try {
+    const trace = join(dir, 'strace.txt');
+    const closed = "import os, subprocess, sys\nr, w = os.pipe()\nos.close(r)\nprint('rc=%d' % subprocess.run(sys.argv[1:], stdout=w, stderr=subprocess.DEVNULL).returncode)";
+    const r = run(['python3', '-c', closed, 'strace', '-f', '-s', '8192', '-e', 'trace=openat,write', '-o', trace, ...cmd]);
+    const lines = readFileSync(trace, 'utf8').split('\n');
+    const epipe = lines.flatMap((l, i) => (l.includes(`write(1, ${JSON.stringify(text)}`) && / = -1 EPIPE/.test(l) ? [i] : []));
+    return { rc: Number(/rc=(-?\d+)/.exec(r.stdout)?.[1] ?? -1), lines, epipe };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * cmd run under strace (its opens into trace) with stdout a pipe (a real one, os.pipe: Node's
+ * child_process would give a socket), /dev/null ('null') or the file named.
+ */
+function withStdout(to: string, trace: string, cmd: string[]): { rc: number; stdout: string } {
+  const py = `import subprocess, sys
+to, trace, *cmd = sys.argv[1:]
+full = ['strace', '-f', '-e', 'trace=openat', '-o', trace] + cmd
+if to == 'pipe':
+    p = subprocess.run(full, stdout=subprocess.PIPE)
+    sys.stdout.buffer.write(p.stdout)
+elif to == 'null':
+    p = subprocess.run(full, stdout=subprocess.DEVNULL)
+else:
+    with open(to, 'wb') as f:
+        p = subprocess.run(full, stdout=f)
+sys.stderr.write('rc=%d' % p.returncode)`;
+  const r = run(['python3', '-c', py, to, trace, ...cmd]);
+  return { rc: Number(/rc=(-?\d+)$/.exec(r.stderr)?.[1] ?? -1), stdout: r.stdout };
+}
+
+/** What cmd writes on a terminal of that many columns. */
+function onTty(cmd: string[], cols: number): string {
+  return spawnSync('script', ['-qec', `stty cols ${cols}; ${cmd.join(' ')}`, '/dev/null'], { encoding: 'utf8' }).stdout.replace(/\r\n/g, '\n');
+}
+
 describe.skipIf(noBundle)(`dist/bundle.cjs and dist/start.cjs${noBundle ? ` (skipped: ${noBundle})` : ''}`, () => {
   it('say the same --version and --help as dist/', () => {
     for (const a of [['--version'], ['--help'], ['check', '--help']]) {
@@ -229,17 +273,39 @@ describe.skipIf(noBundle)(`dist/bundle.cjs and dist/start.cjs${noBundle ? ` (ski
     expect(opened([process.execPath, START, '--version', 'x']).some((l) => l.includes('bundle.cjs'))).toBe(true);
     // A stdout whose reader has gone (a pipe with its read end closed): start.cjs's write fails with
     // nothing written, the bundle runs, meets EPIPE and ends quietly with 0, as for any command.
-    const dir = mkdtempSync(join(tmpdir(), 'kj-version-'));
+    for (const a of [['--version'], ['--help'], ['check', '-h']]) {
+      const { lines, rc, epipe } = closedPipe([process.execPath, START, ...a], runCli(a).stdout);
+      expect(rc, a.join(' ')).toBe(0);
+      expect(epipe, a.join(' ')).toHaveLength(2); // start.cjs's, then the CLI's
+      expect(lines.findIndex((l) => /bundle\.cjs"/.test(l))).toBeGreaterThan(epipe[0]!);
+    }
+  });
+
+  it('start.cjs answers --help and -h, of the program and of each command, without reading the bundle when stdout is a pipe or /dev/null; a file, a socket or a terminal gets the CLI', async () => {
+    const { buildProgram } = await import('../src/cli/program.js');
+    const lines = [['--help'], ['-h'], ...buildProgram().commands.flatMap((c) => [[c.name(), '--help'], [c.name(), '-h']])];
+    expect(lines.length).toBeGreaterThan(10);
+    const dir = mkdtempSync(join(tmpdir(), 'kj-help-'));
     try {
-      const trace = join(dir, 'strace.txt');
-      const closed = "import os, subprocess, sys\nr, w = os.pipe()\nos.close(r)\nprint('rc=%d' % subprocess.run(sys.argv[1:], stdout=w).returncode)";
-      const r = run(['python3', '-c', closed, 'strace', '-f', '-e', 'trace=openat,write', '-o', trace, process.execPath, START, '--version']);
-      expect(r.stdout.trim()).toBe('rc=0');
-      const lines = readFileSync(trace, 'utf8').split('\n');
-      const epipe = lines.flatMap((l, i) => (l.includes(`write(1, ${JSON.stringify(runCli(['--version']).stdout)}`) && / = -1 EPIPE/.test(l) ? [i] : []));
-      expect(epipe).toHaveLength(2); // start.cjs's, then the CLI's
-      const firstFail = epipe[0]!;
-      expect(lines.findIndex((l) => /bundle\.cjs"/.test(l))).toBeGreaterThan(firstFail);
+      const trace = join(dir, 'trace.txt'), file = join(dir, 'out.txt');
+      for (const a of lines) {
+        const want = runCli(a);
+        expect(want.code, a.join(' ')).toBe(0);
+        for (const to of ['pipe', 'null', file]) {
+          const r = withStdout(to, trace, [process.execPath, START, ...a]);
+          expect(r.rc, `${a.join(' ')} > ${to}`).toBe(0);
+          expect(readFileSync(trace, 'utf8').includes('bundle.cjs'), `${a.join(' ')} > ${to}`).toBe(to === file);
+          if (to !== 'null') expect(to === file ? readFileSync(file, 'utf8') : r.stdout, `${a.join(' ')} > ${to}`).toBe(want.stdout);
+        }
+        // A socket (what Node's child_process gives a child for 'pipe'): written by the CLI.
+        expect(opened([process.execPath, START, ...a]).some((l) => l.includes('bundle.cjs')), a.join(' ')).toBe(true);
+        expect(run([process.execPath, START, ...a])).toEqual(want);
+      }
+      // A terminal 120 columns wide: commander's help at that width, not the fixed text (80).
+      const wide = onTty([process.execPath, START, '--help'], 120);
+      expect(wide).toBe(onTty([process.execPath, CLI, '--help'], 120));
+      expect(wide).not.toBe(runCli(['--help']).stdout);
+      expect(Math.max(...wide.split('\n').map((l) => l.length))).toBeGreaterThan(80);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -447,25 +513,22 @@ describe.skipIf(noExe)(`dist/knetstat-java: its main script${noExe ? ` (skipped:
     expect(config).toMatchObject({ main: join(ROOT, 'dist', 'sea', 'launch.cjs'), assets: { 'knetstat-java.cjs': SEA_BUNDLE, 'knetstat-java.cjs.cache': `${SEA_BUNDLE}.cache` } });
   });
 
-  it('answers --version itself, and leaves it to the CLI when that write fails (a closed pipe: exit 0, quietly)', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'kj-exe-version-'));
-    try {
-      const trace = join(dir, 'strace.txt');
-      const closed = "import os, subprocess, sys\nr, w = os.pipe()\nos.close(r)\nprint('rc=%d' % subprocess.run(sys.argv[1:], stdout=w, stderr=subprocess.DEVNULL).returncode)";
-      const r = run(['python3', '-c', closed, 'strace', '-f', '-e', 'trace=write', '-o', trace, EXE, '--version']);
-      expect(r.stdout.trim()).toBe('rc=0');
-      const epipe = readFileSync(trace, 'utf8').split('\n').filter((l) => l.includes(`write(1, ${JSON.stringify(runCli(['--version']).stdout)}`) && / = -1 EPIPE/.test(l));
-      expect(epipe).toHaveLength(2); // the main script's, then the CLI's
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
+  it('answers --version and --help itself, and leaves them to the CLI when that write fails (a closed pipe: exit 0, quietly)', () => {
+    for (const a of [['--version'], ['--help'], ['snapshot', '-h']]) {
+      const { rc, epipe } = closedPipe([EXE, ...a], runCli(a).stdout);
+      expect(rc, a.join(' ')).toBe(0);
+      expect(epipe, a.join(' ')).toHaveLength(2); // the main script's, then the CLI's
     }
   });
 
-  it('says the same --version, -V and --help as dist/, and what dist/ says of a bad option', () => {
-    for (const a of [['--version'], ['-V'], ['--help'], ['check', '--help'], ['--no-such-option']]) {
+  it('says the same --version, -V, --help and -h as dist/, and what dist/ says of a bad option; on a terminal, help at its width', () => {
+    for (const a of [['--version'], ['-V'], ['--help'], ['-h'], ['check', '--help'], ['render', '-h'], ['--no-such-option']]) {
       const e = run([EXE, ...a]), d = runCli(a);
       expect({ code: e.code, stdout: e.stdout, stderr: e.stderr }, a.join(' ')).toEqual({ code: d.code, stdout: d.stdout, stderr: d.stderr });
     }
+    const wide = onTty([EXE, 'check', '--help'], 120);
+    expect(wide).toBe(onTty([process.execPath, CLI, 'check', '--help'], 120));
+    expect(wide).not.toBe(runCli(['check', '--help']).stdout);
   });
 });
 

@@ -1,7 +1,7 @@
-// The JSON report: the contract CI users parse (see README "JSON"). Streamed
-// socket by socket so a 50,000-socket report is never held twice in memory;
-// up to NATIVE_UP_TO sockets, each written by JSON.stringify, beyond it by the
-// caching writer below (the same bytes either way).
+// The JSON report: the contract CI users parse (see README "JSON"). Up to
+// NATIVE_UP_TO sockets, the whole document is one JSON.stringify; beyond, it is
+// streamed socket by socket by the caching writer below, so a 50,000-socket
+// report is never held twice in memory (the same bytes either way).
 // One piece: the writer's caches (texts by identity, by content, by entry)
 // and the walk that fills and reads them are one design, kept together.
 import type { ListenerTemplate, ReportSocket, ReportStream } from '../model/types.js';
@@ -509,11 +509,13 @@ const NEXT_SOCKET = `,${layout(SOCKET_DEPTH).nl}`;
 const BATCH = 8;
 
 /**
- * Up to this many sockets, JSON.stringify writes each one (re-indented for its
- * depth: a JSON text's only line breaks are its layout's): the writer's caches
- * pay for themselves over many sockets, and a cold writer takes ~10 ms before
- * they do, where JSON.stringify needs no warming (a 100-socket report ~9 ms
- * faster; even at ~1,000 sockets, slower from ~3,000: bench/results.md).
+ * Up to this many sockets, JSON.stringify writes the whole document (at most a
+ * few MB): the writer's caches pay for themselves over many sockets, and a cold
+ * writer takes ~10 ms before they do, where JSON.stringify needs no warming (a
+ * 100-socket report ~9 ms faster, measured; one call for the document rather
+ * than one per socket, re-indented for its depth, another 2.5 ms); at 1,000
+ * sockets the writer is faster again in the CLI (86 against 96 ms:
+ * bench/results.md).
  */
 export const NATIVE_UP_TO = 500;
 const SOCKET_INDENT = layout(SOCKET_DEPTH).nl;
@@ -521,7 +523,7 @@ const SOCKET_INDENT = layout(SOCKET_DEPTH).nl;
 /** How renderJson writes sockets: 'auto' by their number; the others for tests. */
 export type JsonWriter = 'auto' | 'native' | 'cached';
 
-/** Streams: each socket is written as it comes (analyzeStream(capture) gives them one at a time) and not kept. */
+/** Beyond NATIVE_UP_TO sockets, streams: each socket is written as it comes (analyzeStream(capture) gives them one at a time) and not kept. */
 export function* renderJson(r: ReportStream, how: JsonWriter = 'auto'): Generator<string> {
   const top = {
     pid: r.process.pid, process: r.process, host: r.host, tool: r.tool, capturedAt: r.capturedAt,
@@ -530,17 +532,20 @@ export function* renderJson(r: ReportStream, how: JsonWriter = 'auto'): Generato
     ...(r.observation ? { observation: r.observation } : {}),
     ...(r.notObserved ? { notObserved: r.notObserved } : {}),
   };
+  const count = Array.isArray(r.sockets) ? r.sockets.length : r.socketCount;
+  if (how === 'native' || (how === 'auto' && count !== undefined && count <= NATIVE_UP_TO)) {
+    // The whole document in one call: per socket, a call and a re-indented copy cost more than the text.
+    yield `${JSON.stringify({ ...top, sockets: Array.from(r.sockets, socketJson) }, null, 2)}\n`;
+    return;
+  }
   const opening = JSON.stringify(top, null, 2);
   yield `${opening.slice(0, -2)},\n  "sockets": [`;
-  const count = Array.isArray(r.sockets) ? r.sockets.length : r.socketCount;
-  const native = how === 'native' || (how === 'auto' && count !== undefined && count <= NATIVE_UP_TO);
-  const writer = native ? undefined : new SocketWriter();
+  const writer = new SocketWriter();
   const parts: string[] = [];
   let n = 0;
   for (const s of r.sockets) {
     parts.push(n === 0 ? SOCKET_INDENT : NEXT_SOCKET);
-    if (writer) writer.write(parts, s);
-    else parts.push(JSON.stringify(socketJson(s), null, 2).replaceAll('\n', SOCKET_INDENT));
+    writer.write(parts, s);
     if (++n % BATCH === 0) {
       yield parts.join('');
       parts.length = 0;

@@ -9,7 +9,9 @@ export const join_ = (chunks: Iterable<string>) => { let s = ''; for (const c of
 
 /** The report as JSON.stringify lays out each socket: the text renderJson must produce. */
 export function referenceJson(r: Report, sockets: ReportSocket[] = r.sockets): string {
-  const [opening] = [...renderJson({ ...r, sockets: [] })];
+  // The report's fields before its sockets, as the streaming writer opens the document.
+  const empty = join_(renderJson({ ...r, sockets: [] }, 'cached'));
+  const opening = empty.slice(0, -']\n}\n'.length);
   const body = sockets.map((s) => `\n    ${JSON.stringify([[socketJson(s)]], null, 2).slice(10, -6)}`).join(',');
   return `${opening}${body}${sockets.length ? '\n  ' : ''}]\n}\n`;
 }

@@ -16,6 +16,8 @@ import { bpfObjectPath, taskFileBuildInUse, walkHost, walkProcess } from '../src
 const BPF_OBJECT_FILE = bpfObjectPath();
 import { BpfObject } from '../src/linux/libbpf.js';
 import { SysError } from '../src/errors.js';
+// @ts-expect-error plain JavaScript, shared with the QEMU guest's checks
+import { STABLE_FIELDS } from './kernel/stable-fields.mjs';
 
 interface BtfType { kind: string; name: string; rest: string; members: { name: string; type: number; bits: number; bitfield: number }[] }
 
@@ -299,9 +301,7 @@ describe('the kernel loader (linux/bpfloader.ts)', () => {
   });
 
   /** A walk's records as the program read them through CO-RE (not the clock, not the counters). */
-  const STABLE = ['inode', 'fd', 'family', 'protocol', 'state', 'rcvbuf', 'sndbuf', 'userlocks', 'keepopen', 'linger', 'lingertime', 'reuse',
-    'reuseport', 'v6only', 'nonagle', 'priority', 'tos', 'mark', 'keepalive_time', 'user_mss', 'mss_clamp', 'ca_name', 'file_flags', 'max_ack_backlog'] as const;
-  const stable = (socks: { [k: string]: unknown }[]) => socks.map((r) => STABLE.map((f) => String(r[f])).join(' ')).sort();
+  const stable = (socks: { [k: string]: unknown }[]) => socks.map((r) => (STABLE_FIELDS as string[]).map((f) => String(r[f])).join(' ')).sort();
 
   it('loads on this kernel, and every walk reads what libbpf\'s own load reads', async () => {
     const { loadObject } = await import('../src/linux/bpfwalk.js');

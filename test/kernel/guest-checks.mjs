@@ -21,6 +21,7 @@ import { createRequire } from 'node:module';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { STABLE_FIELDS } from './stable-fields.mjs';
 
 // The checkout this runs from (any path: CI clones elsewhere).
 const ROOT = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
@@ -885,8 +886,6 @@ async function bpf() {
  * libbpf's own load (KNETSTAT_BPF_LOADER=libbpf) for comparison: the same
  * sockets, record for record (this process's sockets hold still meanwhile).
  */
-const STABLE_FIELDS = ['inode', 'fd', 'family', 'protocol', 'state', 'rcvbuf', 'sndbuf', 'userlocks', 'keepopen', 'linger', 'lingertime',
-  'reuse', 'reuseport', 'v6only', 'nonagle', 'priority', 'tos', 'mark', 'keepalive_time', 'user_mss', 'mss_clamp', 'ca_name', 'file_flags', 'max_ack_backlog'];
 
 async function kernelLoader() {
   if (!existsSync(`${ROOT}/dist/linux/bpfwalk.js`)) {

@@ -51,11 +51,16 @@ export function loaderFds(ctx: Buffer, maps: number, progs: number): { maps: num
   };
 }
 
+/** A libbpf opts struct of that size, zeroed, its first field (size_t sz) set: libbpf reads only what sz covers. */
+function libbpfOpts(size: number): Buffer {
+  const b = Buffer.alloc(size);
+  b.writeBigUInt64LE(BigInt(size), 0);
+  return b;
+}
+
 /** struct gen_loader_opts (libbpf.h): sz, data, insns, data_sz, insns_sz; libbpf fills in the last four. */
 export function genLoaderOpts(): Buffer {
-  const b = Buffer.alloc(32);
-  b.writeBigUInt64LE(32n, 0);
-  return b;
+  return libbpfOpts(32);
 }
 
 export function genLoaderResult(opts: Buffer): { data: bigint; insns: bigint; dataSize: number; insnsSize: number } {
@@ -64,8 +69,7 @@ export function genLoaderResult(opts: Buffer): { data: bigint; insns: bigint; da
 
 /** struct bpf_prog_load_opts (bpf.h, 104 bytes in libbpf 1.1): prog_flags, fd_array. */
 export function progLoadOpts(fdArray: bigint, progFlags: number): Buffer {
-  const b = Buffer.alloc(104);
-  b.writeBigUInt64LE(104n, 0);
+  const b = libbpfOpts(104);
   b.writeUInt32LE(progFlags, 20);
   b.writeBigUInt64LE(fdArray, 48);
   return b;
@@ -73,8 +77,7 @@ export function progLoadOpts(fdArray: bigint, progFlags: number): Buffer {
 
 /** struct bpf_test_run_opts (bpf.h, 80 bytes): ctx_in, ctx_size_in; the program's return value comes back in retval. */
 export function testRunOpts(ctxIn: bigint, ctxSize: number): Buffer {
-  const b = Buffer.alloc(80);
-  b.writeBigUInt64LE(80n, 0);
+  const b = libbpfOpts(80);
   b.writeBigUInt64LE(ctxIn, 32);
   b.writeUInt32LE(ctxSize, 48);
   return b;
@@ -86,8 +89,7 @@ export function testRunRetval(opts: Buffer): number {
 
 /** struct bpf_link_create_opts (bpf.h, 64 bytes): iter_info, iter_info_len. */
 export function linkCreateOpts(iterInfo: bigint, iterInfoLen: number): Buffer {
-  const b = Buffer.alloc(64);
-  b.writeBigUInt64LE(64n, 0);
+  const b = libbpfOpts(64);
   b.writeBigUInt64LE(iterInfo, 16);
   b.writeUInt32LE(iterInfoLen, 24);
   return b;

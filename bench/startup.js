@@ -79,6 +79,8 @@ async function main() {
       { name: '`node -e 0`', rows: [{ name: 'node -e 0', cmd: [NODE, '-e', '0'] }] },
       // For the record only: the same start in the caller's environment (see cleanenv.js).
       ...(Object.keys(removed).length ? [{ name: 'callers', rows: [{ name: 'node -e 0, caller\'s environment', cmd: [NODE, '-e', '0'], env: { ...process.env, ...removed } }] }] : []),
+      // What every report of dist/start.cjs loads before its first system call (bench/floor-start.cjs).
+      ...(existsSync(join(ROOT, 'dist', 'bundle.cjs.cache')) ? [{ name: 'floor', rows: [{ name: 'floor-start', cmd: [NODE, join(ROOT, 'bench', 'floor-start.cjs')] }] }] : []),
       // auto (the bpf source as root: its object's load is a fixed cost) and the pidfd source.
       ...[['--version'], ['--help'], ...labs.map((l) => [String(l.pid), '-f', 'json', '-q']), [String(labs[1].pid), '-f', 'json', '-q', '--source', 'pidfd']].map((a, i) => ({
         name: i < 2 ? `\`${a.join(' ')}\`` : `\`<pid> ${a.slice(1).join(' ')}\`, ${labs[Math.min(i - 2, 1)].sockets} sockets`,
@@ -97,10 +99,11 @@ async function main() {
     const node = cases[0].rows[0];
     const base = { wall: median(node.wall), cpu: median(node.cpu) };
     const callers = cases.find((c) => c.name === 'callers')?.rows[0];
+    const floor = cases.find((c) => c.name === 'floor')?.rows[0];
     const cell = (r, k) => `${median(r[k]).toFixed(0)} ms (×${(median(r[k]) / base[k]).toFixed(2)})`;
     const lines = [];
     lines.push(`| command | ${variants.map((v) => `${v.name} wall | ${v.name} CPU`).join(' | ')} |`, `|---|${variants.map(() => '---|---|').join('')}`);
-    for (const c of cases.slice(1).filter((c) => c.name !== 'callers')) lines.push(`| ${c.name} | ${c.rows.map((r) => `${cell(r, 'wall')} | ${cell(r, 'cpu')}`).join(' | ')} |`);
+    for (const c of cases.slice(1).filter((c) => c.name !== 'callers' && c.name !== 'floor')) lines.push(`| ${c.name} | ${c.rows.map((r) => `${cell(r, 'wall')} | ${cell(r, 'cpu')}`).join(' | ')} |`);
     const load1 = loadavg();
     const text = [
       `## Start-up (bench/startup.js, \`npm run bench:startup\`)`,
@@ -108,6 +111,7 @@ async function main() {
       `Generated on ${new Date().toISOString()}; node ${process.version}; median of ${REPS} runs each, round-robin over every command below in the same run; wall time from spawn to exit and CPU time (user + sys, wait4), output to /dev/null.`,
       `Ratios are to \`node -e 0\` (${base.wall.toFixed(0)} ms wall, ${base.cpu.toFixed(0)} ms CPU). Reports: a SocketLab JVM with ${labs[0].sockets} sockets, a ManySockets JVM with ${labs[1].sockets}. Load average at start ${load0.map((x) => x.toFixed(2)).join(' / ')}, at end ${load1.map((x) => x.toFixed(2)).join(' / ')}${Math.max(load0[0], load1[0]) > 0.5 ? ' — **other load was present: figures are noisy**' : ''}.`,
       `${envNote()}${callers ? ` In the caller's environment \`node -e 0\` takes ${median(callers.wall).toFixed(0)} ms wall (${median(callers.cpu).toFixed(0)} ms CPU): every ratio below would look better by that much added to both sides.` : ''}`,
+      ...(floor ? [`Floor of a report (bench/floor-start.cjs: Node's start, dist/bundle.cjs read and compiled from its code cache without running it, koffi's native module loaded; what every report of dist/start.cjs loads before its first system call on the JVM): ${cell(floor, 'wall')} wall, ${cell(floor, 'cpu')} CPU.`] : []),
       '',
       ...lines,
       '',

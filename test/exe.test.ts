@@ -160,6 +160,16 @@ describe.skipIf(noBundle)(`dist/bundle.cjs and dist/start.cjs${noBundle ? ` (ski
     }
   });
 
+  it('bench/floor-start.cjs (the start-up floor of a report) compiles the bundle as start.cjs does, cache accepted, and loads the koffi.node a report loads', () => {
+    const files = (cmd: string[]) => opened(cmd).map((l) => /"([^"]+)"/.exec(l)?.[1]).filter((f): f is string => !!f && f.startsWith(join(ROOT, 'dist')));
+    const floor = run([process.execPath, join(ROOT, 'bench', 'floor-start.cjs')]);
+    expect(floor.code, floor.stderr).toBe(0); // 1: this Node rejected the cache, compiled differently from start.cjs
+    const mine = new Set(files([process.execPath, join(ROOT, 'bench', 'floor-start.cjs')]));
+    expect([...mine].sort()).toEqual([BUNDLE, `${BUNDLE}.cache`, join(ROOT, 'dist', 'bundle-assets', 'koffi.node')].sort());
+    const report = new Set(files(nativeCall([process.execPath, START])));
+    for (const f of mine) expect(report.has(f), f).toBe(true);
+  });
+
   it('--version, --help and render load no koffi, no fast-xml-parser and no ora; JUnit loads fast-xml-parser, a native call koffi', () => {
     // Each package announces itself by its native module or a module-level string only its code has.
     const koffiLoaded = (files: string[]) => files.some((l) => l.includes('koffi.node'));

@@ -12,9 +12,10 @@ import { builtin } from '../builtins.js';
  * 2 x 2 MB through the bpf source; --trace-gc-verbose): more, cheaper scavenges,
  * and since nothing per socket outlives its socket's analysis except the
  * RawSocket itself, no more promotion (and faster: a semi-space capped at 1 MB,
- * or of 4, 8 or 16 MB from the start, is slower at 19,500 sockets through bpf
- * (bench/results.md), likely because a small one stays in the CPU's caches). Set at run time
- * on purpose: V8 raises a start-up --semi-space-growth-factor below 2 to 2.
+ * or of 4, 8 or 16 MB from the start, is slower at 19,500 sockets through bpf,
+ * bench/results.md; likely because a small one stays in the CPU's caches).
+ * Set at run time on purpose: V8 raises a start-up --semi-space-growth-factor
+ * below 2 to 2.
  */
 const LEAN_YOUNG_GENERATION_FROM = 2000;
 let fixed = false;

@@ -66,7 +66,8 @@ describe.skipIf(skip)('check --all-jvms', () => {
     let stdout = '', stderr = '';
     p.stdout!.on('data', (d) => { stdout += d; });
     p.stderr!.on('data', (d) => { stderr += d; });
-    const done = new Promise<number>((res) => p.once('exit', (c) => res(c ?? -1)));
+    // 'close', not 'exit': all of its output read.
+    const done = new Promise<number>((res) => p.once('close', (c) => res(c ?? -1)));
     let stopped: string | undefined;
     while (p.exitCode === null && !stopped) {
       try { stopped = /^(\d+)\s+--- stopped by SIGSTOP ---$/m.exec(readFileSync(log, 'utf8'))?.[1]; } catch { /* not yet */ }

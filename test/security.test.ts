@@ -659,7 +659,8 @@ describe('item 8: a process that exits during the scan is reported as such', () 
       let out = '', err = '';
       p.stdout!.on('data', (d) => { out += d; });
       p.stderr!.on('data', (d) => { err += d; });
-      const exited = new Promise<number | null>((res) => p.once('exit', (c) => res(c)));
+      // 'close', not 'exit': the tool's last lines on stderr may reach us after its exit is seen.
+      const exited = new Promise<number | null>((res) => p.once('close', (c) => res(c)));
       // Kill the JVM once the tool is reading its sockets (it holds a pidfd then), after the delay: mid-scan, whatever the load.
       for (let i = 0; i < 3000 && p.exitCode === null; i++) {
         let reading = false;

@@ -93,6 +93,9 @@ describe.each(JDKS)('--observe on $name', (jdk) => {
     const { run, counts, raw } = await observeBurst(l, 20, {}, 4000);
     const cap = await observedCapture(l.pid, run);
     const truth = l.ready.sockets as any[];
+    // The lab keeps its clients' local ports distinct (TimeoutLab CLIENT_PORTS): each accepted socket a peer of its own.
+    const accepted = truth.filter((x) => x.role === 'accepted');
+    expect(new Set(accepted.map((x) => x.remotePort)).size).toBe(accepted.length);
     const count = (id: string) => counts.find((c) => c.id === id)!;
     // What JFR can see of a socket's reads: not a read already waiting when the recording began.
     const seen = (id: string) => ({ reads: count(id).reads - count(id).readsBefore, bytesRead: count(id).bytesRead - count(id).bytesBefore, writes: count(id).writes, bytesWritten: count(id).bytesWritten });

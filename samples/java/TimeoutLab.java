@@ -58,6 +58,13 @@ public class TimeoutLab {
     static final int REPLY = 16;
     static final Random RND = new Random();
     static final Set<Integer> USED = new LinkedHashSet<>();
+    /**
+     * Every local port of the lab's clients: JFR names a read's peer (address, port), not its local end,
+     * so two clients of different servers on one local port number (the kernel allows it: their
+     * destinations differ) would make their two accepted sockets one peer-group to --observe. A client
+     * that lands on a port taken is dropped with its accepted socket and made again.
+     */
+    static final Set<Integer> CLIENT_PORTS = new LinkedHashSet<>();
     static final List<Conn> CONNS = new ArrayList<>();
     /** Bumped when a burst command arrives: a read that saw an older value was already waiting then. */
     static volatile long burstMark;
@@ -189,13 +196,19 @@ public class TimeoutLab {
         ServerSocket server = new ServerSocket(0, 50, lo);
         for (int i = 0; i < count; i++) {
             int t = clientTimeouts[i % clientTimeouts.length];
+            Socket s, a;
+            while (true) {
+                s = new Socket();
+                s.connect(new InetSocketAddress(lo, server.getLocalPort()));
+                a = server.accept();
+                if (CLIENT_PORTS.add(s.getLocalPort())) break;
+                s.close();
+                a.close();
+            }
             Conn client = new Conn(name + ".c" + i, "client", "socket", name, t);
-            Socket s = new Socket();
-            s.connect(new InetSocketAddress(lo, server.getLocalPort()));
             s.setSoTimeout(t);
             client.socket = s; client.in = s.getInputStream(); client.out = s.getOutputStream();
             client.ports(s.getLocalSocketAddress(), s.getRemoteSocketAddress());
-            Socket a = server.accept();
             int at = timeout(60_000, 600_000);
             a.setSoTimeout(at);
             Conn acc = new Conn(name + ".a" + i, "accepted", "socket", name, at);
@@ -253,11 +266,19 @@ public class TimeoutLab {
         // NIO: blocking channel client, selector-driven accepted channel.
         ServerSocketChannel ssc = ServerSocketChannel.open();
         ssc.bind(new InetSocketAddress(lo, 0));
+        SocketChannel nc, na;
+        while (true) {
+            nc = SocketChannel.open(ssc.getLocalAddress());
+            na = ssc.accept();
+            if (CLIENT_PORTS.add(((InetSocketAddress) nc.getLocalAddress()).getPort())) break;
+            nc.close();
+            na.close();
+        }
         Conn nioClient = new Conn("nio.c", "client", "channel", null, null);
-        nioClient.channel = SocketChannel.open(ssc.getLocalAddress());
+        nioClient.channel = nc;
         nioClient.ports(nioClient.channel.getLocalAddress(), nioClient.channel.getRemoteAddress());
         Conn nioAcc = new Conn("nio.a", "accepted", "selector", null, null);
-        nioAcc.channel = ssc.accept();
+        nioAcc.channel = na;
         nioAcc.channel.configureBlocking(false);
         nioAcc.ports(nioAcc.channel.getLocalAddress(), nioAcc.channel.getRemoteAddress());
         Selector sel = Selector.open();
@@ -267,13 +288,20 @@ public class TimeoutLab {
 
         // Socket adaptor of a SocketChannel, read through its InputStream with a timeout.
         ServerSocket as = new ServerSocket(0, 50, lo);
-        SocketChannel ach = SocketChannel.open(new InetSocketAddress(lo, as.getLocalPort()));
+        SocketChannel ach;
+        Socket aa;
+        while (true) {
+            ach = SocketChannel.open(new InetSocketAddress(lo, as.getLocalPort()));
+            aa = as.accept();
+            if (CLIENT_PORTS.add(((InetSocketAddress) ach.getLocalAddress()).getPort())) break;
+            ach.close();
+            aa.close();
+        }
         int adaptorTimeout = timeout(1000, 120_000);
         ach.socket().setSoTimeout(adaptorTimeout);
         Conn adaptor = new Conn("adaptor.c", "client", "adaptor", null, adaptorTimeout);
         adaptor.socket = ach.socket(); adaptor.in = ach.socket().getInputStream(); adaptor.out = ach.socket().getOutputStream();
         adaptor.ports(ach.getLocalAddress(), ach.getRemoteAddress());
-        Socket aa = as.accept();
         int aat = timeout(60_000, 600_000);
         aa.setSoTimeout(aat);
         Conn adaptorAcc = new Conn("adaptor.a", "accepted", "socket", null, aat);
@@ -284,12 +312,18 @@ public class TimeoutLab {
 
         // A client that never reads.
         ServerSocket is = new ServerSocket(0, 50, lo);
-        Socket idle = new Socket(lo, is.getLocalPort());
+        Socket idle, idleAcc;
+        while (true) {
+            idle = new Socket(lo, is.getLocalPort());
+            idleAcc = is.accept();
+            if (CLIENT_PORTS.add(idle.getLocalPort())) break;
+            idle.close();
+            idleAcc.close();
+        }
         int idleTimeout = timeout(1000, 120_000);
         idle.setSoTimeout(idleTimeout);
         Conn idleConn = new Conn("idle.c", "client", "socket", null, idleTimeout);
         idleConn.ports(idle.getLocalSocketAddress(), idle.getRemoteSocketAddress());
-        Socket idleAcc = is.accept();
 
         StringBuilder b = new StringBuilder("{\"pid\":").append(ProcessHandle.current().pid()).append(",\"seed\":").append(seed).append(",\"sockets\":[");
         synchronized (CONNS) {

@@ -1,7 +1,9 @@
 // Which socket of the report the observed reads belong to. JFR's socket
 // events name the peer (address, port), not the local end, so:
-// - a peer that exactly one open TCP connection has (every accepted socket:
-//   its peer port is the client's own) is that socket: 'socket';
+// - a peer that exactly one open TCP connection has (an accepted socket,
+//   mostly: its peer port is its client's own, though two clients on one host
+//   may share a local port number towards two servers of the JVM) is that
+//   socket: 'socket';
 // - a peer several connections share (a pool of 20 connections to
 //   db:5432) cannot be split between them: every socket of the group gets
 //   the group's figures, marked 'peer-group', with the distinct timeouts as

@@ -203,6 +203,16 @@ describe('attribution: peers to sockets', () => {
     expect(r.unmatched).toEqual([]);
   });
 
+  it('two accepted sockets of two listeners whose clients share a local port number: one peer to JFR, so one peer-group, not a guess', () => {
+    // Clients on one host may use one local port towards two servers (their destinations differ): seen in CI.
+    const a = new SocketActivity();
+    a.add(ev('read', '127.0.0.1', 41000, 305529, stream, 1));
+    a.add(ev('read', '127.0.0.1', 41000, 551729, stream, 1));
+    const r = attribute(a, [sock(1, 7001, 41000), sock(2, 7002, 41000)], 10);
+    expect(r.sockets.get(1)).toMatchObject({ attribution: 'peer-group', soTimeout: [305529, 551729], reads: 2, group: { sockets: 2 } });
+    expect(r.sockets.get(2)).toBe(r.sockets.get(1));
+  });
+
   it('no read in the window: "no read observed", never a value', () => {
     const r = attribute(new SocketActivity(), [sock(1, 40001, 5432)], 10);
     expect(r.sockets.get(1)).toMatchObject({ attribution: 'socket', soTimeout: [], reads: 0, writes: 0, readers: [], notes: ['no read observed'] });

@@ -43,7 +43,8 @@ function playbook(ns: PidNamespace, name: string, extra: Record<string, unknown>
     let out = '';
     p.stdout.on('data', (d) => { out += d; });
     p.stderr.on('data', (d) => { out += d; });
-    p.on('exit', (code) => res({ code: code ?? -1, out }));
+    // 'close', not 'exit': the playbook's last lines (its failure, the recap) may reach us after its exit is seen.
+    p.on('close', (code) => res({ code: code ?? -1, out }));
   });
 }
 

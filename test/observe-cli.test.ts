@@ -232,7 +232,8 @@ describe.each(JDKS)('Ctrl-C (SIGINT) during the window on $name', (jdk) => {
     const child = spawn(process.execPath, [CLI, String(l.pid), '--observe', '60s', '-f', 'json'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: 'true' } });
     let stdout = '';
     child.stdout.on('data', (d) => { stdout += d; });
-    const exited = new Promise<[number | null, string | null]>((r) => child.on('exit', (c, s) => r([c, s])));
+    // 'close', not 'exit': whatever it wrote has reached us.
+    const exited = new Promise<[number | null, string | null]>((r) => child.on('close', (c, s) => r([c, s])));
     // Mid-window: the JDK's own jcmd (run by the test, never by the tool) sees our recording running. It runs in
     // the JVM's mount namespace: JDK 17's jcmd looks for the attach socket in its own /tmp unless the pid
     // namespace differs, and this JVM's /tmp is private.
